@@ -1,0 +1,147 @@
+// Package catalog answers which Kafka topics exist and how many partitions they have, using
+// Pulsar partitioned topics in one namespace as the source of truth (via the admin REST API).
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/admin"
+	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/admin/config"
+	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/rest"
+	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/utils"
+)
+
+// ErrTopicExists is returned by Create for a topic that already exists.
+var ErrTopicExists = errors.New("topic already exists")
+
+// InternalPrefix marks topics the gateway keeps for itself; they are not Kafka topics.
+const InternalPrefix = "__kop"
+
+// Catalog caches partition counts; Pulsar stays the source of truth.
+type Catalog struct {
+	admin     admin.Client
+	tenant    string
+	namespace string
+	ns        *utils.NameSpaceName
+
+	mu    sync.Mutex
+	parts map[string]int32
+}
+
+// New connects the admin client.
+func New(adminURL, tenant, namespace string) (*Catalog, error) {
+	a, err := admin.New(&config.Config{WebServiceURL: adminURL})
+	if err != nil {
+		return nil, fmt.Errorf("pulsar admin client for %s: %w", adminURL, err)
+	}
+	ns, err := utils.GetNameSpaceName(tenant, namespace)
+	if err != nil {
+		return nil, fmt.Errorf("namespace %s/%s: %w", tenant, namespace, err)
+	}
+	return &Catalog{admin: a, tenant: tenant, namespace: namespace, ns: ns, parts: map[string]int32{}}, nil
+}
+
+func (c *Catalog) topicName(topic string) (*utils.TopicName, error) {
+	return utils.GetTopicName(fmt.Sprintf("persistent://%s/%s/%s", c.tenant, c.namespace, topic))
+}
+
+// Ping checks that the admin API answers and the namespace exists.
+func (c *Catalog) Ping(ctx context.Context) error {
+	_, _, err := c.admin.Topics().ListWithContext(ctx, *c.ns)
+	return err
+}
+
+// Partitions returns the partition count of topic, or 0 when it does not exist.
+func (c *Catalog) Partitions(ctx context.Context, topic string) (int32, error) {
+	c.mu.Lock()
+	n, ok := c.parts[topic]
+	c.mu.Unlock()
+	if ok {
+		return n, nil
+	}
+	tn, err := c.topicName(topic)
+	if err != nil {
+		return 0, err
+	}
+	md, err := c.admin.Topics().GetMetadataWithContext(ctx, *tn)
+	if err != nil {
+		if isNotFound(err) {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("partitions of %s: %w", topic, err)
+	}
+	if md.Partitions <= 0 {
+		return 0, nil // absent, or a non-partitioned Pulsar topic (not a Kafka topic)
+	}
+	c.remember(topic, int32(md.Partitions))
+	return int32(md.Partitions), nil
+}
+
+func (c *Catalog) remember(topic string, n int32) {
+	c.mu.Lock()
+	c.parts[topic] = n
+	c.mu.Unlock()
+}
+
+// Create makes a partitioned topic.
+func (c *Catalog) Create(ctx context.Context, topic string, partitions int32) error {
+	tn, err := c.topicName(topic)
+	if err != nil {
+		return err
+	}
+	if err := c.admin.Topics().CreateWithContext(ctx, *tn, int(partitions)); err != nil {
+		if isConflict(err) {
+			return ErrTopicExists
+		}
+		return fmt.Errorf("creating %s: %w", topic, err)
+	}
+	c.remember(topic, partitions)
+	return nil
+}
+
+// List returns every Kafka topic (partitioned Pulsar topic) of the namespace.
+func (c *Catalog) List(ctx context.Context) (map[string]int32, error) {
+	partitioned, _, err := c.admin.Topics().ListWithContext(ctx, *c.ns)
+	if err != nil {
+		return nil, fmt.Errorf("listing %s: %w", c.ns, err)
+	}
+	out := make(map[string]int32, len(partitioned))
+	for _, full := range partitioned {
+		tn, err := utils.GetTopicName(full)
+		if err != nil {
+			continue
+		}
+		name := tn.GetLocalName()
+		if strings.HasPrefix(name, InternalPrefix) {
+			continue
+		}
+		n, err := c.Partitions(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			out[name] = n
+		}
+	}
+	return out, nil
+}
+
+func statusOf(err error) int {
+	var re rest.Error
+	if errors.As(err, &re) {
+		return re.Code
+	}
+	var rp *rest.Error
+	if errors.As(err, &rp) {
+		return rp.Code
+	}
+	return 0
+}
+
+func isNotFound(err error) bool { return statusOf(err) == http.StatusNotFound }
+func isConflict(err error) bool { return statusOf(err) == http.StatusConflict }

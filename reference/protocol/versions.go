@@ -1,0 +1,73 @@
+package protocol
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/twmb/franz-go/pkg/kversion"
+)
+
+// Range is an inclusive range of versions of one API.
+type Range struct{ Min, Max int16 }
+
+// Levels maps the Kafka protocol levels the project covers to franz-go's per-release tables.
+// A listener capped to a level advertises only what that release's broker advertised.
+var Levels = map[string]func() *kversion.Versions{
+	"1.0": kversion.V1_0_0, "1.1": kversion.V1_1_0,
+	"2.0": kversion.V2_0_0, "2.1": kversion.V2_1_0, "2.2": kversion.V2_2_0,
+	"2.3": kversion.V2_3_0, "2.4": kversion.V2_4_0, "2.5": kversion.V2_5_0, "2.6": kversion.V2_6_0,
+}
+
+// LevelNames returns the level names in ascending order.
+func LevelNames() []string {
+	out := make([]string, 0, len(Levels))
+	for k := range Levels {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Table is the set of API versions one listener advertises and accepts.
+type Table map[int16]Range
+
+// Cap returns the versions served by the implementation (impl) limited to what the named level
+// advertises. An empty level means no cap beyond impl.
+func Cap(impl Table, level string) (Table, error) {
+	if level == "" {
+		return impl, nil
+	}
+	f, ok := Levels[level]
+	if !ok {
+		return nil, fmt.Errorf("unknown protocol level %q (known: %v)", level, LevelNames())
+	}
+	lv := f()
+	out := Table{}
+	for k, r := range impl {
+		max, ok := lv.LookupMaxKeyVersion(k)
+		if !ok || max < r.Min {
+			continue
+		}
+		if max > r.Max {
+			max = r.Max
+		}
+		out[k] = Range{Min: r.Min, Max: max}
+	}
+	return out, nil
+}
+
+// Serves reports whether version v of key k is in the table.
+func (t Table) Serves(k, v int16) bool {
+	r, ok := t[k]
+	return ok && v >= r.Min && v <= r.Max
+}
+
+// Keys returns the table's keys in ascending order.
+func (t Table) Keys() []int16 {
+	out := make([]int16, 0, len(t))
+	for k := range t {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}

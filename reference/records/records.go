@@ -1,0 +1,253 @@
+// Package records decodes produced Kafka record batches (magic v2, any codec) and encodes
+// stored records into uncompressed v2 batches for fetch responses.
+package records
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+
+	"github.com/klauspost/compress/s2"
+	"github.com/klauspost/compress/zstd"
+	"github.com/pierrec/lz4/v4"
+	"github.com/twmb/franz-go/pkg/kbin"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kop-conformance/kop-conformance/reference/storage"
+)
+
+var crc32c = crc32.MakeTable(crc32.Castagnoli)
+
+// Errors a produce handler maps to Kafka error codes.
+var (
+	ErrCorrupt          = errors.New("corrupt record batch")
+	ErrUnsupportedMagic = errors.New("unsupported record batch magic (only v2 is served)")
+	ErrTooLarge         = errors.New("decompressed records exceed the limit")
+)
+
+// Batch is one decoded record batch.
+type Batch struct {
+	Header  kmsg.RecordBatch // Records emptied
+	Records []storage.Record
+}
+
+// batchHeaderLen is the v2 batch header size up to and including NumRecords.
+const batchHeaderLen = 61
+
+// Decode parses every batch in raw. limit bounds the decompressed size of one batch so a small
+// compressed payload cannot expand without bound.
+func Decode(raw []byte, limit int) ([]Batch, error) {
+	var out []Batch
+	for len(raw) > 0 {
+		if len(raw) < 17 {
+			return nil, fmt.Errorf("%w: %d trailing bytes", ErrCorrupt, len(raw))
+		}
+		length := int32(binary.BigEndian.Uint32(raw[8:12]))
+		magic := int8(raw[16])
+		if magic != 2 {
+			return nil, fmt.Errorf("%w: magic %d", ErrUnsupportedMagic, magic)
+		}
+		total := 12 + int(length)
+		if length < batchHeaderLen-12 || total > len(raw) {
+			return nil, fmt.Errorf("%w: batch length %d with %d bytes left", ErrCorrupt, length, len(raw))
+		}
+		b, err := decodeBatch(raw[:total], limit)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+		raw = raw[total:]
+	}
+	return out, nil
+}
+
+func decodeBatch(raw []byte, limit int) (Batch, error) {
+	var h kmsg.RecordBatch
+	if err := h.ReadFrom(raw); err != nil {
+		return Batch{}, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if got := int32(crc32.Checksum(raw[21:], crc32c)); got != h.CRC {
+		return Batch{}, fmt.Errorf("%w: crc %08x, header says %08x", ErrCorrupt, uint32(got), uint32(h.CRC))
+	}
+	if h.NumRecords < 0 {
+		return Batch{}, fmt.Errorf("%w: %d records", ErrCorrupt, h.NumRecords)
+	}
+	body, err := decompress(h.Attributes&0x7, h.Records, limit)
+	if err != nil {
+		return Batch{}, err
+	}
+	if int(h.NumRecords) > len(body) { // every record takes at least one byte
+		return Batch{}, fmt.Errorf("%w: %d records in %d bytes", ErrCorrupt, h.NumRecords, len(body))
+	}
+	recs := make([]storage.Record, 0, h.NumRecords)
+	rd := kbin.Reader{Src: body}
+	for i := int32(0); i < h.NumRecords; i++ {
+		start := rd.Src
+		l := rd.Varint()
+		if !rd.Ok() || l < 0 || int(l) > len(rd.Src) {
+			return Batch{}, fmt.Errorf("%w: record %d length %d", ErrCorrupt, i, l)
+		}
+		n := len(start) - len(rd.Src) + int(l)
+		var r kmsg.Record
+		if err := r.ReadFrom(start[:n]); err != nil {
+			return Batch{}, fmt.Errorf("%w: record %d: %v", ErrCorrupt, i, err)
+		}
+		rd.Src = start[n:]
+		ts := h.FirstTimestamp + r.TimestampDelta64
+		sr := storage.Record{Offset: int64(r.OffsetDelta), Timestamp: ts, Key: r.Key, Value: r.Value}
+		for _, hd := range r.Headers {
+			sr.Headers = append(sr.Headers, storage.Header{Key: hd.Key, Value: hd.Value})
+		}
+		recs = append(recs, sr)
+	}
+	if len(rd.Src) != 0 {
+		return Batch{}, fmt.Errorf("%w: %d bytes after %d records", ErrCorrupt, len(rd.Src), h.NumRecords)
+	}
+	h.Records = nil
+	return Batch{Header: h, Records: recs}, nil
+}
+
+var xerialMagic = []byte{0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0}
+
+func decompress(codec int16, src []byte, limit int) ([]byte, error) {
+	var (
+		out []byte
+		err error
+	)
+	switch codec {
+	case 0:
+		return src, nil
+	case 1:
+		var zr *gzip.Reader
+		if zr, err = gzip.NewReader(bytes.NewReader(src)); err == nil {
+			out, err = readLimited(zr, limit)
+		}
+	case 2:
+		out, err = unsnappy(src, limit)
+	case 3:
+		out, err = readLimited(lz4.NewReader(bytes.NewReader(src)), limit)
+	case 4:
+		var zr *zstd.Decoder
+		if zr, err = zstd.NewReader(bytes.NewReader(src), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(uint64(limit)+1)); err == nil {
+			out, err = readLimited(zr, limit)
+			zr.Close()
+		}
+	default:
+		return nil, fmt.Errorf("%w: unknown compression codec %d", ErrCorrupt, codec)
+	}
+	if err != nil {
+		if errors.Is(err, ErrTooLarge) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: codec %d: %v", ErrCorrupt, codec, err)
+	}
+	return out, nil
+}
+
+func readLimited(r io.Reader, limit int) ([]byte, error) {
+	out, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(out) > limit {
+		return nil, fmt.Errorf("%w (%d bytes)", ErrTooLarge, limit)
+	}
+	return out, nil
+}
+
+// unsnappy accepts raw snappy blocks and the xerial framing the Java client writes.
+func unsnappy(src []byte, limit int) ([]byte, error) {
+	if !bytes.HasPrefix(src, xerialMagic) {
+		return snappyBlock(src, limit)
+	}
+	src = src[16:] // magic(8) + version(4) + compatible version(4)
+	var out []byte
+	for len(src) > 0 {
+		if len(src) < 4 {
+			return nil, errors.New("truncated xerial chunk header")
+		}
+		n := int(binary.BigEndian.Uint32(src))
+		src = src[4:]
+		if n < 0 || n > len(src) {
+			return nil, errors.New("truncated xerial chunk")
+		}
+		blk, err := snappyBlock(src[:n], limit-len(out))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, blk...)
+		src = src[n:]
+	}
+	return out, nil
+}
+
+func snappyBlock(src []byte, limit int) ([]byte, error) {
+	n, err := s2.DecodedLen(src)
+	if err != nil {
+		return nil, err
+	}
+	if n > limit {
+		return nil, fmt.Errorf("%w (%d bytes)", ErrTooLarge, limit)
+	}
+	return s2.Decode(nil, src)
+}
+
+// AppendBatch appends recs (consecutive offsets, starting at recs[0].Offset) as one
+// uncompressed v2 record batch.
+func AppendBatch(dst []byte, recs []storage.Record) []byte {
+	if len(recs) == 0 {
+		return dst
+	}
+	base := recs[0].Offset
+	firstTS, maxTS := recs[0].Timestamp, recs[0].Timestamp
+	for _, r := range recs {
+		if r.Timestamp > maxTS {
+			maxTS = r.Timestamp
+		}
+	}
+	var body []byte
+	for _, r := range recs {
+		kr := kmsg.Record{
+			TimestampDelta64: r.Timestamp - firstTS,
+			OffsetDelta:      int32(r.Offset - base),
+			Key:              r.Key,
+			Value:            r.Value,
+		}
+		for _, h := range r.Headers {
+			kr.Headers = append(kr.Headers, kmsg.Header{Key: h.Key, Value: h.Value})
+		}
+		body = appendRecord(body, &kr)
+	}
+	b := kmsg.RecordBatch{
+		FirstOffset:          base,
+		Length:               int32(batchHeaderLen - 12 + len(body)),
+		PartitionLeaderEpoch: -1,
+		Magic:                2,
+		LastOffsetDelta:      int32(recs[len(recs)-1].Offset - base),
+		FirstTimestamp:       firstTS,
+		MaxTimestamp:         maxTS,
+		ProducerID:           -1,
+		ProducerEpoch:        -1,
+		FirstSequence:        -1,
+		NumRecords:           int32(len(recs)),
+		Records:              body,
+	}
+	start := len(dst)
+	dst = b.AppendTo(dst)
+	crc := crc32.Checksum(dst[start+21:], crc32c)
+	binary.BigEndian.PutUint32(dst[start+17:], crc)
+	return dst
+}
+
+// appendRecord encodes r with its varint length prefix computed from the encoded body.
+func appendRecord(dst []byte, r *kmsg.Record) []byte {
+	r.Length = 0
+	tmp := r.AppendTo(nil)[1:] // a zero length encodes as one byte
+	r.Length = int32(len(tmp))
+	dst = kbin.AppendVarint(dst, r.Length)
+	return append(dst, tmp...)
+}

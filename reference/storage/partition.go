@@ -1,0 +1,515 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/apache/pulsar-client-go/pulsar"
+)
+
+const (
+	recentEntries = 8192    // entry -> offset memory for produce receipts
+	indexPoints   = 1 << 16 // sparse index bound per partition
+	idleCursors   = 4       // reusable readers kept per partition
+)
+
+// Partition is one Kafka partition stored in one Pulsar topic.
+//
+// A tail reader follows the topic from its last message: it learns the high watermark, the
+// offset of every new entry (for produce responses and the sparse index) and wakes long-polling
+// fetches. Fetches use their own readers, kept for reuse when a consumer reads sequentially.
+type Partition struct {
+	store *Store
+	tp    TP
+	name  string
+	log   *slog.Logger
+
+	writeMu  sync.Mutex // orders appends; one Kafka batch is sent and flushed as a unit
+	producer pulsar.Producer
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	ready  chan struct{} // closed once the tail knows the high watermark
+
+	mu       sync.Mutex
+	initErr  error
+	hwm      int64
+	logStart int64 // -1 until learned
+	changed  chan struct{}
+	entries  map[entryKey]int64 // recent entry -> first offset
+	ring     []entryKey
+	ringPos  int
+	lastSeen entryKey
+	waiters  map[entryKey][]chan struct{}
+	index    *sparseIndex
+	idle     []*cursor
+}
+
+type cursor struct {
+	r       pulsar.Reader
+	next    int64          // offset of the next record this cursor returns
+	pending *pulsar.Message // read but not yet returned (did not fit the last response)
+}
+
+func newPartition(s *Store, tp TP) *Partition {
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &Partition{
+		store: s, tp: tp, name: s.TopicName(tp),
+		log:    s.log.With("topic", tp.Topic, "partition", tp.Partition),
+		ctx:    ctx,
+		cancel: cancel,
+		ready:  make(chan struct{}),
+		logStart: -1,
+		changed:  make(chan struct{}),
+		entries:  make(map[entryKey]int64, recentEntries),
+		ring:     make([]entryKey, recentEntries),
+		waiters:  map[entryKey][]chan struct{}{},
+		index:    newSparseIndex(indexPoints),
+	}
+	go p.runTail()
+	return p
+}
+
+func (p *Partition) close() {
+	p.cancel()
+	p.writeMu.Lock()
+	if p.producer != nil {
+		p.producer.Close()
+		p.producer = nil
+	}
+	p.writeMu.Unlock()
+	p.mu.Lock()
+	idle := p.idle
+	p.idle = nil
+	p.mu.Unlock()
+	for _, c := range idle {
+		c.r.Close()
+	}
+}
+
+// runTail follows the topic. It starts at the last existing message (inclusive) so the high
+// watermark is known without reading the topic from the start.
+func (p *Partition) runTail() {
+	var r pulsar.Reader
+	for attempt := 0; ; attempt++ {
+		var err error
+		r, err = p.store.client.CreateReader(pulsar.ReaderOptions{
+			Topic:                   p.name,
+			StartMessageID:          pulsar.LatestMessageID(),
+			StartMessageIDInclusive: true,
+			ReceiverQueueSize:       1000,
+		})
+		if err == nil {
+			break
+		}
+		if p.ctx.Err() != nil {
+			p.fail(err)
+			return
+		}
+		p.log.Warn("tail reader create failed; retrying", "err", err, "attempt", attempt)
+		if attempt >= 5 {
+			p.fail(fmt.Errorf("opening %s: %w", p.name, err))
+			return
+		}
+		select {
+		case <-time.After(time.Duration(attempt+1) * 200 * time.Millisecond):
+		case <-p.ctx.Done():
+			return
+		}
+	}
+	defer r.Close()
+
+	has, err := r.HasNext(), error(nil)
+	if has {
+		ctx, cancel := context.WithTimeout(p.ctx, p.store.cfg.OperationTimeout)
+		var msg pulsar.Message
+		msg, err = r.Next(ctx)
+		cancel()
+		if err == nil {
+			err = p.observe(msg)
+		}
+	}
+	if err != nil {
+		p.fail(fmt.Errorf("reading last message of %s: %w", p.name, err))
+		return
+	}
+	close(p.ready)
+	for {
+		msg, err := r.Next(p.ctx)
+		if err != nil {
+			if p.ctx.Err() == nil {
+				p.log.Error("tail reader stopped", "err", err)
+			}
+			return
+		}
+		if err := p.observe(msg); err != nil {
+			p.log.Error("tail reader", "err", err)
+		}
+	}
+}
+
+func (p *Partition) fail(err error) {
+	p.mu.Lock()
+	p.initErr = err
+	p.mu.Unlock()
+	p.log.Error("partition unavailable", "err", err)
+	close(p.ready)
+}
+
+// observe records what the tail learned from one message.
+func (p *Partition) observe(msg pulsar.Message) error {
+	idx := msg.Index()
+	if idx == nil {
+		return errNoIndex
+	}
+	id := msg.ID()
+	ek := entryKey{id.LedgerID(), id.EntryID()}
+	b := int64(id.BatchIdx())
+	if b < 0 {
+		b = 0
+	}
+	first := int64(*idx) - b
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.learnLocked(ek, first)
+	if next := int64(*idx) + 1; next > p.hwm {
+		p.hwm = next
+		close(p.changed)
+		p.changed = make(chan struct{})
+	}
+	if p.lastSeen.less(ek) {
+		p.lastSeen = ek
+	}
+	return nil
+}
+
+// learnLocked remembers that entry ek starts at offset first.
+func (p *Partition) learnLocked(ek entryKey, first int64) {
+	if _, ok := p.entries[ek]; ok {
+		return
+	}
+	if old := p.ring[p.ringPos]; old != (entryKey{}) {
+		delete(p.entries, old)
+	}
+	p.ring[p.ringPos] = ek
+	p.ringPos = (p.ringPos + 1) % len(p.ring)
+	p.entries[ek] = first
+	p.index.add(point{offset: first, pos: ek})
+	for _, w := range p.waiters[ek] {
+		close(w)
+	}
+	delete(p.waiters, ek)
+}
+
+func (p *Partition) waitReady(ctx context.Context) error {
+	select {
+	case <-p.ready:
+	case <-ctx.Done():
+		return fmt.Errorf("partition %s not ready: %w", p.name, ctx.Err())
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.initErr
+}
+
+// HighWatermark is the offset the next record will get.
+func (p *Partition) HighWatermark(ctx context.Context) (int64, error) {
+	if err := p.waitReady(ctx); err != nil {
+		return 0, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.hwm, nil
+}
+
+// Changed returns a channel closed when the high watermark next advances. Take it before
+// reading the high watermark so no advance is missed.
+func (p *Partition) Changed() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.changed
+}
+
+// LogStart is the offset of the first record still stored.
+func (p *Partition) LogStart(ctx context.Context) (int64, error) {
+	hwm, err := p.HighWatermark(ctx)
+	if err != nil {
+		return 0, err
+	}
+	p.mu.Lock()
+	ls := p.logStart
+	p.mu.Unlock()
+	if ls >= 0 {
+		return ls, nil
+	}
+	if hwm == 0 {
+		return 0, nil
+	}
+	// Read the first stored message; keep the reader as a cursor since a consumer that asked
+	// for the earliest offset usually fetches from it next.
+	c, err := p.openCursor(ctx, pulsar.EarliestMessageID(), 0)
+	if err != nil {
+		return 0, err
+	}
+	msg, err := c.peek(ctx, p.store.cfg.OperationTimeout)
+	if err != nil {
+		c.r.Close()
+		return 0, err
+	}
+	off := int64(*(*msg).Index())
+	c.next = off
+	p.mu.Lock()
+	p.logStart = off
+	p.mu.Unlock()
+	p.putCursor(c)
+	return off, nil
+}
+
+// Append stores records as one Pulsar batch and returns the offset of the first one.
+func (p *Partition) Append(ctx context.Context, recs []Record) (int64, error) {
+	if len(recs) == 0 {
+		return 0, errors.New("append of no records")
+	}
+	if err := p.waitReady(ctx); err != nil {
+		return 0, err
+	}
+	p.writeMu.Lock()
+	if p.producer == nil {
+		prod, err := p.store.client.CreateProducer(pulsar.ProducerOptions{
+			Topic:                   p.name,
+			BatchingMaxMessages:     10000,
+			BatchingMaxSize:         4 << 20,
+			BatchingMaxPublishDelay: 50 * time.Millisecond,
+			SendTimeout:             p.store.cfg.OperationTimeout,
+		})
+		if err != nil {
+			p.writeMu.Unlock()
+			return 0, fmt.Errorf("producer for %s: %w", p.name, err)
+		}
+		p.producer = prod
+	}
+	prod := p.producer
+	var (
+		wg      sync.WaitGroup
+		first   pulsar.MessageID
+		sendErr error
+		errMu   sync.Mutex
+	)
+	wg.Add(len(recs))
+	for i := range recs {
+		i := i
+		prod.SendAsync(ctx, toMessage(&recs[i]), func(id pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
+			errMu.Lock()
+			if err != nil && sendErr == nil {
+				sendErr = err
+			}
+			if i == 0 {
+				first = id
+			}
+			errMu.Unlock()
+			wg.Done()
+		})
+	}
+	flushErr := prod.FlushWithCtx(ctx)
+	wg.Wait()
+	p.writeMu.Unlock()
+	if sendErr != nil {
+		return 0, fmt.Errorf("writing to %s: %w", p.name, sendErr)
+	}
+	if flushErr != nil {
+		return 0, fmt.Errorf("flushing %s: %w", p.name, flushErr)
+	}
+	return p.offsetOf(ctx, first)
+}
+
+// offsetOf waits until the tail reader has seen the entry holding id and returns id's offset.
+func (p *Partition) offsetOf(ctx context.Context, id pulsar.MessageID) (int64, error) {
+	ek := entryKey{id.LedgerID(), id.EntryID()}
+	b := int64(id.BatchIdx())
+	if b < 0 {
+		b = 0
+	}
+	p.mu.Lock()
+	if first, ok := p.entries[ek]; ok {
+		p.mu.Unlock()
+		return first + b, nil
+	}
+	if ek.less(p.lastSeen) {
+		// Seen and already forgotten (many entries since): read the index back from Pulsar.
+		p.mu.Unlock()
+		return p.readOffsetAt(ctx, id)
+	}
+	w := make(chan struct{})
+	p.waiters[ek] = append(p.waiters[ek], w)
+	p.mu.Unlock()
+	select {
+	case <-w:
+	case <-ctx.Done():
+		return 0, fmt.Errorf("waiting for the offset of %v on %s: %w", id, p.name, ctx.Err())
+	}
+	p.mu.Lock()
+	first, ok := p.entries[ek]
+	p.mu.Unlock()
+	if !ok {
+		return p.readOffsetAt(ctx, id)
+	}
+	return first + b, nil
+}
+
+func (p *Partition) readOffsetAt(ctx context.Context, id pulsar.MessageID) (int64, error) {
+	c, err := p.openCursor(ctx, id, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer c.r.Close()
+	msg, err := c.peek(ctx, p.store.cfg.OperationTimeout)
+	if err != nil {
+		return 0, err
+	}
+	return int64(*(*msg).Index()), nil
+}
+
+// Batch is a run of consecutive records from one Pulsar entry.
+type Batch struct {
+	Records []Record
+}
+
+// Read returns records from offset on, up to maxBytes, but always at least one record when any
+// is available (KIP-74). It never waits for new data: callers long-poll with Changed.
+func (p *Partition) Read(ctx context.Context, offset int64, maxBytes int) ([]Batch, error) {
+	hwm, err := p.HighWatermark(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if offset >= hwm {
+		return nil, nil
+	}
+	c, err := p.takeCursor(ctx, offset)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		out   []Batch
+		size  int
+		entry entryKey
+	)
+	for c.next < hwm {
+		msgp, err := c.peek(ctx, p.store.cfg.OperationTimeout)
+		if err != nil {
+			c.r.Close()
+			return nil, err
+		}
+		msg := *msgp
+		rec, err := fromMessage(msg)
+		if err != nil {
+			c.r.Close()
+			return nil, err
+		}
+		if rec.Offset < offset {
+			c.pending = nil // before the requested offset (mid-entry start): skip
+			continue
+		}
+		rs := rec.Size()
+		if size > 0 && size+rs > maxBytes {
+			break
+		}
+		c.pending = nil
+		c.next = rec.Offset + 1
+		size += rs
+		id := msg.ID()
+		ek := entryKey{id.LedgerID(), id.EntryID()}
+		if len(out) == 0 || ek != entry {
+			out = append(out, Batch{})
+			entry = ek
+			b := int64(id.BatchIdx())
+			if b < 0 {
+				b = 0
+			}
+			p.mu.Lock()
+			p.learnLocked(ek, rec.Offset-b)
+			p.mu.Unlock()
+		}
+		out[len(out)-1].Records = append(out[len(out)-1].Records, rec)
+	}
+	p.putCursor(c)
+	return out, nil
+}
+
+// peek returns the cursor's next message without consuming it.
+func (c *cursor) peek(ctx context.Context, timeout time.Duration) (*pulsar.Message, error) {
+	if c.pending != nil {
+		return c.pending, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	msg, err := c.r.Next(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading: %w", err)
+	}
+	if msg.Index() == nil {
+		return nil, errNoIndex
+	}
+	c.pending = &msg
+	return c.pending, nil
+}
+
+// takeCursor returns an idle cursor positioned at offset, or opens one near it.
+func (p *Partition) takeCursor(ctx context.Context, offset int64) (*cursor, error) {
+	p.mu.Lock()
+	for i, c := range p.idle {
+		if c.next == offset {
+			p.idle = append(p.idle[:i], p.idle[i+1:]...)
+			p.mu.Unlock()
+			return c, nil
+		}
+	}
+	pt, ok := p.index.floor(offset)
+	ls := p.logStart
+	p.mu.Unlock()
+	start := pulsar.EarliestMessageID()
+	next := ls
+	if ok {
+		start = pulsar.NewMessageID(pt.pos.ledger, pt.pos.entry, -1, -1)
+		next = pt.offset
+	}
+	// Without an index point at or below offset the cursor starts at the earliest entry and
+	// skips forward; every entry it passes is learned, so this happens once per region.
+	return p.openCursor(ctx, start, next)
+}
+
+func (p *Partition) openCursor(ctx context.Context, start pulsar.MessageID, next int64) (*cursor, error) {
+	r, err := p.store.client.CreateReader(pulsar.ReaderOptions{
+		Topic:                   p.name,
+		StartMessageID:          start,
+		StartMessageIDInclusive: true,
+		ReceiverQueueSize:       500,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reader on %s: %w", p.name, err)
+	}
+	return &cursor{r: r, next: next}, nil
+}
+
+// putCursor keeps a cursor for reuse, closing the oldest when too many are idle.
+func (p *Partition) putCursor(c *cursor) {
+	p.mu.Lock()
+	if p.ctx.Err() != nil {
+		p.mu.Unlock()
+		c.r.Close()
+		return
+	}
+	p.idle = append(p.idle, c)
+	var drop *cursor
+	if len(p.idle) > idleCursors {
+		drop = p.idle[0]
+		p.idle = p.idle[1:]
+	}
+	p.mu.Unlock()
+	if drop != nil {
+		drop.r.Close()
+	}
+}

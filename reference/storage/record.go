@@ -1,0 +1,156 @@
+package storage
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/apache/pulsar-client-go/pulsar"
+	"github.com/twmb/franz-go/pkg/kbin"
+)
+
+// Header is a Kafka record header. A nil Value is a null header value.
+type Header struct {
+	Key   string
+	Value []byte
+}
+
+// Record is a Kafka record as the gateway sees it. A nil Key or Value is null.
+type Record struct {
+	Offset    int64
+	Timestamp int64 // milliseconds since the epoch
+	Key       []byte
+	Value     []byte
+	Headers   []Header
+}
+
+// Size is an estimate of the record's encoded size, used for fetch byte limits.
+func (r *Record) Size() int {
+	n := 16 + len(r.Key) + len(r.Value)
+	for _, h := range r.Headers {
+		n += 4 + len(h.Key) + len(h.Value)
+	}
+	return n
+}
+
+// Reserved Pulsar message properties that carry what a plain Pulsar message cannot say.
+// Kafka headers are also written as ordinary properties so Pulsar consumers see them.
+const (
+	propPrefix    = "__kafka."
+	propNullValue = propPrefix + "null-value"
+	propEmptyKey  = propPrefix + "empty-key"
+	propTimestamp = propPrefix + "timestamp"
+	propHeaders   = propPrefix + "headers"
+)
+
+// toMessage maps a Kafka record to a Pulsar message: key -> key, value -> payload,
+// headers -> properties, timestamp -> event time.
+func toMessage(r *Record) *pulsar.ProducerMessage {
+	m := &pulsar.ProducerMessage{Payload: r.Value}
+	props := map[string]string{}
+	if r.Key != nil {
+		m.Key = string(r.Key)
+		if len(r.Key) == 0 {
+			props[propEmptyKey] = "1"
+		}
+	}
+	if r.Value == nil {
+		props[propNullValue] = "1"
+		m.Payload = []byte{}
+	}
+	if r.Timestamp > 0 {
+		m.EventTime = time.UnixMilli(r.Timestamp)
+	} else {
+		// Event time 0 means "unset" in Pulsar; keep Kafka's exact value.
+		props[propTimestamp] = strconv.FormatInt(r.Timestamp, 10)
+	}
+	exact := len(r.Headers) > 1
+	for _, h := range r.Headers {
+		if h.Value == nil || len(h.Key) >= len(propPrefix) && h.Key[:len(propPrefix)] == propPrefix {
+			exact = true
+		}
+		if _, dup := props[h.Key]; dup {
+			exact = true
+		}
+		props[h.Key] = string(h.Value)
+	}
+	if exact {
+		// Properties are an unordered map; keep the exact, ordered header list as well.
+		props[propHeaders] = encodeHeaders(r.Headers)
+	}
+	if len(props) > 0 {
+		m.Properties = props
+	}
+	return m
+}
+
+// fromMessage maps a Pulsar message (written by the gateway or by any Pulsar producer) back to a
+// Kafka record. The offset is the broker entry index; a message without it is an error, because
+// it means Pulsar does not expose broker entry metadata.
+func fromMessage(msg pulsar.Message) (Record, error) {
+	idx := msg.Index()
+	if idx == nil {
+		return Record{}, errNoIndex
+	}
+	props := msg.Properties()
+	r := Record{Offset: int64(*idx), Value: msg.Payload()}
+	if _, ok := props[propNullValue]; ok {
+		r.Value = nil
+	} else if r.Value == nil {
+		r.Value = []byte{}
+	}
+	if k := msg.Key(); k != "" {
+		r.Key = []byte(k)
+	} else if _, ok := props[propEmptyKey]; ok {
+		r.Key = []byte{}
+	}
+	switch {
+	case props[propTimestamp] != "":
+		r.Timestamp, _ = strconv.ParseInt(props[propTimestamp], 10, 64)
+	case !msg.EventTime().IsZero():
+		r.Timestamp = msg.EventTime().UnixMilli()
+	default:
+		r.Timestamp = msg.PublishTime().UnixMilli()
+	}
+	if enc, ok := props[propHeaders]; ok {
+		if hs, err := decodeHeaders(enc); err == nil {
+			r.Headers = hs
+			return r, nil
+		}
+	}
+	for k, v := range props {
+		if len(k) >= len(propPrefix) && k[:len(propPrefix)] == propPrefix {
+			continue
+		}
+		r.Headers = append(r.Headers, Header{Key: k, Value: []byte(v)})
+	}
+	return r, nil
+}
+
+func encodeHeaders(hs []Header) string {
+	var b []byte
+	b = kbin.AppendVarint(b, int32(len(hs)))
+	for _, h := range hs {
+		b = kbin.AppendVarintString(b, h.Key)
+		b = kbin.AppendVarintBytes(b, h.Value)
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+func decodeHeaders(s string) ([]Header, error) {
+	raw, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, err
+	}
+	rd := kbin.Reader{Src: raw}
+	n := rd.Varint()
+	if n < 0 || int(n) > len(raw) {
+		return nil, fmt.Errorf("bad header count %d", n)
+	}
+	hs := make([]Header, 0, n)
+	for i := int32(0); i < n; i++ {
+		hs = append(hs, Header{Key: rd.VarintString(), Value: rd.VarintBytes()})
+	}
+	return hs, rd.Complete()
+}

@@ -1,0 +1,121 @@
+// Package storage keeps Kafka partitions in Pulsar: Kafka topic t, partition N is the Pulsar
+// topic persistent://<tenant>/<namespace>/t-partition-N. Offsets are Pulsar's broker entry
+// indexes (AppendIndexMetadataInterceptor), so they are continuous, survive a gateway restart
+// and are the same for every gateway. Nothing here keeps data only in memory: memory holds
+// caches (sparse offset index, reusable readers) that are rebuilt from Pulsar on demand.
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/apache/pulsar-client-go/pulsar"
+	plog "github.com/apache/pulsar-client-go/pulsar/log"
+)
+
+var errNoIndex = errors.New("pulsar message has no broker entry index: enable " +
+	"brokerEntryMetadataInterceptors=AppendIndexMetadataInterceptor and " +
+	"exposingBrokerEntryMetadataToClientEnabled=true on the broker")
+
+// ErrClosed is returned by operations on a closed store.
+var ErrClosed = errors.New("storage closed")
+
+// Config says where Pulsar is and how topics are named.
+type Config struct {
+	ServiceURL string // pulsar://host:6650
+	Tenant     string
+	Namespace  string
+	Logger     *slog.Logger
+	// OperationTimeout bounds each Pulsar operation (connect, send, read).
+	OperationTimeout time.Duration
+}
+
+// TP is a Kafka topic partition.
+type TP struct {
+	Topic     string
+	Partition int32
+}
+
+// Store owns the Pulsar client and the open partitions.
+type Store struct {
+	cfg    Config
+	client pulsar.Client
+	log    *slog.Logger
+
+	mu     sync.Mutex
+	parts  map[TP]*Partition
+	closed bool
+}
+
+// Open connects to Pulsar. It does not wait for the broker: the first operation does.
+func Open(cfg Config) (*Store, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.OperationTimeout <= 0 {
+		cfg.OperationTimeout = 30 * time.Second
+	}
+	client, err := pulsar.NewClient(pulsar.ClientOptions{
+		URL:               cfg.ServiceURL,
+		OperationTimeout:  cfg.OperationTimeout,
+		ConnectionTimeout: 10 * time.Second,
+		Logger:            plog.NewLoggerWithSlog(cfg.Logger.With("component", "pulsar-client")),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pulsar client for %s: %w", cfg.ServiceURL, err)
+	}
+	return &Store{cfg: cfg, client: client, log: cfg.Logger, parts: map[TP]*Partition{}}, nil
+}
+
+// TopicName is the full Pulsar name of a Kafka partition.
+func (s *Store) TopicName(tp TP) string {
+	return fmt.Sprintf("persistent://%s/%s/%s-partition-%d", s.cfg.Tenant, s.cfg.Namespace, tp.Topic, tp.Partition)
+}
+
+// Partition returns the open partition, opening it (and starting its tail reader) on first use.
+// The caller has checked that the topic and partition exist.
+func (s *Store) Partition(tp TP) (*Partition, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	if p, ok := s.parts[tp]; ok {
+		return p, nil
+	}
+	p := newPartition(s, tp)
+	s.parts[tp] = p
+	return p, nil
+}
+
+// Forget closes and drops a partition (after its topic was deleted).
+func (s *Store) Forget(topic string) {
+	s.mu.Lock()
+	var drop []*Partition
+	for tp, p := range s.parts {
+		if tp.Topic == topic {
+			drop = append(drop, p)
+			delete(s.parts, tp)
+		}
+	}
+	s.mu.Unlock()
+	for _, p := range drop {
+		p.close()
+	}
+}
+
+// Close closes every partition and the Pulsar client.
+func (s *Store) Close() {
+	s.mu.Lock()
+	s.closed = true
+	parts := s.parts
+	s.parts = map[TP]*Partition{}
+	s.mu.Unlock()
+	for _, p := range parts {
+		p.close()
+	}
+	s.client.Close()
+}
