@@ -1,0 +1,148 @@
+package clients
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kversion"
+
+	"github.com/kop-conformance/kop-conformance/reference/protocol"
+)
+
+type franz struct {
+	seeds    []string
+	versions *kversion.Versions
+	admin    *kgo.Client
+}
+
+func newFranz(t Target, level string) (Client, error) {
+	lv, ok := protocol.Levels[level]
+	if !ok {
+		return nil, fmt.Errorf("franz-go: unknown level %q", level)
+	}
+	f := &franz{seeds: []string{t.Bootstrap}, versions: lv()}
+	cl, err := kgo.NewClient(f.opts()...)
+	if err != nil {
+		return nil, err
+	}
+	f.admin = cl
+	return f, nil
+}
+
+func (f *franz) opts(extra ...kgo.Opt) []kgo.Opt {
+	return append([]kgo.Opt{
+		kgo.SeedBrokers(f.seeds...),
+		kgo.MaxVersions(f.versions),
+		kgo.ClientID("kop-conformance-franz-go"),
+	}, extra...)
+}
+
+func (f *franz) Close() { f.admin.Close() }
+
+func (f *franz) CreateTopic(ctx context.Context, topic string, partitions int32) error {
+	resp, err := kadm.NewClient(f.admin).CreateTopic(ctx, partitions, 1, nil, topic)
+	if err != nil {
+		return err
+	}
+	return resp.Err
+}
+
+func (f *franz) Produce(ctx context.Context, acks Acks, recs []Record) ([]Record, error) {
+	ka := kgo.AllISRAcks()
+	switch acks {
+	case AcksNone:
+		ka = kgo.NoAck()
+	case AcksLeader:
+		ka = kgo.LeaderAck()
+	}
+	cl, err := kgo.NewClient(f.opts(
+		kgo.RequiredAcks(ka),
+		kgo.DisableIdempotentWrite(),
+		kgo.ProducerBatchCompression(kgo.NoCompression()),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()),
+	)...)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	in := make([]*kgo.Record, len(recs))
+	for i, r := range recs {
+		kr := &kgo.Record{Topic: r.Topic, Partition: r.Partition, Key: r.Key, Value: r.Value, Timestamp: r.Timestamp}
+		for _, h := range r.Headers {
+			kr.Headers = append(kr.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
+		}
+		in[i] = kr
+	}
+	res := cl.ProduceSync(ctx, in...)
+	if err := res.FirstErr(); err != nil {
+		return nil, err
+	}
+	out := make([]Record, len(recs))
+	for i, r := range res {
+		out[i] = recs[i]
+		out[i].Partition = r.Record.Partition
+		out[i].Offset = r.Record.Offset
+		if acks == AcksNone {
+			out[i].Offset = -1
+		}
+	}
+	return out, nil
+}
+
+func (f *franz) Consume(ctx context.Context, topic string, partition int32, offset int64, n int) ([]Record, error) {
+	cl, err := kgo.NewClient(f.opts(
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {partition: kgo.NewOffset().At(offset)}}),
+		kgo.FetchMaxWait(500e6),
+	)...)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	var out []Record
+	for len(out) < n {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			return out, fmt.Errorf("consumed %d of %d records: %w", len(out), n, err)
+		}
+		var ferr error
+		fs.EachError(func(_ string, _ int32, err error) { ferr = err })
+		if ferr != nil {
+			return out, ferr
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			rec := Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value, Timestamp: r.Timestamp}
+			for _, h := range r.Headers {
+				rec.Headers = append(rec.Headers, Header{Key: h.Key, Value: h.Value})
+			}
+			out = append(out, rec)
+		})
+	}
+	byOffset(out)
+	return out[:n], nil
+}
+
+func (f *franz) ListOffset(ctx context.Context, topic string, partition int32, query int64) (int64, error) {
+	adm := kadm.NewClient(f.admin)
+	var (
+		lo  kadm.ListedOffsets
+		err error
+	)
+	switch query {
+	case Earliest:
+		lo, err = adm.ListStartOffsets(ctx, topic)
+	case Latest:
+		lo, err = adm.ListEndOffsets(ctx, topic)
+	default:
+		lo, err = adm.ListOffsetsAfterMilli(ctx, query, topic)
+	}
+	if err != nil {
+		return 0, err
+	}
+	o, ok := lo.Lookup(topic, partition)
+	if !ok {
+		return 0, fmt.Errorf("no offset returned for %s/%d", topic, partition)
+	}
+	return o.Offset, o.Err
+}

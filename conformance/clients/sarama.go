@@ -1,0 +1,132 @@
+package clients
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/IBM/sarama"
+)
+
+var saramaVersions = map[string]sarama.KafkaVersion{
+	"1.0": sarama.V1_0_0_0, "1.1": sarama.V1_1_0_0, "2.0": sarama.V2_0_0_0, "2.1": sarama.V2_1_0_0,
+	"2.2": sarama.V2_2_0_0, "2.3": sarama.V2_3_0_0, "2.4": sarama.V2_4_0_0, "2.5": sarama.V2_5_0_0,
+	"2.6": sarama.V2_6_0_0,
+}
+
+type saramaClient struct {
+	addrs  []string
+	cfg    *sarama.Config
+	client sarama.Client
+}
+
+func newSarama(t Target, level string) (Client, error) {
+	v, ok := saramaVersions[level]
+	if !ok {
+		return nil, fmt.Errorf("sarama: unknown level %q", level)
+	}
+	cfg := sarama.NewConfig()
+	cfg.Version = v
+	cfg.ClientID = "kop-conformance-sarama"
+	cfg.Metadata.Retry.Backoff = 100 * time.Millisecond
+	cl, err := sarama.NewClient([]string{t.Bootstrap}, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &saramaClient{addrs: []string{t.Bootstrap}, cfg: cfg, client: cl}, nil
+}
+
+func (s *saramaClient) Close() { s.client.Close() }
+
+func (s *saramaClient) CreateTopic(_ context.Context, topic string, partitions int32) error {
+	adm, err := sarama.NewClusterAdminFromClient(s.client)
+	if err != nil {
+		return err
+	}
+	// Closing the admin would close the shared client; it holds no other resources.
+	return adm.CreateTopic(topic, &sarama.TopicDetail{NumPartitions: partitions, ReplicationFactor: 1}, false)
+}
+
+func (s *saramaClient) Produce(_ context.Context, acks Acks, recs []Record) ([]Record, error) {
+	cfg := *s.cfg
+	cfg.Producer.Return.Successes = true
+	cfg.Producer.Partitioner = sarama.NewManualPartitioner
+	cfg.Producer.RequiredAcks = sarama.RequiredAcks(acks)
+	cfg.Producer.Flush.Messages = len(recs) // one request for the whole slice
+	cfg.Producer.Flush.Frequency = 50 * time.Millisecond
+	p, err := sarama.NewSyncProducer(s.addrs, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer p.Close()
+	msgs := make([]*sarama.ProducerMessage, len(recs))
+	for i, r := range recs {
+		m := &sarama.ProducerMessage{Topic: r.Topic, Partition: r.Partition, Timestamp: r.Timestamp}
+		if r.Key != nil {
+			m.Key = sarama.ByteEncoder(r.Key)
+		}
+		if r.Value != nil {
+			m.Value = sarama.ByteEncoder(r.Value)
+		}
+		for _, h := range r.Headers {
+			m.Headers = append(m.Headers, sarama.RecordHeader{Key: []byte(h.Key), Value: h.Value})
+		}
+		msgs[i] = m
+	}
+	if err := p.SendMessages(msgs); err != nil {
+		var pe sarama.ProducerErrors
+		if errors.As(err, &pe) && len(pe) > 0 {
+			return nil, pe[0].Err
+		}
+		return nil, err
+	}
+	out := make([]Record, len(recs))
+	for i, m := range msgs {
+		out[i] = recs[i]
+		out[i].Partition, out[i].Offset = m.Partition, m.Offset
+		if acks == AcksNone {
+			out[i].Offset = -1
+		}
+	}
+	return out, nil
+}
+
+func (s *saramaClient) Consume(ctx context.Context, topic string, partition int32, offset int64, n int) ([]Record, error) {
+	cfg := *s.cfg
+	cfg.Consumer.Return.Errors = true
+	cfg.Consumer.MaxWaitTime = 500 * time.Millisecond
+	c, err := sarama.NewConsumer(s.addrs, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	pc, err := c.ConsumePartition(topic, partition, offset)
+	if err != nil {
+		return nil, err
+	}
+	defer pc.Close()
+	var out []Record
+	for len(out) < n {
+		select {
+		case m := <-pc.Messages():
+			rec := Record{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Key: m.Key, Value: m.Value, Timestamp: m.Timestamp}
+			for _, h := range m.Headers {
+				rec.Headers = append(rec.Headers, Header{Key: string(h.Key), Value: h.Value})
+			}
+			out = append(out, rec)
+		case err := <-pc.Errors():
+			return out, err
+		case <-ctx.Done():
+			return out, fmt.Errorf("consumed %d of %d records: %w", len(out), n, ctx.Err())
+		}
+	}
+	return out, nil
+}
+
+func (s *saramaClient) ListOffset(_ context.Context, topic string, partition int32, query int64) (int64, error) {
+	if err := s.client.RefreshMetadata(topic); err != nil {
+		return 0, err
+	}
+	return s.client.GetOffset(topic, partition, query)
+}

@@ -1,0 +1,171 @@
+// Package config reads the reference server's settings from flags and KOP_* environment
+// variables (a flag wins over its variable) and validates them with specific errors.
+package config
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kop-conformance/kop-conformance/reference/protocol"
+)
+
+// Listener is one Kafka listener: where it binds, what it advertises, and an optional
+// protocol level cap (a listener for level 2.0 advertises only Kafka 2.0's API versions).
+type Listener struct {
+	Bind       string
+	Advertised string // host:port
+	Level      string
+}
+
+// Config is every setting of the reference server.
+type Config struct {
+	Listeners         []Listener
+	PulsarURL         string
+	PulsarAdminURL    string
+	Tenant            string
+	Namespace         string
+	NodeID            int32
+	ClusterID         string
+	DefaultPartitions int32
+	AutoCreateTopics  bool
+	MaxRequestBytes   int32
+	MaxMessageBytes   int32
+	StartupTimeout    time.Duration
+	LogLevel          string
+}
+
+// Parse reads args (without the program name) and the environment.
+func Parse(args []string, getenv func(string) string) (*Config, error) {
+	fs := flag.NewFlagSet("kop-reference", flag.ContinueOnError)
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	var (
+		listeners  = fs.String("listeners", env("KOP_LISTENERS", "0.0.0.0:9092=127.0.0.1:9092"), "comma-separated `[LEVEL/]BIND=ADVERTISED_HOST:PORT` listeners, e.g. 0.0.0.0:9092=kafka.local:9092,2.0/0.0.0.0:9120=kafka.local:9120 (env KOP_LISTENERS)")
+		pulsarURL  = fs.String("pulsar-url", env("KOP_PULSAR_URL", "pulsar://127.0.0.1:6650"), "Pulsar binary protocol URL (env KOP_PULSAR_URL)")
+		adminURL   = fs.String("pulsar-admin-url", env("KOP_PULSAR_ADMIN_URL", "http://127.0.0.1:8080"), "Pulsar admin REST URL (env KOP_PULSAR_ADMIN_URL)")
+		tenant     = fs.String("tenant", env("KOP_TENANT", "public"), "Pulsar tenant holding Kafka topics (env KOP_TENANT)")
+		namespace  = fs.String("namespace", env("KOP_NAMESPACE", "default"), "Pulsar namespace holding Kafka topics (env KOP_NAMESPACE)")
+		nodeID     = fs.String("node-id", env("KOP_NODE_ID", "0"), "Kafka broker id this gateway reports (env KOP_NODE_ID)")
+		clusterID  = fs.String("cluster-id", env("KOP_CLUSTER_ID", "kop-reference"), "Kafka cluster id reported in Metadata (env KOP_CLUSTER_ID)")
+		partitions = fs.String("default-partitions", env("KOP_DEFAULT_PARTITIONS", "1"), "partitions of auto-created topics and of CreateTopics with -1 (env KOP_DEFAULT_PARTITIONS)")
+		autoCreate = fs.String("auto-create-topics", env("KOP_AUTO_CREATE_TOPICS", "true"), "create unknown topics on Metadata requests (env KOP_AUTO_CREATE_TOPICS)")
+		maxReq     = fs.String("max-request-bytes", env("KOP_MAX_REQUEST_BYTES", "104857600"), "largest request frame accepted (env KOP_MAX_REQUEST_BYTES)")
+		maxMsg     = fs.String("max-message-bytes", env("KOP_MAX_MESSAGE_BYTES", "1048588"), "largest record batch accepted; Pulsar's maxMessageSize must be larger (env KOP_MAX_MESSAGE_BYTES)")
+		startup    = fs.String("startup-timeout", env("KOP_STARTUP_TIMEOUT", "120s"), "how long to wait for Pulsar at start (env KOP_STARTUP_TIMEOUT)")
+		logLevel   = fs.String("log-level", env("KOP_LOG_LEVEL", "info"), "debug, info, warn or error (env KOP_LOG_LEVEL)")
+	)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	c := &Config{PulsarURL: *pulsarURL, PulsarAdminURL: *adminURL, Tenant: *tenant, Namespace: *namespace,
+		ClusterID: *clusterID, LogLevel: *logLevel}
+	var err error
+	if c.Listeners, err = ParseListeners(*listeners); err != nil {
+		return nil, err
+	}
+	if c.NodeID, err = int32Flag("node-id", *nodeID, 0); err != nil {
+		return nil, err
+	}
+	if c.DefaultPartitions, err = int32Flag("default-partitions", *partitions, 1); err != nil {
+		return nil, err
+	}
+	if c.MaxRequestBytes, err = int32Flag("max-request-bytes", *maxReq, 1024); err != nil {
+		return nil, err
+	}
+	if c.MaxMessageBytes, err = int32Flag("max-message-bytes", *maxMsg, 1024); err != nil {
+		return nil, err
+	}
+	if c.MaxMessageBytes > c.MaxRequestBytes {
+		return nil, fmt.Errorf("max-message-bytes (%d) cannot exceed max-request-bytes (%d)", c.MaxMessageBytes, c.MaxRequestBytes)
+	}
+	if c.AutoCreateTopics, err = strconv.ParseBool(*autoCreate); err != nil {
+		return nil, fmt.Errorf("auto-create-topics: %q is not a boolean", *autoCreate)
+	}
+	if c.StartupTimeout, err = time.ParseDuration(*startup); err != nil || c.StartupTimeout <= 0 {
+		return nil, fmt.Errorf("startup-timeout: %q is not a positive duration", *startup)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return nil, fmt.Errorf("log-level: %q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	if !strings.HasPrefix(c.PulsarURL, "pulsar://") && !strings.HasPrefix(c.PulsarURL, "pulsar+ssl://") {
+		return nil, fmt.Errorf("pulsar-url: %q must start with pulsar:// or pulsar+ssl://", c.PulsarURL)
+	}
+	if !strings.HasPrefix(c.PulsarAdminURL, "http://") && !strings.HasPrefix(c.PulsarAdminURL, "https://") {
+		return nil, fmt.Errorf("pulsar-admin-url: %q must start with http:// or https://", c.PulsarAdminURL)
+	}
+	if c.Tenant == "" || c.Namespace == "" || strings.Contains(c.Tenant+c.Namespace, "/") {
+		return nil, fmt.Errorf("tenant and namespace must be non-empty names without '/' (got %q/%q)", c.Tenant, c.Namespace)
+	}
+	return c, nil
+}
+
+func int32Flag(name, v string, min int64) (int32, error) {
+	n, err := strconv.ParseInt(v, 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %q is not a 32-bit integer", name, v)
+	}
+	if n < min {
+		return 0, fmt.Errorf("%s: %d is below the minimum %d", name, n, min)
+	}
+	return int32(n), nil
+}
+
+// ParseListeners parses `[LEVEL/]BIND=ADVERTISED_HOST:PORT,...`.
+func ParseListeners(s string) ([]Listener, error) {
+	var out []Listener
+	binds := map[string]bool{}
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		var l Listener
+		if i := strings.Index(item, "/"); i >= 0 {
+			l.Level, item = item[:i], item[i+1:]
+			if _, ok := protocol.Levels[l.Level]; !ok {
+				return nil, fmt.Errorf("listener %q: unknown protocol level %q (known: %s)", item, l.Level, strings.Join(protocol.LevelNames(), ", "))
+			}
+		}
+		bind, adv, ok := strings.Cut(item, "=")
+		if !ok {
+			return nil, fmt.Errorf("listener %q: want BIND=ADVERTISED_HOST:PORT", item)
+		}
+		if _, _, err := net.SplitHostPort(bind); err != nil {
+			return nil, fmt.Errorf("listener %q: bind address: %v", item, err)
+		}
+		host, port, err := net.SplitHostPort(adv)
+		if err != nil || host == "" {
+			return nil, fmt.Errorf("listener %q: advertised address must be HOST:PORT", item)
+		}
+		if p, err := strconv.Atoi(port); err != nil || p <= 0 || p > 65535 {
+			return nil, fmt.Errorf("listener %q: advertised port %q is not 1-65535", item, port)
+		}
+		if binds[bind] {
+			return nil, fmt.Errorf("listener %q: bind address %s used twice", item, bind)
+		}
+		binds[bind] = true
+		l.Bind, l.Advertised = bind, adv
+		out = append(out, l)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no listeners configured")
+	}
+	return out, nil
+}
+
+// Getenv is os.Getenv, for callers of Parse.
+var Getenv = os.Getenv

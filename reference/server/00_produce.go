@@ -1,0 +1,116 @@
+package server
+
+// Produce, key 0, versions 3–8 (record batch magic v2; the levels 1.0–2.6 never send older).
+//
+// Each partition's batches are decoded (any codec), checked (CRC, size, structure) and written
+// to the partition's Pulsar topic as one Pulsar batch; the response carries the base offset
+// read back from Pulsar's broker entry index. acks must be -1, 0 or 1 (INVALID_REQUIRED_ACKS);
+// acks=0 writes and sends no response, as Kafka does. Errors per partition:
+// UNKNOWN_TOPIC_OR_PARTITION, CORRUPT_MESSAGE, UNSUPPORTED_FOR_MESSAGE_FORMAT,
+// MESSAGE_TOO_LARGE (a batch over max message bytes), KAFKA_STORAGE_ERROR (Pulsar failed).
+// Partitions are written concurrently; records within a partition keep their order.
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kop-conformance/kop-conformance/reference/records"
+	"github.com/kop-conformance/kop-conformance/reference/storage"
+)
+
+func init() { register(kmsg.Produce.Int16(), 3, 8, handleProduce) }
+
+func handleProduce(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
+	req := r.(*kmsg.ProduceRequest)
+	s := rc.s
+	resp := req.ResponseKind().(*kmsg.ProduceResponse)
+	timeout := time.Duration(req.TimeoutMillis) * time.Millisecond
+	if timeout <= 0 || timeout > 2*time.Minute {
+		timeout = 2 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	var wg sync.WaitGroup
+	for _, t := range req.Topics {
+		rt := kmsg.NewProduceResponseTopic()
+		rt.Topic = t.Topic
+		rt.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(t.Partitions))
+		resp.Topics = append(resp.Topics, rt)
+		out := resp.Topics[len(resp.Topics)-1].Partitions
+		n, lookupErr := s.catalog.Partitions(ctx, t.Topic)
+		for i, p := range t.Partitions {
+			rp := &out[i]
+			*rp = kmsg.NewProduceResponseTopicPartition()
+			rp.Partition = p.Partition
+			rp.BaseOffset, rp.LogAppendTime, rp.LogStartOffset = -1, -1, -1
+			switch {
+			case req.Acks != -1 && req.Acks != 0 && req.Acks != 1:
+				rp.ErrorCode = kerr.InvalidRequiredAcks.Code
+				continue
+			case lookupErr != nil:
+				s.log.Error("produce: topic lookup", "topic", t.Topic, "err", lookupErr)
+				rp.ErrorCode = kerr.KafkaStorageError.Code
+				continue
+			case p.Partition < 0 || p.Partition >= n:
+				rp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+				continue
+			}
+			wg.Add(1)
+			go func(topic string, p kmsg.ProduceRequestTopicPartition) {
+				defer wg.Done()
+				s.producePartition(ctx, req.Version, storage.TP{Topic: topic, Partition: p.Partition}, p.Records, rp)
+			}(t.Topic, p)
+		}
+	}
+	wg.Wait()
+	if req.Acks == 0 {
+		return noResponse, nil
+	}
+	return resp, nil
+}
+
+func (s *Server) producePartition(ctx context.Context, version int16, tp storage.TP, raw []byte, rp *kmsg.ProduceResponseTopicPartition) {
+	if len(raw) > int(s.cfg.MaxMessageBytes) {
+		rp.ErrorCode = kerr.MessageTooLarge.Code
+		return
+	}
+	batches, err := records.Decode(raw, int(s.cfg.MaxRequestBytes))
+	switch {
+	case errors.Is(err, records.ErrUnsupportedMagic):
+		rp.ErrorCode = kerr.UnsupportedForMessageFormat.Code
+		return
+	case errors.Is(err, records.ErrTooLarge):
+		rp.ErrorCode = kerr.MessageTooLarge.Code
+		return
+	case err != nil:
+		s.log.Warn("produce: rejected batch", "topic", tp.Topic, "partition", tp.Partition, "reason", err)
+		rp.ErrorCode = kerr.CorruptMessage.Code
+		return
+	}
+	var recs []storage.Record
+	for _, b := range batches {
+		recs = append(recs, b.Records...)
+	}
+	if len(recs) == 0 {
+		rp.ErrorCode = kerr.CorruptMessage.Code
+		return
+	}
+	p, err := s.store.Partition(tp)
+	if err == nil {
+		rp.BaseOffset, err = p.Append(ctx, recs)
+	}
+	if err == nil && version >= 5 {
+		rp.LogStartOffset, err = p.LogStart(ctx)
+	}
+	if err != nil {
+		s.log.Error("produce: storage", "topic", tp.Topic, "partition", tp.Partition, "err", err)
+		rp.ErrorCode = kerr.KafkaStorageError.Code
+		rp.BaseOffset = -1
+	}
+}

@@ -1,0 +1,190 @@
+package server
+
+// Fetch, key 1, versions 4–11 (record batches; the levels 1.0–2.6 never send older).
+//
+// Reads each partition from its Pulsar topic as uncompressed v2 batches (one per Pulsar entry)
+// from the requested offset, which may sit in the middle of a produced batch. Limits: partition
+// max bytes and (v3+) response max bytes, except that the first record of the first partition
+// with data is returned even when larger (KIP-74). Long poll: when fewer than min_bytes are
+// available the request waits up to max_wait_ms and is woken by new data, not by polling.
+// An offset below the log start or above the high watermark gets OFFSET_OUT_OF_RANGE; an
+// unknown topic or partition UNKNOWN_TOPIC_OR_PARTITION. Fetch sessions (KIP-227) are not
+// kept: the response session id is 0, which tells the client to send full requests; a request
+// naming a session gets FETCH_SESSION_ID_NOT_FOUND.
+
+import (
+	"context"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kop-conformance/kop-conformance/reference/records"
+	"github.com/kop-conformance/kop-conformance/reference/storage"
+)
+
+func init() { register(kmsg.Fetch.Int16(), 4, 11, handleFetch) }
+
+const maxFetchWait = 30 * time.Second
+
+func handleFetch(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
+	req := r.(*kmsg.FetchRequest)
+	s := rc.s
+	if req.SessionID != 0 {
+		resp := req.ResponseKind().(*kmsg.FetchResponse)
+		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
+		return resp, nil
+	}
+	if req.SessionEpoch > 0 {
+		resp := req.ResponseKind().(*kmsg.FetchResponse)
+		resp.ErrorCode = kerr.InvalidFetchSessionEpoch.Code
+		return resp, nil
+	}
+	wait := time.Duration(req.MaxWaitMillis) * time.Millisecond
+	if wait > maxFetchWait {
+		wait = maxFetchWait
+	}
+	deadline := time.Now().Add(wait)
+	maxBytes := int(req.MaxBytes)
+	if req.Version < 3 || maxBytes <= 0 {
+		maxBytes = int(^uint32(0) >> 1)
+	}
+	for {
+		resp, bytes, wake, failed := s.fetchOnce(ctx, req, maxBytes)
+		if bytes >= int(req.MinBytes) || failed || len(wake) == 0 || !time.Now().Before(deadline) {
+			return resp, nil
+		}
+		if !waitAny(ctx, wake, deadline) {
+			return s.fetchFinal(ctx, req, maxBytes), nil
+		}
+	}
+}
+
+func (s *Server) fetchFinal(ctx context.Context, req *kmsg.FetchRequest, maxBytes int) *kmsg.FetchResponse {
+	resp, _, _, _ := s.fetchOnce(ctx, req, maxBytes)
+	return resp
+}
+
+// fetchOnce reads every requested partition once. It returns the response, the bytes it holds,
+// the channels that signal new data for the partitions that were read, and whether any
+// partition failed (Kafka answers at once when one did).
+func (s *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest, maxBytes int) (*kmsg.FetchResponse, int, []<-chan struct{}, bool) {
+	resp := req.ResponseKind().(*kmsg.FetchResponse)
+	total, failed := 0, false
+	var wake []<-chan struct{}
+	for _, t := range req.Topics {
+		rt := kmsg.NewFetchResponseTopic()
+		rt.Topic = t.Topic
+		n, lookupErr := s.catalog.Partitions(ctx, t.Topic)
+		for _, fp := range t.Partitions {
+			rp := kmsg.NewFetchResponseTopicPartition()
+			rp.Partition = fp.Partition
+			rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = -1, -1, -1
+			rp.PreferredReadReplica = -1
+			switch {
+			case lookupErr != nil:
+				s.log.Error("fetch: topic lookup", "topic", t.Topic, "err", lookupErr)
+				rp.ErrorCode = kerr.KafkaStorageError.Code
+			case fp.Partition < 0 || fp.Partition >= n:
+				rp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			default:
+				limit := int(fp.PartitionMaxBytes)
+				if room := maxBytes - total; room < limit {
+					limit = room
+				}
+				ch, size := s.fetchPartition(ctx, storage.TP{Topic: t.Topic, Partition: fp.Partition}, fp.FetchOffset, limit, total == 0, &rp)
+				total += size
+				if ch != nil {
+					wake = append(wake, ch)
+				}
+			}
+			if rp.ErrorCode != 0 {
+				failed = true
+			}
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp, total, wake, failed
+}
+
+// fetchPartition fills rp and returns the partition's change channel (taken before reading, so
+// an append after the read still wakes the waiter) and the bytes added.
+func (s *Server) fetchPartition(ctx context.Context, tp storage.TP, offset int64, limit int, first bool, rp *kmsg.FetchResponseTopicPartition) (<-chan struct{}, int) {
+	p, err := s.store.Partition(tp)
+	if err != nil {
+		rp.ErrorCode = kerr.KafkaStorageError.Code
+		return nil, 0
+	}
+	ch := p.Changed()
+	hwm, err := p.HighWatermark(ctx)
+	var ls int64
+	if err == nil {
+		ls, err = p.LogStart(ctx)
+	}
+	if err != nil {
+		s.log.Error("fetch: partition state", "topic", tp.Topic, "partition", tp.Partition, "err", err)
+		rp.ErrorCode = kerr.KafkaStorageError.Code
+		return nil, 0
+	}
+	rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = hwm, hwm, ls
+	if offset < ls || offset > hwm {
+		rp.ErrorCode = kerr.OffsetOutOfRange.Code
+		return nil, 0
+	}
+	if offset == hwm || (limit <= 0 && !first) {
+		return ch, 0
+	}
+	if limit <= 0 {
+		limit = 1
+	}
+	batches, err := p.Read(ctx, offset, limit)
+	if err != nil {
+		s.log.Error("fetch: read", "topic", tp.Topic, "partition", tp.Partition, "offset", offset, "err", err)
+		rp.ErrorCode = kerr.KafkaStorageError.Code
+		return nil, 0
+	}
+	var buf []byte
+	for _, b := range batches {
+		buf = records.AppendBatch(buf, b.Records)
+	}
+	rp.RecordBatches = buf
+	return ch, len(buf)
+}
+
+// waitAny blocks until one channel closes (true), or the deadline or ctx ends (false).
+func waitAny(ctx context.Context, chans []<-chan struct{}, deadline time.Time) bool {
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	if len(chans) == 1 {
+		select {
+		case <-chans[0]:
+			return true
+		case <-timer.C:
+		case <-ctx.Done():
+		}
+		return false
+	}
+	woke := make(chan struct{}, 1)
+	done := make(chan struct{})
+	defer close(done)
+	for _, ch := range chans {
+		go func(ch <-chan struct{}) {
+			select {
+			case <-ch:
+				select {
+				case woke <- struct{}{}:
+				default:
+				}
+			case <-done:
+			}
+		}(ch)
+	}
+	select {
+	case <-woke:
+		return true
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	return false
+}

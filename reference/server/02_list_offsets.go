@@ -1,0 +1,90 @@
+package server
+
+// ListOffsets, key 2, versions 0–5.
+//
+// Timestamp -2 answers the log start offset, -1 the high watermark (the isolation level does
+// not matter: there are no transactions, so the last stable offset is the high watermark).
+// A timestamp >= 0 answers the first offset whose record timestamp is at or after it, found by
+// reading forward from the sparse index; no record that late answers offset -1 (v1+), as
+// Kafka does. v0 answers up to max_num_offsets old-style offsets ([hwm, logStart] as Kafka
+// does for latest; [logStart] for earliest).
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kop-conformance/kop-conformance/reference/storage"
+)
+
+func init() { register(kmsg.ListOffsets.Int16(), 0, 5, handleListOffsets) }
+
+func handleListOffsets(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
+	req := r.(*kmsg.ListOffsetsRequest)
+	s := rc.s
+	resp := req.ResponseKind().(*kmsg.ListOffsetsResponse)
+	for _, t := range req.Topics {
+		rt := kmsg.NewListOffsetsResponseTopic()
+		rt.Topic = t.Topic
+		n, lookupErr := s.catalog.Partitions(ctx, t.Topic)
+		for _, p := range t.Partitions {
+			rp := kmsg.NewListOffsetsResponseTopicPartition()
+			rp.Partition = p.Partition
+			rp.Timestamp, rp.Offset, rp.LeaderEpoch = -1, -1, -1
+			switch {
+			case lookupErr != nil:
+				s.log.Error("list offsets: topic lookup", "topic", t.Topic, "err", lookupErr)
+				rp.ErrorCode = kerr.KafkaStorageError.Code
+			case p.Partition < 0 || p.Partition >= n:
+				rp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			default:
+				off, ts, err := s.lookupOffset(ctx, storage.TP{Topic: t.Topic, Partition: p.Partition}, p.Timestamp)
+				if err != nil {
+					s.log.Error("list offsets", "topic", t.Topic, "partition", p.Partition, "err", err)
+					rp.ErrorCode = kerr.KafkaStorageError.Code
+					break
+				}
+				rp.Offset, rp.Timestamp = off, ts
+				if req.Version == 0 {
+					rp.OldStyleOffsets = oldStyle(ctx, s, storage.TP{Topic: t.Topic, Partition: p.Partition}, p.Timestamp, off, p.MaxNumOffsets)
+				}
+			}
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp, nil
+}
+
+// lookupOffset answers one partition: the offset and, for a timestamp query, the timestamp of
+// the record found.
+func (s *Server) lookupOffset(ctx context.Context, tp storage.TP, ts int64) (int64, int64, error) {
+	p, err := s.store.Partition(tp)
+	if err != nil {
+		return 0, 0, err
+	}
+	switch ts {
+	case -1:
+		off, err := p.HighWatermark(ctx)
+		return off, -1, err
+	case -2:
+		off, err := p.LogStart(ctx)
+		return off, -1, err
+	default:
+		return p.OffsetForTimestamp(ctx, ts)
+	}
+}
+
+func oldStyle(ctx context.Context, s *Server, tp storage.TP, ts, off int64, max int32) []int64 {
+	if max <= 0 || off < 0 {
+		return []int64{}
+	}
+	out := []int64{off}
+	if ts == -1 && max > 1 {
+		if ls, _, err := s.lookupOffset(ctx, tp, -2); err == nil && ls != off {
+			out = append(out, ls)
+		}
+	}
+	return out
+}

@@ -1,0 +1,108 @@
+package server
+
+// Metadata, key 3, versions 0–9.
+//
+// One broker (this gateway, as advertised on the listener the client used) leads every
+// partition. Topics are Pulsar partitioned topics. A requested topic that does not exist is
+// created when auto-creation is on and the request allows it (always below v4), with the default
+// partition count, and returned ready; otherwise it gets UNKNOWN_TOPIC_OR_PARTITION. Invalid
+// names get INVALID_TOPIC_EXCEPTION. A null topic list (v1+) or an empty one (v0) means all.
+
+import (
+	"context"
+	"sort"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func init() { register(kmsg.Metadata.Int16(), 0, 9, handleMetadata) }
+
+func handleMetadata(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
+	req := r.(*kmsg.MetadataRequest)
+	s := rc.s
+	resp := req.ResponseKind().(*kmsg.MetadataResponse)
+	b := kmsg.NewMetadataResponseBroker()
+	b.NodeID, b.Host, b.Port = s.cfg.NodeID, rc.listener.AdvertisedHost, rc.listener.AdvertisedPort
+	resp.Brokers = []kmsg.MetadataResponseBroker{b}
+	resp.ClusterID = &s.cfg.ClusterID
+	resp.ControllerID = s.cfg.NodeID
+	resp.AuthorizedOperations = -2147483648
+
+	all := req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0)
+	if all {
+		topics, err := s.catalog.List(ctx)
+		if err != nil {
+			s.log.Error("metadata: listing topics", "err", err)
+			return resp, nil // no topics rather than a wrong list; the client retries
+		}
+		names := make([]string, 0, len(topics))
+		for n := range topics {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			resp.Topics = append(resp.Topics, s.topicMetadata(n, topics[n], nil))
+		}
+		return resp, nil
+	}
+	autoCreate := s.cfg.AutoCreateTopics && (req.Version < 4 || req.AllowAutoTopicCreation)
+	for _, t := range req.Topics {
+		name := ""
+		if t.Topic != nil {
+			name = *t.Topic
+		}
+		if err := validTopic(name); err != nil {
+			resp.Topics = append(resp.Topics, s.topicMetadata(name, 0, kerr.InvalidTopicException))
+			continue
+		}
+		n, err := s.catalog.Partitions(ctx, name)
+		if err != nil {
+			s.log.Error("metadata: topic lookup", "topic", name, "err", err)
+			resp.Topics = append(resp.Topics, s.topicMetadata(name, 0, kerr.LeaderNotAvailable))
+			continue
+		}
+		if n == 0 && autoCreate {
+			n, err = s.autoCreate(ctx, name)
+			if err != nil {
+				s.log.Error("metadata: auto-create", "topic", name, "err", err)
+				resp.Topics = append(resp.Topics, s.topicMetadata(name, 0, kerr.LeaderNotAvailable))
+				continue
+			}
+		}
+		if n == 0 {
+			resp.Topics = append(resp.Topics, s.topicMetadata(name, 0, kerr.UnknownTopicOrPartition))
+			continue
+		}
+		resp.Topics = append(resp.Topics, s.topicMetadata(name, n, nil))
+	}
+	return resp, nil
+}
+
+func (s *Server) topicMetadata(name string, partitions int32, e *kerr.Error) kmsg.MetadataResponseTopic {
+	t := kmsg.NewMetadataResponseTopic()
+	t.Topic = &name
+	t.ErrorCode = code(e)
+	t.AuthorizedOperations = -2147483648
+	for p := int32(0); p < partitions; p++ {
+		mp := kmsg.NewMetadataResponseTopicPartition()
+		mp.Partition = p
+		mp.Leader = s.cfg.NodeID
+		mp.LeaderEpoch = 0
+		mp.Replicas = []int32{s.cfg.NodeID}
+		mp.ISR = []int32{s.cfg.NodeID}
+		t.Partitions = append(t.Partitions, mp)
+	}
+	return t
+}
+
+// autoCreate creates a topic with the default partition count; losing a race to another
+// creator is fine.
+func (s *Server) autoCreate(ctx context.Context, name string) (int32, error) {
+	err := s.catalog.Create(ctx, name, s.cfg.DefaultPartitions)
+	if err != nil && err != errTopicExists {
+		return 0, err
+	}
+	s.log.Info("auto-created topic", "topic", name, "partitions", s.cfg.DefaultPartitions)
+	return s.catalog.Partitions(ctx, name)
+}

@@ -1,0 +1,143 @@
+// Package server is the Kafka protocol front of the reference server: listeners, connections,
+// and one handler per Kafka API (files named NN_api.go after the API key, each saying which
+// versions it serves and how it behaves).
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kop-conformance/kop-conformance/reference/catalog"
+	"github.com/kop-conformance/kop-conformance/reference/protocol"
+	"github.com/kop-conformance/kop-conformance/reference/storage"
+)
+
+// Config is the behaviour of the Kafka front.
+type Config struct {
+	NodeID            int32
+	ClusterID         string
+	DefaultPartitions int32
+	AutoCreateTopics  bool
+	MaxRequestBytes   int32 // largest accepted frame (Kafka: socket.request.max.bytes)
+	MaxMessageBytes   int32 // largest record batch (Kafka: message.max.bytes)
+	Logger            *slog.Logger
+}
+
+// Listener is one socket with its advertised address and the versions it serves.
+type Listener struct {
+	Name           string
+	AdvertisedHost string
+	AdvertisedPort int32
+	Versions       protocol.Table
+}
+
+// Server answers Kafka requests from Pulsar-backed storage.
+type Server struct {
+	cfg     Config
+	store   *storage.Store
+	catalog *catalog.Catalog
+	log     *slog.Logger
+
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+// New builds a server; nothing listens until Serve.
+func New(cfg Config, store *storage.Store, cat *catalog.Catalog) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Server{cfg: cfg, store: store, catalog: cat, log: cfg.Logger, conns: map[net.Conn]struct{}{}}
+}
+
+// Implemented is every API version the server implements, before any level cap.
+func Implemented() protocol.Table {
+	t := protocol.Table{}
+	for k, h := range handlers {
+		t[k] = protocol.Range{Min: h.min, Max: h.max}
+	}
+	return t
+}
+
+// Serve accepts connections until ctx ends or the listener fails.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, l Listener) error {
+	go func() {
+		<-ctx.Done()
+		ln.Close()
+	}()
+	s.log.Info("listening", "listener", l.Name, "addr", ln.Addr().String(),
+		"advertised", fmt.Sprintf("%s:%d", l.AdvertisedHost, l.AdvertisedPort), "apis", len(l.Versions))
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			return err
+		}
+		s.track(c, true)
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer s.track(c, false)
+			newConn(s, c, l).serve(ctx)
+		}()
+	}
+}
+
+func (s *Server) track(c net.Conn, add bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if add {
+		s.conns[c] = struct{}{}
+	} else {
+		delete(s.conns, c)
+	}
+}
+
+// Shutdown closes every connection and waits for their handlers to return.
+func (s *Server) Shutdown() {
+	s.mu.Lock()
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}
+
+// handler serves one API key over a range of versions.
+type handler struct {
+	min, max int16
+	fn       func(context.Context, *reqCtx, kmsg.Request) (kmsg.Response, error)
+}
+
+// handlers is filled by each API file's init.
+var handlers = map[int16]handler{}
+
+func register(key, min, max int16, fn func(context.Context, *reqCtx, kmsg.Request) (kmsg.Response, error)) {
+	handlers[key] = handler{min: min, max: max, fn: fn}
+}
+
+// reqCtx is what a handler knows about the request beyond its body.
+type reqCtx struct {
+	s        *Server
+	listener *Listener
+	header   protocol.Header
+	conn     *conn
+}
+
+// noResponse is returned by handlers that must not answer (produce with acks=0).
+var noResponse kmsg.Response = nil
