@@ -51,7 +51,7 @@ type Partition struct {
 
 type cursor struct {
 	r       pulsar.Reader
-	next    int64          // offset of the next record this cursor returns
+	next    int64           // offset of the next record this cursor returns
 	pending *pulsar.Message // read but not yet returned (did not fit the last response)
 }
 
@@ -59,10 +59,10 @@ func newPartition(s *Store, tp TP) *Partition {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Partition{
 		store: s, tp: tp, name: s.TopicName(tp),
-		log:    s.log.With("topic", tp.Topic, "partition", tp.Partition),
-		ctx:    ctx,
-		cancel: cancel,
-		ready:  make(chan struct{}),
+		log:      s.log.With("topic", tp.Topic, "partition", tp.Partition),
+		ctx:      ctx,
+		cancel:   cancel,
+		ready:    make(chan struct{}),
 		logStart: -1,
 		changed:  make(chan struct{}),
 		entries:  make(map[entryKey]int64, recentEntries),

@@ -60,7 +60,7 @@ func run(cfg *config.Config) error {
 	}
 	store, err := storage.Open(storage.Config{
 		ServiceURL: cfg.PulsarURL, Tenant: cfg.Tenant, Namespace: cfg.Namespace,
-		Logger:     slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: plevel})),
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: plevel})),
 	})
 	if err != nil {
 		return err
