@@ -79,8 +79,14 @@ func (f *franz) Produce(ctx context.Context, acks Acks, recs []Record) ([]Record
 	if err := res.FirstErr(); err != nil {
 		return nil, err
 	}
+	// Results arrive in completion order, not input order: match them by record.
+	pos := make(map[*kgo.Record]int, len(in))
+	for i, r := range in {
+		pos[r] = i
+	}
 	out := make([]Record, len(recs))
-	for i, r := range res {
+	for _, r := range res {
+		i := pos[r.Record]
 		out[i] = recs[i]
 		out[i].Partition = r.Record.Partition
 		out[i].Offset = r.Record.Offset

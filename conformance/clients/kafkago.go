@@ -13,7 +13,8 @@ import (
 // kafkaGo cannot pin its request versions: it negotiates from ApiVersions. A level is reached
 // by connecting to a listener that advertises only that level's versions.
 type kafkaGo struct {
-	client *kafka.Client
+	client    *kafka.Client
+	transport *kafka.Transport
 }
 
 func newKafkaGo(t Target, level string) (Client, error) {
@@ -21,14 +22,13 @@ func newKafkaGo(t Target, level string) (Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &kafkaGo{client: &kafka.Client{Addr: kafka.TCP(addr), Timeout: 30 * time.Second}}, nil
+	// An own transport per client: the package default is shared process-wide and would hand
+	// out connections a previous client opened (dead ones, after a server restart).
+	tr := &kafka.Transport{}
+	return &kafkaGo{client: &kafka.Client{Addr: kafka.TCP(addr), Timeout: 30 * time.Second, Transport: tr}, transport: tr}, nil
 }
 
-func (k *kafkaGo) Close() {
-	if tr, ok := k.client.Transport.(*kafka.Transport); ok && tr != nil {
-		tr.CloseIdleConnections()
-	}
-}
+func (k *kafkaGo) Close() { k.transport.CloseIdleConnections() }
 
 func (k *kafkaGo) CreateTopic(ctx context.Context, topic string, partitions int32) error {
 	resp, err := k.client.CreateTopics(ctx, &kafka.CreateTopicsRequest{
@@ -74,14 +74,17 @@ func (k *kafkaGo) Produce(ctx context.Context, acks Acks, recs []Record) ([]Reco
 		if err != nil {
 			return nil, err
 		}
+		if acks == AcksNone { // no response to read
+			for _, i := range idx {
+				out[i].Offset = -1
+			}
+			continue
+		}
 		if resp.Error != nil {
 			return nil, resp.Error
 		}
 		for j, i := range idx {
 			out[i].Offset = resp.BaseOffset + int64(j)
-			if acks == AcksNone {
-				out[i].Offset = -1
-			}
 		}
 	}
 	return out, nil

@@ -9,8 +9,8 @@ package server
 // available the request waits up to max_wait_ms and is woken by new data, not by polling.
 // An offset below the log start or above the high watermark gets OFFSET_OUT_OF_RANGE; an
 // unknown topic or partition UNKNOWN_TOPIC_OR_PARTITION. Fetch sessions (KIP-227) are not
-// kept: the response session id is 0, which tells the client to send full requests; a request
-// naming a session gets FETCH_SESSION_ID_NOT_FOUND.
+// kept: the response session id is 0, which tells the client to send full requests; an
+// incremental request (epoch > 0) gets FETCH_SESSION_ID_NOT_FOUND.
 
 import (
 	"context"
@@ -30,14 +30,11 @@ const maxFetchWait = 30 * time.Second
 func handleFetch(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.FetchRequest)
 	s := rc.s
-	if req.SessionID != 0 {
+	if req.SessionEpoch > 0 {
+		// Epochs 0 (open a session) and -1 (sessionless) are full requests whatever the
+		// session id; a later epoch refers to a session, and none is kept.
 		resp := req.ResponseKind().(*kmsg.FetchResponse)
 		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
-		return resp, nil
-	}
-	if req.SessionEpoch > 0 {
-		resp := req.ResponseKind().(*kmsg.FetchResponse)
-		resp.ErrorCode = kerr.InvalidFetchSessionEpoch.Code
 		return resp, nil
 	}
 	wait := time.Duration(req.MaxWaitMillis) * time.Millisecond

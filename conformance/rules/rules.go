@@ -1,0 +1,76 @@
+// Package rules declares which matrix cells do not apply and why. The suite uses it to decide
+// which specs exist; the matrix tool uses it to mark the missing cells N/A with the reason.
+// A cell is never N/A because a spec failed.
+package rules
+
+import (
+	"github.com/kop-conformance/kop-conformance/reference/protocol"
+)
+
+// Feature is a matrix row.
+type Feature struct {
+	Name        string
+	Description string
+	// MinLevel is the first Kafka protocol level that has the feature ("" = every level).
+	MinLevel string
+	// ReferenceOnly features need control over the server (e.g. restarting it).
+	ReferenceOnly bool
+}
+
+// Features are the matrix rows in report order.
+var Features = []Feature{
+	{Name: "produce", Description: "Produce with acks 0/1/all; keys, null values, headers, timestamps; exact offsets"},
+	{Name: "fetch", Description: "Fetch from the start, from a middle offset inside a batch, and long poll"},
+	{Name: "offsets", Description: "ListOffsets earliest and latest"},
+	{Name: "durability", Description: "Records and offsets survive a server restart", ReferenceOnly: true},
+}
+
+// Clients are the matrix columns, in report order.
+var Clients = []string{"franz-go", "sarama", "kafka-go"}
+
+// pinnable clients cap their own request versions; the others need a server listener per level.
+var pinnable = map[string]bool{"franz-go": true, "sarama": true}
+
+// Target says what the matrix runs against.
+type Target struct {
+	Name string
+	// LevelListeners is true when the target can advertise a single level's versions
+	// (the reference server), so non-pinnable clients get a column per level.
+	LevelListeners bool
+	// Controllable is true when the suite starts the server and can restart it.
+	Controllable bool
+}
+
+// Levels are the protocol levels of the matrix, ascending.
+func Levels() []string { return protocol.LevelNames() }
+
+// Applies says whether a cell exists, and if not, why.
+func Applies(feature, client, level string, t Target) (bool, string) {
+	var f *Feature
+	for i := range Features {
+		if Features[i].Name == feature {
+			f = &Features[i]
+		}
+	}
+	if f == nil {
+		return false, "unknown feature"
+	}
+	if f.MinLevel != "" && level < f.MinLevel {
+		return false, "needs protocol level " + f.MinLevel + " or newer"
+	}
+	if f.ReferenceOnly && !t.Controllable {
+		return false, "needs a server the suite starts and restarts"
+	}
+	if !pinnable[client] && !t.LevelListeners {
+		return false, client + " negotiates versions from ApiVersions; per-level runs need the reference server's level listeners"
+	}
+	return true, ""
+}
+
+// TargetNamed returns what the matrix knows of a target by its name.
+func TargetNamed(name string) Target {
+	if name == "reference" {
+		return Target{Name: name, LevelListeners: true, Controllable: true}
+	}
+	return Target{Name: name}
+}

@@ -1,0 +1,63 @@
+package suite
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/kop-conformance/kop-conformance/conformance/clients"
+)
+
+// The server is restarted once; every cell writes before and verifies after. Ordered and Serial
+// because a restart affects every connection.
+var _ = Describe("durability", Ordered, Serial, func() {
+	type written struct {
+		topic string
+		recs  []clients.Record
+	}
+	before := map[string]written{}
+
+	BeforeAll(func(ctx SpecContext) {
+		for _, c := range cells("durability") {
+			cl, err := c.kind.New(target, c.level)
+			Expect(err).NotTo(HaveOccurred())
+			topic := newTopic(ctx, cl, c, "durability", 1)
+			recs := sampleRecords(topic, 5)
+			_, err = cl.Produce(ctx, clients.AcksAll, recs)
+			cl.Close()
+			Expect(err).NotTo(HaveOccurred(), "producing before restart for %s", c)
+			before[c.String()] = written{topic: topic, recs: recs}
+		}
+		start := time.Now()
+		Expect(environment.RestartReference(ctx)).To(Succeed())
+		fmt.Fprintf(GinkgoWriter, "reference server restarted in %s\n", time.Since(start).Round(time.Millisecond))
+	}, NodeTimeout(5*time.Minute))
+
+	var entriesAfterRestart []TableEntry
+	for _, c := range cells("durability") {
+		entriesAfterRestart = append(entriesAfterRestart, Entry(c.String(), c, c.labels("durability"), SpecTimeout(90*time.Second)))
+	}
+	DescribeTable("after a restart every record is there at its offset and new records continue the log",
+		func(ctx context.Context, c cell) {
+			w, ok := before[c.String()]
+			Expect(ok).To(BeTrue(), "no records were written for %s before the restart", c)
+			cl := c.open()
+			Expect(cl.ListOffset(ctx, w.topic, 0, clients.Latest)).To(Equal(int64(5)))
+			more := sampleRecords(w.topic, 2)
+			produced, err := cl.Produce(ctx, clients.AcksAll, more)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(produced[0].Offset).To(Equal(int64(5)), "offsets continue after the restart")
+			all := append(append([]clients.Record{}, w.recs...), more...)
+			got, err := cl.Consume(ctx, w.topic, 0, 0, len(all))
+			Expect(err).NotTo(HaveOccurred())
+			for i := range all {
+				Expect(got[i]).To(matchRecord(all[i], int64(i)), "record %d", i)
+			}
+			mid, err := cl.Consume(ctx, w.topic, 0, 3, 2)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(mid[0]).To(matchRecord(all[3], 3), "a middle offset after the restart")
+		}, entriesAfterRestart)
+})

@@ -1,0 +1,17 @@
+package suite
+
+import (
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+)
+
+// entries turns a feature's applicable cells into table entries labelled with the matrix
+// dimensions, each with its own timeout.
+func entries(feature string) []TableEntry {
+	var out []TableEntry
+	for _, c := range cells(feature) {
+		out = append(out, Entry(c.String(), c, c.labels(feature), SpecTimeout(90*time.Second)))
+	}
+	return out
+}

@@ -1,0 +1,52 @@
+package suite
+
+import (
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/kop-conformance/kop-conformance/conformance/clients"
+)
+
+var _ = Describe("fetch", func() {
+	DescribeTable("from an offset in the middle of a batch returns records from exactly that offset",
+		func(ctx SpecContext, c cell) {
+			cl := c.open()
+			topic := newTopic(ctx, cl, c, "fetch", 1)
+			want := sampleRecords(topic, 10) // one produced batch: offsets 0..9
+			_, err := cl.Produce(ctx, clients.AcksAll, want)
+			Expect(err).NotTo(HaveOccurred())
+			for _, from := range []int64{4, 9, 0} {
+				got, err := cl.Consume(ctx, topic, 0, from, int(10-from))
+				Expect(err).NotTo(HaveOccurred(), "consuming from %d", from)
+				for i, r := range got {
+					Expect(r).To(matchRecord(want[from+int64(i)], from+int64(i)), "from %d, record %d", from, i)
+				}
+			}
+		}, entries("fetch"))
+
+	DescribeTable("a consumer started at the high watermark receives records produced while it polls",
+		func(ctx SpecContext, c cell) {
+			cl := c.open()
+			topic := newTopic(ctx, cl, c, "fetch", 1)
+			first := sampleRecords(topic, 3)
+			_, err := cl.Produce(ctx, clients.AcksAll, first)
+			Expect(err).NotTo(HaveOccurred())
+			later := sampleRecords(topic, 2)
+			got := make(chan []clients.Record, 1)
+			errs := make(chan error, 1)
+			go func() {
+				defer GinkgoRecover()
+				recs, err := cl.Consume(ctx, topic, 0, 3, 2)
+				errs <- err
+				got <- recs
+			}()
+			// The consumer starts at the high watermark (3); the records it wants are produced
+			// while it polls.
+			_, err = cl.Produce(ctx, clients.AcksAll, later)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(<-errs).NotTo(HaveOccurred())
+			recs := <-got
+			Expect(recs[0]).To(matchRecord(later[0], 3))
+			Expect(recs[1]).To(matchRecord(later[1], 4))
+		}, entries("fetch"))
+})

@@ -1,0 +1,66 @@
+package suite
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+
+	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/types"
+
+	"github.com/kop-conformance/kop-conformance/conformance/clients"
+)
+
+// sampleRecords covers what a record can carry: keys, a null key, an empty key, null and empty
+// values, ordered headers (one with a null value), and distinct millisecond timestamps.
+func sampleRecords(topic string, n int) []clients.Record {
+	base := time.UnixMilli(time.Now().Add(-time.Hour).UnixMilli())
+	out := make([]clients.Record, n)
+	for i := range out {
+		r := clients.Record{Topic: topic, Timestamp: base.Add(time.Duration(i) * time.Second)}
+		switch i % 5 {
+		case 0:
+			r.Key, r.Value = []byte(fmt.Sprintf("key-%d", i)), []byte(fmt.Sprintf("value-%d", i))
+			r.Headers = []clients.Header{{Key: "trace", Value: []byte(fmt.Sprintf("t-%d", i))}, {Key: "seq", Value: []byte{byte(i)}}}
+		case 1:
+			r.Key, r.Value = []byte(fmt.Sprintf("key-%d", i)), nil // null value (a tombstone)
+		case 2:
+			r.Key, r.Value = nil, []byte(fmt.Sprintf("value-%d", i)) // null key
+		case 3:
+			r.Key, r.Value = []byte{}, []byte{} // empty, not null
+		case 4:
+			r.Key, r.Value = []byte("k"), bytes.Repeat([]byte{0, 1, 2, 255}, 256)
+			r.Headers = []clients.Header{{Key: "dup", Value: []byte("1")}, {Key: "dup", Value: []byte("2")}, {Key: "nullable", Value: nil}}
+		}
+		out[i] = r
+	}
+	return out
+}
+
+// matchRecord checks everything a consumer sees of a record against what was produced.
+func matchRecord(want clients.Record, offset int64) types.GomegaMatcher {
+	return And(
+		WithTransform(func(r clients.Record) int64 { return r.Offset }, Equal(offset)),
+		WithTransform(func(r clients.Record) string { return describeBytes(r.Key) }, Equal(describeBytes(want.Key))),
+		WithTransform(func(r clients.Record) string { return describeBytes(r.Value) }, Equal(describeBytes(want.Value))),
+		WithTransform(func(r clients.Record) []string { return describeHeaders(r.Headers) }, Equal(describeHeaders(want.Headers))),
+		WithTransform(func(r clients.Record) int64 { return r.Timestamp.UnixMilli() }, Equal(want.Timestamp.UnixMilli())),
+	)
+}
+
+func describeBytes(b []byte) string {
+	if b == nil {
+		return "<null>"
+	}
+	return fmt.Sprintf("%q", b)
+}
+
+// describeHeaders renders headers in order. A null header value and an empty one are told
+// apart only by clients that can tell them apart; all three here can.
+func describeHeaders(hs []clients.Header) []string {
+	out := make([]string, 0, len(hs))
+	for _, h := range hs {
+		out = append(out, h.Key+"="+describeBytes(h.Value))
+	}
+	return out
+}

@@ -1,0 +1,122 @@
+// Package suite is the conformance suite. It runs every spec for each client at each protocol
+// level against one target: the reference server on real Pulsar (default, started here in
+// containers) or an external Kafka-protocol endpoint.
+//
+//	KOP_TARGET=reference|external   KOP_BOOTSTRAP=host:port (external)
+//	KOP_PULSAR_IMAGE, KOP_REFERENCE_IMAGE (reference; `make conformance` sets them)
+//
+// Labels carry the matrix dimensions: client:<name>, level:<x.y>, feature:<name>.
+package suite
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/kop-conformance/kop-conformance/conformance/clients"
+	"github.com/kop-conformance/kop-conformance/conformance/env"
+	"github.com/kop-conformance/kop-conformance/conformance/rules"
+)
+
+func TestConformance(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "kop-conformance")
+}
+
+var (
+	// target is shared with every parallel process.
+	target clients.Target
+	// environment exists on process 1 only (it owns the containers; Serial specs run there).
+	environment *env.Env
+)
+
+// matrixTarget is known when the spec tree is built, before any container starts.
+var matrixTarget = func() rules.Target {
+	if os.Getenv("KOP_TARGET") == "external" {
+		return rules.Target{Name: "external"}
+	}
+	return rules.Target{Name: "reference", LevelListeners: true, Controllable: true}
+}()
+
+var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
+	var t clients.Target
+	switch matrixTarget.Name {
+	case "external":
+		addr := os.Getenv("KOP_BOOTSTRAP")
+		Expect(addr).NotTo(BeEmpty(), "KOP_TARGET=external needs KOP_BOOTSTRAP=host:port")
+		Expect(env.WaitKafka(ctx, addr, time.Minute)).To(Succeed())
+		t = clients.Target{Name: "external", Bootstrap: addr}
+	default:
+		var err error
+		environment, err = env.Start(ctx,
+			env.WithPulsarImage(os.Getenv("KOP_PULSAR_IMAGE")),
+			env.WithReferenceImage(os.Getenv("KOP_REFERENCE_IMAGE")),
+			env.WithLogDir(os.Getenv("KOP_LOG_DIR")),
+			env.WithProgress(GinkgoWriter),
+		)
+		Expect(err).NotTo(HaveOccurred())
+		t = environment.Target
+	}
+	fmt.Fprintf(GinkgoWriter, "target %s at %s\n", t.Name, t.Bootstrap)
+	data, err := json.Marshal(t)
+	Expect(err).NotTo(HaveOccurred())
+	return data
+}, func(data []byte) {
+	Expect(json.Unmarshal(data, &target)).To(Succeed())
+}, NodeTimeout(5*time.Minute))
+
+var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
+	if environment != nil {
+		environment.Stop(ctx)
+	}
+}, NodeTimeout(2*time.Minute))
+
+// cell is one (client, level) column of the matrix for a feature.
+type cell struct {
+	kind  clients.Kind
+	level string
+}
+
+func (c cell) String() string { return c.kind.Name + "@" + c.level }
+
+func (c cell) labels(feature string) Labels {
+	return Label("client:"+c.kind.Name, "level:"+c.level, "feature:"+feature)
+}
+
+// cells lists the applicable (client, level) pairs for a feature; inapplicable ones are not
+// specs at all, and the matrix marks them N/A from the same rules.
+func cells(feature string) []cell {
+	var out []cell
+	for _, k := range clients.Kinds {
+		for _, lv := range rules.Levels() {
+			if ok, _ := rules.Applies(feature, k.Name, lv, matrixTarget); ok {
+				out = append(out, cell{kind: k, level: lv})
+			}
+		}
+	}
+	return out
+}
+
+// open returns a client for the cell, closed when the spec ends.
+func (c cell) open() clients.Client {
+	cl, err := c.kind.New(target, c.level)
+	Expect(err).NotTo(HaveOccurred(), "creating %s client", c)
+	DeferCleanup(cl.Close)
+	return cl
+}
+
+var topicSeq = 0
+
+// newTopic creates a uniquely named topic with the cell's own client.
+func newTopic(ctx context.Context, cl clients.Client, c cell, feature string, partitions int32) string {
+	topicSeq++
+	name := fmt.Sprintf("ct-%s-%s-%s-p%d-%d-%d", feature, c.kind.Name, c.level, GinkgoParallelProcess(), topicSeq, time.Now().UnixNano()%1e9)
+	Expect(cl.CreateTopic(ctx, name, partitions)).To(Succeed(), "creating topic %s", name)
+	return name
+}

@@ -1,0 +1,90 @@
+// Command matrix turns conformance suite reports into reports/matrix.md and reports/matrix.json.
+//
+//	matrix --report reference=conformance/out/reference.json [--report kafka=...] --out reports --levels "1.0 2.0 2.6"
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/kop-conformance/kop-conformance/conformance/rules"
+	"github.com/kop-conformance/kop-conformance/matrix/report"
+)
+
+type reportFlags []report.Input
+
+func (r *reportFlags) String() string { return fmt.Sprint(*r) }
+func (r *reportFlags) Set(v string) error {
+	target, path, ok := strings.Cut(v, "=")
+	if !ok || target == "" || path == "" {
+		return fmt.Errorf("want TARGET=PATH, got %q", v)
+	}
+	*r = append(*r, report.Input{Target: target, Path: path})
+	return nil
+}
+
+func main() {
+	var inputs reportFlags
+	flag.Var(&inputs, "report", "TARGET=PATH of a Ginkgo JSON report (repeatable)")
+	out := flag.String("out", "reports", "directory for matrix.md and matrix.json")
+	levels := flag.String("levels", "all", `levels run, space or comma separated, or "all"`)
+	flag.Parse()
+	if err := run(inputs, *out, *levels); err != nil {
+		fmt.Fprintln(os.Stderr, "matrix:", err)
+		os.Exit(1)
+	}
+}
+
+func run(inputs []report.Input, out, levelArg string) error {
+	if len(inputs) == 0 {
+		return fmt.Errorf("no --report given")
+	}
+	known := rules.Levels()
+	levels := known
+	if levelArg != "all" {
+		levels = nil
+		for _, l := range strings.FieldsFunc(levelArg, func(r rune) bool { return r == ' ' || r == ',' }) {
+			found := false
+			for _, k := range known {
+				found = found || k == l
+			}
+			if !found {
+				return fmt.Errorf("unknown level %q (known: %s)", l, strings.Join(known, ", "))
+			}
+			levels = append(levels, l)
+		}
+	}
+	m, err := report.Build(inputs, levels, time.Now())
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	js, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(out, "matrix.json"), append(js, '\n'), 0o644); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(out, "matrix.md"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := report.Markdown(f, m); err != nil {
+		return err
+	}
+	for _, t := range m.Targets {
+		fmt.Printf("==> [matrix] %s: specs %d passed, %d failed; cells PASS %d, FAIL %d, N/A %d, not run %d\n", t.Name,
+			t.SpecsPassed, t.SpecsFailed, t.CellCounts.Pass, t.CellCounts.Fail, t.CellCounts.NA, t.CellCounts.NotRun)
+	}
+	fmt.Printf("==> [matrix] wrote %s and %s\n", filepath.Join(out, "matrix.md"), filepath.Join(out, "matrix.json"))
+	return nil
+}

@@ -1,0 +1,231 @@
+// Package report turns Ginkgo JSON reports into the compatibility matrix (target x feature x
+// client x level) and renders it. Cell states come from spec states and the declared rules in
+// conformance/rules; nothing is inferred from logs.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/kop-conformance/kop-conformance/conformance/rules"
+)
+
+// SchemaVersion changes when the JSON shape changes incompatibly.
+const SchemaVersion = 1
+
+// Cell states.
+const (
+	Pass   = "PASS"
+	Fail   = "FAIL"
+	NA     = "N/A"
+	NotRun = "NOT RUN" // applicable, but not selected in this run (e.g. a level outside the PR gate)
+)
+
+// Spec is one executed spec of a cell.
+type Spec struct {
+	Name       string `json:"name"`
+	State      string `json:"state"`
+	DurationMs int64  `json:"duration_ms"`
+	Failure    string `json:"failure,omitempty"`
+	Location   string `json:"location,omitempty"`
+}
+
+// Cell is one target x feature x client x level result.
+type Cell struct {
+	Target  string `json:"target"`
+	Feature string `json:"feature"`
+	Client  string `json:"client"`
+	Level   string `json:"level"`
+	Status  string `json:"status"`
+	Reason  string `json:"reason,omitempty"` // why N/A, or the first failure
+	Specs   []Spec `json:"specs,omitempty"`
+}
+
+// Counts tallies cells by status.
+type Counts struct {
+	Pass   int `json:"pass"`
+	Fail   int `json:"fail"`
+	NA     int `json:"na"`
+	NotRun int `json:"not_run"`
+}
+
+func (c *Counts) add(status string) {
+	switch status {
+	case Pass:
+		c.Pass++
+	case Fail:
+		c.Fail++
+	case NA:
+		c.NA++
+	case NotRun:
+		c.NotRun++
+	}
+}
+
+// TargetRun summarises one target's suite run.
+type TargetRun struct {
+	Name         string            `json:"name"`
+	SuiteSuccess bool              `json:"suite_succeeded"`
+	StartedAt    time.Time         `json:"started_at"`
+	DurationSec  float64           `json:"duration_seconds"`
+	SpecsPassed  int               `json:"specs_passed"`
+	SpecsFailed  int               `json:"specs_failed"`
+	SetupFailure string            `json:"setup_failure,omitempty"`
+	CellCounts   Counts            `json:"cell_counts"`
+	ByClient     map[string]Counts `json:"cell_counts_by_client"`
+}
+
+// Feature is a matrix row description.
+type Feature struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	MinLevel    string `json:"min_level,omitempty"`
+}
+
+// Matrix is the whole report (the JSON document, see reports/SCHEMA.md).
+type Matrix struct {
+	SchemaVersion int         `json:"schema_version"`
+	GeneratedAt   time.Time   `json:"generated_at"`
+	Targets       []TargetRun `json:"targets"`
+	Features      []Feature   `json:"features"`
+	Clients       []string    `json:"clients"`
+	Levels        []string    `json:"levels"`
+	Cells         []Cell      `json:"cells"`
+}
+
+// Input is one target's Ginkgo JSON report.
+type Input struct {
+	Target string
+	Path   string
+}
+
+// Build reads the reports and assembles the matrix over the given levels.
+func Build(inputs []Input, levels []string, now time.Time) (*Matrix, error) {
+	m := &Matrix{SchemaVersion: SchemaVersion, GeneratedAt: now.UTC(), Clients: rules.Clients, Levels: levels}
+	for _, f := range rules.Features {
+		m.Features = append(m.Features, Feature{Name: f.Name, Description: f.Description, MinLevel: f.MinLevel})
+	}
+	for _, in := range inputs {
+		rep, err := readReport(in.Path)
+		if err != nil {
+			return nil, err
+		}
+		run, cells := buildTarget(in.Target, rep, levels)
+		m.Targets = append(m.Targets, run)
+		m.Cells = append(m.Cells, cells...)
+	}
+	return m, nil
+}
+
+func readReport(path string) (types.Report, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return types.Report{}, fmt.Errorf("reading report: %w", err)
+	}
+	var reps []types.Report
+	if err := json.Unmarshal(data, &reps); err != nil {
+		return types.Report{}, fmt.Errorf("%s is not a Ginkgo JSON report: %w", path, err)
+	}
+	if len(reps) != 1 {
+		return types.Report{}, fmt.Errorf("%s holds %d suite reports, want 1", path, len(reps))
+	}
+	return reps[0], nil
+}
+
+// dims reads client, level and feature from a spec's labels.
+func dims(sr types.SpecReport) (client, level, feature string, ok bool) {
+	for _, l := range sr.Labels() {
+		k, v, found := strings.Cut(l, ":")
+		if !found {
+			continue
+		}
+		switch k {
+		case "client":
+			client = v
+		case "level":
+			level = v
+		case "feature":
+			feature = v
+		}
+	}
+	return client, level, feature, client != "" && level != "" && feature != ""
+}
+
+func buildTarget(target string, rep types.Report, levels []string) (TargetRun, []Cell) {
+	run := TargetRun{Name: target, SuiteSuccess: rep.SuiteSucceeded, StartedAt: rep.StartTime.UTC(),
+		DurationSec: rep.RunTime.Seconds(), ByClient: map[string]Counts{}}
+	specs := map[string][]Spec{}
+	key := func(f, c, l string) string { return f + "|" + c + "|" + l }
+	for _, sr := range rep.SpecReports {
+		if sr.LeafNodeType != types.NodeTypeIt {
+			if sr.State.Is(types.SpecStateFailureStates) {
+				run.SetupFailure = fmt.Sprintf("%s: %s", sr.LeafNodeType, sr.Failure.Message)
+			}
+			continue
+		}
+		if sr.State == types.SpecStateSkipped || sr.State == types.SpecStatePending {
+			continue // not selected in this run: it says nothing about the target
+		}
+		c, l, f, ok := dims(sr)
+		if !ok {
+			continue
+		}
+		s := Spec{Name: sr.FullText(), State: sr.State.String(), DurationMs: sr.RunTime.Milliseconds()}
+		if sr.State.Is(types.SpecStateFailureStates) {
+			s.Failure = sr.Failure.Message
+			s.Location = sr.Failure.Location.String()
+			run.SpecsFailed++
+		} else if sr.State == types.SpecStatePassed {
+			run.SpecsPassed++
+		}
+		specs[key(f, c, l)] = append(specs[key(f, c, l)], s)
+	}
+	rt := rules.TargetNamed(target)
+	var cells []Cell
+	for _, f := range rules.Features {
+		for _, c := range rules.Clients {
+			for _, l := range levels {
+				cell := Cell{Target: target, Feature: f.Name, Client: c, Level: l}
+				if ok, why := rules.Applies(f.Name, c, l, rt); !ok {
+					cell.Status, cell.Reason = NA, why
+				} else if ss := specs[key(f.Name, c, l)]; len(ss) == 0 {
+					cell.Status = NotRun
+				} else {
+					sort.Slice(ss, func(i, j int) bool { return ss[i].Name < ss[j].Name })
+					cell.Specs, cell.Status = ss, Pass
+					for _, s := range ss {
+						if s.State != types.SpecStatePassed.String() {
+							cell.Status = Fail
+							if cell.Reason == "" {
+								cell.Reason = firstLine(s.Name + ": " + s.Failure)
+							}
+						}
+					}
+				}
+				run.CellCounts.add(cell.Status)
+				bc := run.ByClient[c]
+				bc.add(cell.Status)
+				run.ByClient[c] = bc
+				cells = append(cells, cell)
+			}
+		}
+	}
+	return run, cells
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return s
+}
