@@ -86,5 +86,9 @@ func run(inputs []report.Input, out, levelArg string) error {
 			t.SpecsPassed, t.SpecsFailed, t.CellCounts.Pass, t.CellCounts.Fail, t.CellCounts.NA, t.CellCounts.NotRun)
 	}
 	fmt.Printf("==> [matrix] wrote %s and %s\n", filepath.Join(out, "matrix.md"), filepath.Join(out, "matrix.json"))
+	for _, t := range m.Targets {
+		// The plain closing line CI readers look for.
+		fmt.Printf("%s: %d passed, %d failed\n", t.Name, t.SpecsPassed, t.SpecsFailed)
+	}
 	return nil
 }

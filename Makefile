@@ -1,0 +1,37 @@
+# kop-conformance: `make conformance` (the PR-gate slice against real Pulsar) and `make test`.
+SHELL := /bin/bash
+
+# testcontainers must use loopback and cannot pull its reaper image: set for everyone.
+export TESTCONTAINERS_HOST_OVERRIDE := 127.0.0.1
+export TESTCONTAINERS_RYUK_DISABLED := true
+
+TARGET ?= reference
+LEVELS ?= 1.0 2.0 2.6
+PROCS ?= 2
+BOOTSTRAP ?=
+LABELS ?=
+PULSAR_IMAGE ?=
+
+.PHONY: help conformance matrix test images reference clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+conformance: ## provision Docker, images, Pulsar + reference; run the PR-gate slice; write reports/
+	@TARGET="$(TARGET)" LEVELS="$(LEVELS)" PROCS="$(PROCS)" BOOTSTRAP="$(BOOTSTRAP)" LABELS="$(LABELS)" \
+		PULSAR_IMAGE="$(PULSAR_IMAGE)" fixtures/scripts/conformance.sh
+
+matrix: ## the full matrix: every level 1.0-2.6
+	@$(MAKE) --no-print-directory conformance LEVELS=all
+
+test: ## formatting, vet and unit tests (no Docker needed)
+	@fixtures/scripts/test.sh
+
+images: ## build (or reuse) the Pulsar and reference images
+	@PULSAR_IMAGE="$(PULSAR_IMAGE)" fixtures/scripts/images.sh conformance/out/images.env
+
+reference: ## build the kop-reference binary into bin/
+	@CGO_ENABLED=0 go build -trimpath -o bin/kop-reference ./reference/cmd/kop-reference && echo bin/kop-reference
+
+clean: ## remove build outputs and suite output (images stay cached)
+	rm -rf bin conformance/out

@@ -1,0 +1,101 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/onsi/ginkgo/v2/types"
+)
+
+func spec(state types.SpecState, labels ...string) types.SpecReport {
+	sr := types.SpecReport{LeafNodeType: types.NodeTypeIt, LeafNodeText: strings.Join(labels, " "), LeafNodeLabels: labels, State: state, RunTime: time.Second}
+	if state.Is(types.SpecStateFailureStates) {
+		sr.Failure = types.Failure{Message: "expected 5\nto equal 4"}
+	}
+	return sr
+}
+
+func writeReport(t *testing.T, specs ...types.SpecReport) string {
+	t.Helper()
+	rep := []types.Report{{SuiteSucceeded: false, RunTime: 90 * time.Second, SpecReports: specs}}
+	data, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "r.json")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestBuildCellStates(t *testing.T) {
+	p := writeReport(t,
+		spec(types.SpecStatePassed, "client:franz-go", "level:1.0", "feature:produce"),
+		spec(types.SpecStatePassed, "client:franz-go", "level:1.0", "feature:produce"),
+		spec(types.SpecStatePassed, "client:sarama", "level:1.0", "feature:produce"),
+		spec(types.SpecStateFailed, "client:sarama", "level:1.0", "feature:produce"),
+		spec(types.SpecStateSkipped, "client:kafka-go", "level:1.0", "feature:produce"),
+		spec(types.SpecStatePassed, "client:franz-go", "level:1.0", "feature:durability"),
+	)
+	ref, err := Build([]Input{{Target: "reference", Path: p}}, []string{"1.0"}, time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ext, err := Build([]Input{{Target: "external", Path: p}}, []string{"1.0"}, time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		m                        *Matrix
+		target, feature, client string
+		want                     string
+	}{
+		{ref, "reference", "produce", "franz-go", Pass},
+		{ref, "reference", "produce", "sarama", Fail},
+		{ref, "reference", "produce", "kafka-go", NotRun}, // skipped specs say nothing
+		{ref, "reference", "offsets", "franz-go", NotRun},
+		{ext, "external", "produce", "kafka-go", NA},
+		{ext, "external", "durability", "franz-go", NA},
+	}
+	for _, c := range cases {
+		got := c.m.find(c.target, c.feature, c.client, "1.0")
+		if got.Status != c.want {
+			t.Errorf("%s/%s/%s = %s, want %s", c.target, c.feature, c.client, got.Status, c.want)
+		}
+		if got.Status == NA && got.Reason == "" {
+			t.Errorf("%s/%s/%s is N/A without a reason", c.target, c.feature, c.client)
+		}
+	}
+	if f := ref.find("reference", "produce", "sarama", "1.0"); !strings.Contains(f.Reason, "expected 5") {
+		t.Errorf("failure reason %q does not carry the failure message", f.Reason)
+	}
+	if ref.Targets[0].SpecsPassed != 4 || ref.Targets[0].SpecsFailed != 1 {
+		t.Errorf("spec counts %+v", ref.Targets[0])
+	}
+	var md bytes.Buffer
+	if err := Markdown(&md, ref); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"❌ FAIL", "✅ PASS", "| reference | failed | 4 | 1 |"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("markdown lacks %q", want)
+		}
+	}
+}
+
+func TestBuildRejectsNonReports(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "x.json")
+	os.WriteFile(p, []byte(`{"not":"a report"}`), 0o644)
+	if _, err := Build([]Input{{Target: "reference", Path: p}}, []string{"1.0"}, time.Now()); err == nil {
+		t.Fatal("want an error for a file that is not a Ginkgo report")
+	}
+	if _, err := Build([]Input{{Target: "reference", Path: "/nonexistent"}}, []string{"1.0"}, time.Now()); err == nil {
+		t.Fatal("want an error for a missing file")
+	}
+}
