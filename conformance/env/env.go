@@ -177,14 +177,14 @@ var pulsarSettings = map[string]string{
 	"brokerDeleteInactiveTopicsEnabled":          "false",
 }
 
-// RestartReference stops and starts the reference container (same ports) and waits until it
-// answers Kafka requests again.
+// RestartReference kills the reference container (SIGKILL: no graceful shutdown), starts it
+// again on the same ports and waits until it answers Kafka requests.
 func (e *Env) RestartReference(ctx context.Context) error {
 	if e.reference == nil {
 		return errors.New("no reference container in this environment")
 	}
-	timeout := 20 * time.Second
-	if err := e.reference.Stop(ctx, &timeout); err != nil {
+	var kill time.Duration
+	if err := e.reference.Stop(ctx, &kill); err != nil {
 		return fmt.Errorf("stopping reference: %w", err)
 	}
 	if err := e.reference.Start(ctx); err != nil {

@@ -11,7 +11,7 @@ import (
 	"github.com/kop-conformance/kop-conformance/conformance/clients"
 )
 
-// The server is restarted once; every cell writes before and verifies after. Ordered and Serial
+// The server is killed and restarted once; every cell writes before and verifies after. Ordered and Serial
 // because a restart affects every connection.
 var _ = Describe("durability", Ordered, Serial, func() {
 	type written struct {

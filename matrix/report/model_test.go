@@ -52,9 +52,9 @@ func TestBuildCellStates(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases := []struct {
-		m                        *Matrix
+		m                       *Matrix
 		target, feature, client string
-		want                     string
+		want                    string
 	}{
 		{ref, "reference", "produce", "franz-go", Pass},
 		{ref, "reference", "produce", "sarama", Fail},
