@@ -1,6 +1,7 @@
 // Package env provides the endpoint the conformance suite runs against: Pulsar standalone and
-// the reference server started as containers on one Docker network (testcontainers-go), or an
-// external Kafka-protocol endpoint named by the caller.
+// the reference server started as containers on one Docker network (testcontainers-go), an
+// Apache Kafka broker container (the oracle), or an external Kafka-protocol endpoint. Targets
+// without level listeners of their own get level proxies (package levelproxy).
 package env
 
 import (
@@ -26,6 +27,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kop-conformance/kop-conformance/conformance/clients"
+	"github.com/kop-conformance/kop-conformance/conformance/levelproxy"
 	"github.com/kop-conformance/kop-conformance/reference/protocol"
 )
 
@@ -33,6 +35,7 @@ import (
 type Options struct {
 	PulsarImage    string
 	ReferenceImage string
+	KafkaImage     string
 	LogDir         string
 	Progress       io.Writer
 	StartupTimeout time.Duration
@@ -47,6 +50,9 @@ func WithPulsarImage(img string) Option { return func(o *Options) { o.PulsarImag
 // WithReferenceImage names the reference server image.
 func WithReferenceImage(img string) Option { return func(o *Options) { o.ReferenceImage = img } }
 
+// WithKafkaImage names the Apache Kafka image (the kafka target).
+func WithKafkaImage(img string) Option { return func(o *Options) { o.KafkaImage = img } }
+
 // WithLogDir is where container logs are saved when the environment stops.
 func WithLogDir(dir string) Option { return func(o *Options) { o.LogDir = dir } }
 
@@ -60,6 +66,8 @@ type Env struct {
 	net       *testcontainers.DockerNetwork
 	pulsar    *testcontainers.DockerContainer
 	reference *testcontainers.DockerContainer
+	kafka     *testcontainers.DockerContainer
+	proxies   []*levelproxy.Proxy
 }
 
 const (
@@ -74,12 +82,92 @@ func (o *Options) say(format string, args ...any) {
 	}
 }
 
-// Start brings up Pulsar and the reference server. On error everything started is removed.
-func Start(ctx context.Context, opts ...Option) (e *Env, err error) {
+func newOptions(opts []Option) Options {
 	o := Options{StartupTimeout: 3 * time.Minute}
 	for _, f := range opts {
 		f(&o)
 	}
+	return o
+}
+
+// External connects to an endpoint the suite does not manage, with level proxies in front.
+func External(ctx context.Context, name, bootstrap string, opts ...Option) (*Env, error) {
+	e := &Env{opts: newOptions(opts)}
+	if err := WaitKafka(ctx, bootstrap, time.Minute); err != nil {
+		return nil, err
+	}
+	if err := e.proxyLevels(name, bootstrap); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// proxyLevels sets the target with one level proxy per protocol level in front of bootstrap.
+func (e *Env) proxyLevels(name, bootstrap string) error {
+	e.Target = clients.Target{Name: name, Bootstrap: bootstrap, Levels: map[string]string{}}
+	for _, lv := range protocol.LevelNames() {
+		p, addr, err := levelproxy.Start(bootstrap, lv)
+		if err != nil {
+			e.Stop(context.Background())
+			return err
+		}
+		e.proxies = append(e.proxies, p)
+		e.Target.Levels[lv] = addr
+	}
+	return nil
+}
+
+// StartKafka brings up a single-node Apache Kafka (KRaft) container, the oracle target.
+func StartKafka(ctx context.Context, opts ...Option) (e *Env, err error) {
+	o := newOptions(opts)
+	if o.KafkaImage == "" {
+		return nil, errors.New("env: the Kafka image must be named (KOP_KAFKA_IMAGE); `make conformance TARGET=kafka` builds and names it")
+	}
+	e = &Env{opts: o}
+	defer func() {
+		if err != nil {
+			e.Stop(context.Background())
+		}
+	}()
+	start := time.Now()
+	ports, err := freePorts(1)
+	if err != nil {
+		return nil, err
+	}
+	bootstrap := fmt.Sprintf("127.0.0.1:%d", ports[0])
+	o.say("starting Apache Kafka (%s) on %s", o.KafkaImage, bootstrap)
+	e.kafka, err = testcontainers.Run(ctx, o.KafkaImage,
+		testcontainers.WithExposedPorts("9092/tcp"),
+		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) { hc.PortBindings = loopback(map[int]int{9092: ports[0]}) }),
+		testcontainers.WithEnv(map[string]string{"KAFKA_ADVERTISED_LISTENERS": "PLAINTEXT://" + bootstrap}),
+		testcontainers.WithWaitStrategy(wait.ForLog("Kafka Server started").WithStartupTimeout(o.StartupTimeout)),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: %w", err)
+	}
+	if err := WaitKafka(ctx, bootstrap, time.Minute); err != nil {
+		return nil, err
+	}
+	if err := e.proxyLevels("kafka", bootstrap); err != nil {
+		return nil, err
+	}
+	o.say("Kafka ready after %s", time.Since(start).Round(time.Second))
+	return e, nil
+}
+
+// loopback publishes container ports on 127.0.0.1 at fixed host ports, so the advertised
+// address is known before the container starts.
+func loopback(ports map[int]int) network.PortMap {
+	out := network.PortMap{}
+	for c, h := range ports {
+		out[network.MustParsePort(fmt.Sprintf("%d/tcp", c))] = []network.PortBinding{{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: strconv.Itoa(h)}}
+	}
+	return out
+}
+
+// Start brings up Pulsar and the reference server. On error everything started is removed.
+func Start(ctx context.Context, opts ...Option) (e *Env, err error) {
+	o := newOptions(opts)
 	if o.PulsarImage == "" || o.ReferenceImage == "" {
 		return nil, errors.New("env: the Pulsar and reference images must be named (KOP_PULSAR_IMAGE, KOP_REFERENCE_IMAGE); `make conformance` builds and names them")
 	}
@@ -106,17 +194,14 @@ func Start(ctx context.Context, opts ...Option) (e *Env, err error) {
 	}
 	e.Target = clients.Target{Name: "reference", Bootstrap: fmt.Sprintf("127.0.0.1:%d", ports[0]), Levels: map[string]string{}}
 	listeners := []string{fmt.Sprintf("0.0.0.0:%d=127.0.0.1:%d", referencePort, ports[0])}
-	bindings := network.PortMap{}
-	bind := func(cport, hport int) {
-		bindings[network.MustParsePort(fmt.Sprintf("%d/tcp", cport))] = []network.PortBinding{{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: strconv.Itoa(hport)}}
-	}
-	bind(referencePort, ports[0])
+	published := map[int]int{referencePort: ports[0]}
 	for i, lv := range levels {
 		cport, hport := levelPortStart+i, ports[i+1]
 		listeners = append(listeners, fmt.Sprintf("%s/0.0.0.0:%d=127.0.0.1:%d", lv, cport, hport))
 		e.Target.Levels[lv] = fmt.Sprintf("127.0.0.1:%d", hport)
-		bind(cport, hport)
+		published[cport] = hport
 	}
+	bindings := loopback(published)
 	exposed := make([]string, 0, len(bindings))
 	for p := range bindings {
 		exposed = append(exposed, p.String())
@@ -177,25 +262,33 @@ var pulsarSettings = map[string]string{
 	"brokerDeleteInactiveTopicsEnabled":          "false",
 }
 
-// RestartReference kills the reference container (SIGKILL: no graceful shutdown), starts it
-// again on the same ports and waits until it answers Kafka requests.
-func (e *Env) RestartReference(ctx context.Context) error {
-	if e.reference == nil {
-		return errors.New("no reference container in this environment")
+// RestartServer kills the Kafka-protocol server container (the reference server, or Kafka),
+// starts it again on the same ports and waits until it answers Kafka requests. The reference
+// server gets SIGKILL: it keeps nothing that Pulsar does not have. Kafka gets a clean stop,
+// since an unclean one starts a log recovery whose length is Kafka's business, not the suite's.
+func (e *Env) RestartServer(ctx context.Context) error {
+	c, grace := e.reference, time.Duration(0)
+	if c == nil {
+		c, grace = e.kafka, 30*time.Second
 	}
-	var kill time.Duration
-	if err := e.reference.Stop(ctx, &kill); err != nil {
-		return fmt.Errorf("stopping reference: %w", err)
+	if c == nil {
+		return errors.New("this environment has no server container to restart")
 	}
-	if err := e.reference.Start(ctx); err != nil {
-		return fmt.Errorf("starting reference: %w", err)
+	if err := c.Stop(ctx, &grace); err != nil {
+		return fmt.Errorf("stopping the server: %w", err)
 	}
-	return WaitKafka(ctx, e.Target.Bootstrap, time.Minute)
+	if err := c.Start(ctx); err != nil {
+		return fmt.Errorf("starting the server: %w", err)
+	}
+	return WaitKafka(ctx, e.Target.Bootstrap, 2*time.Minute)
 }
 
 // Stop saves container logs (when a log directory is set) and removes everything.
 func (e *Env) Stop(ctx context.Context) {
-	for name, c := range map[string]*testcontainers.DockerContainer{"pulsar": e.pulsar, "reference": e.reference} {
+	for _, p := range e.proxies {
+		p.Close()
+	}
+	for name, c := range map[string]*testcontainers.DockerContainer{"pulsar": e.pulsar, "reference": e.reference, "kafka": e.kafka} {
 		if c == nil {
 			continue
 		}

@@ -13,8 +13,8 @@ type Feature struct {
 	Description string
 	// MinLevel is the first Kafka protocol level that has the feature ("" = every level).
 	MinLevel string
-	// ReferenceOnly features need control over the server (e.g. restarting it).
-	ReferenceOnly bool
+	// NeedsControl features need a server the suite starts and can restart.
+	NeedsControl bool
 }
 
 // Features are the matrix rows in report order.
@@ -22,7 +22,7 @@ var Features = []Feature{
 	{Name: "produce", Description: "Produce with acks 0/1/all; keys, null values, headers, timestamps; exact offsets"},
 	{Name: "fetch", Description: "Fetch from the start, from a middle offset inside a batch, and long poll"},
 	{Name: "offsets", Description: "ListOffsets earliest and latest"},
-	{Name: "durability", Description: "Records and offsets survive a server restart", ReferenceOnly: true},
+	{Name: "durability", Description: "Records and offsets survive a server restart", NeedsControl: true},
 }
 
 // Clients are the matrix columns, in report order.
@@ -58,7 +58,7 @@ func Applies(feature, client, level string, t Target) (bool, string) {
 	if f.MinLevel != "" && level < f.MinLevel {
 		return false, "needs protocol level " + f.MinLevel + " or newer"
 	}
-	if f.ReferenceOnly && !t.Controllable {
+	if f.NeedsControl && !t.Controllable {
 		return false, "needs a server the suite starts and restarts"
 	}
 	if !pinnable[client] && !t.LevelListeners {
@@ -67,10 +67,8 @@ func Applies(feature, client, level string, t Target) (bool, string) {
 	return true, ""
 }
 
-// TargetNamed returns what the matrix knows of a target by its name.
+// TargetNamed returns what the matrix knows of a target by its name. The reference server has
+// level listeners of its own; other targets get them from level proxies in front of them.
 func TargetNamed(name string) Target {
-	if name == "reference" {
-		return Target{Name: name, LevelListeners: true, Controllable: true}
-	}
-	return Target{Name: name}
+	return Target{Name: name, LevelListeners: true, Controllable: name == "reference" || name == "kafka"}
 }

@@ -12,6 +12,8 @@ func TestApplies(t *testing.T) {
 	}{
 		{"produce", "kafka-go", "1.0", ref, true},
 		{"produce", "kafka-go", "1.0", ext, false},
+		{"produce", "kafka-go", "1.0", TargetNamed("kafka"), true},
+		{"durability", "sarama", "1.0", TargetNamed("kafka"), true},
 		{"produce", "sarama", "1.0", ext, true},
 		{"durability", "franz-go", "2.6", ext, false},
 		{"durability", "franz-go", "2.6", ref, true},

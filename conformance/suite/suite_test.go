@@ -1,9 +1,10 @@
 // Package suite is the conformance suite. It runs every spec for each client at each protocol
 // level against one target: the reference server on real Pulsar (default, started here in
-// containers) or an external Kafka-protocol endpoint.
+// containers), Apache Kafka (the oracle: every expectation must hold there first, started here
+// in a container), or an external Kafka-protocol endpoint.
 //
-//	KOP_TARGET=reference|external   KOP_BOOTSTRAP=host:port (external)
-//	KOP_PULSAR_IMAGE, KOP_REFERENCE_IMAGE (reference; `make conformance` sets them)
+//	KOP_TARGET=reference|kafka|external   KOP_BOOTSTRAP=host:port (external)
+//	KOP_PULSAR_IMAGE, KOP_REFERENCE_IMAGE, KOP_KAFKA_IMAGE (`make conformance` sets them)
 //
 // Labels carry the matrix dimensions: client:<name>, level:<x.y>, feature:<name>.
 package suite
@@ -32,37 +33,42 @@ func TestConformance(t *testing.T) {
 var (
 	// target is shared with every parallel process.
 	target clients.Target
-	// environment exists on process 1 only (it owns the containers; Serial specs run there).
+	// environment exists on process 1 only (it owns containers and proxies; Serial specs run there).
 	environment *env.Env
 )
 
 // matrixTarget is known when the spec tree is built, before any container starts.
 var matrixTarget = func() rules.Target {
-	if os.Getenv("KOP_TARGET") == "external" {
-		return rules.Target{Name: "external"}
+	name := os.Getenv("KOP_TARGET")
+	if name == "" {
+		name = "reference"
 	}
-	return rules.Target{Name: "reference", LevelListeners: true, Controllable: true}
+	return rules.TargetNamed(name)
 }()
 
 var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
-	var t clients.Target
+	opts := []env.Option{
+		env.WithPulsarImage(os.Getenv("KOP_PULSAR_IMAGE")),
+		env.WithReferenceImage(os.Getenv("KOP_REFERENCE_IMAGE")),
+		env.WithKafkaImage(os.Getenv("KOP_KAFKA_IMAGE")),
+		env.WithLogDir(os.Getenv("KOP_LOG_DIR")),
+		env.WithProgress(GinkgoWriter),
+	}
+	var err error
 	switch matrixTarget.Name {
+	case "reference":
+		environment, err = env.Start(ctx, opts...)
+	case "kafka":
+		environment, err = env.StartKafka(ctx, opts...)
 	case "external":
 		addr := os.Getenv("KOP_BOOTSTRAP")
 		Expect(addr).NotTo(BeEmpty(), "KOP_TARGET=external needs KOP_BOOTSTRAP=host:port")
-		Expect(env.WaitKafka(ctx, addr, time.Minute)).To(Succeed())
-		t = clients.Target{Name: "external", Bootstrap: addr}
+		environment, err = env.External(ctx, "external", addr, opts...)
 	default:
-		var err error
-		environment, err = env.Start(ctx,
-			env.WithPulsarImage(os.Getenv("KOP_PULSAR_IMAGE")),
-			env.WithReferenceImage(os.Getenv("KOP_REFERENCE_IMAGE")),
-			env.WithLogDir(os.Getenv("KOP_LOG_DIR")),
-			env.WithProgress(GinkgoWriter),
-		)
-		Expect(err).NotTo(HaveOccurred())
-		t = environment.Target
+		Fail(fmt.Sprintf("unknown KOP_TARGET %q (reference, kafka or external)", matrixTarget.Name))
 	}
+	Expect(err).NotTo(HaveOccurred())
+	t := environment.Target
 	fmt.Fprintf(GinkgoWriter, "target %s at %s\n", t.Name, t.Bootstrap)
 	data, err := json.Marshal(t)
 	Expect(err).NotTo(HaveOccurred())
@@ -113,10 +119,18 @@ func (c cell) open() clients.Client {
 
 var topicSeq = 0
 
-// newTopic creates a uniquely named topic with the cell's own client.
+// newTopic creates a uniquely named topic with the cell's own client and waits until every
+// partition answers. Kafka creates topics asynchronously: for a moment after CreateTopics the
+// broker may answer NOT_LEADER_FOR_PARTITION, and applications wait exactly like this.
 func newTopic(ctx context.Context, cl clients.Client, c cell, feature string, partitions int32) string {
 	topicSeq++
 	name := fmt.Sprintf("ct-%s-%s-%s-p%d-%d-%d", feature, c.kind.Name, c.level, GinkgoParallelProcess(), topicSeq, time.Now().UnixNano()%1e9)
 	Expect(cl.CreateTopic(ctx, name, partitions)).To(Succeed(), "creating topic %s", name)
+	for p := int32(0); p < partitions; p++ {
+		Eventually(ctx, func() error {
+			_, err := cl.ListOffset(ctx, name, p, clients.Latest)
+			return err
+		}).WithTimeout(30*time.Second).WithPolling(50*time.Millisecond).Should(Succeed(), "partition %d of %s becomes ready", p, name)
+	}
 	return name
 }

@@ -22,6 +22,9 @@ func Markdown(w io.Writer, m *Matrix) error {
 		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d | %d | %d | %.0fs |\n", t.Name, suite, t.SpecsPassed, t.SpecsFailed,
 			t.CellCounts.Pass, t.CellCounts.Fail, t.CellCounts.NA, t.CellCounts.NotRun, t.DurationSec)
 	}
+	if len(m.Targets) > 1 {
+		sideBySide(&b, m)
+	}
 	for _, t := range m.Targets {
 		fmt.Fprintf(&b, "\n## Target: %s\n", t.Name)
 		if t.SetupFailure != "" {
@@ -69,6 +72,49 @@ func Markdown(w io.Writer, m *Matrix) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+var short = map[string]string{Pass: "✅", Fail: "❌", NA: "➖", NotRun: "·"}
+
+// sideBySide renders every target in one cell ("reference ✅ / kafka ✅") and flags cells where
+// one target passed and another failed.
+func sideBySide(b *strings.Builder, m *Matrix) {
+	names := make([]string, len(m.Targets))
+	for i, t := range m.Targets {
+		names[i] = t.Name
+	}
+	fmt.Fprintf(b, "\n## Targets side by side (%s)\n\n", strings.Join(names, " / "))
+	if len(m.Disagreements) == 0 {
+		b.WriteString("The targets agree on every cell that ran on both.\n")
+	} else {
+		fmt.Fprintf(b, "**%d cell(s) disagree** (⚠): a spec passed on one target and failed on another.\n", len(m.Disagreements))
+	}
+	flagged := map[string]bool{}
+	for _, d := range m.Disagreements {
+		flagged[d.Feature+"|"+d.Client+"|"+d.Level] = true
+	}
+	for _, f := range m.Features {
+		fmt.Fprintf(b, "\n### %s\n\n| client |", f.Name)
+		for _, l := range m.Levels {
+			fmt.Fprintf(b, " %s |", l)
+		}
+		b.WriteString("\n|---|" + strings.Repeat("---|", len(m.Levels)) + "\n")
+		for _, c := range m.Clients {
+			fmt.Fprintf(b, "| %s |", c)
+			for _, l := range m.Levels {
+				parts := make([]string, len(names))
+				for i, n := range names {
+					parts[i] = short[m.find(n, f.Name, c, l).Status]
+				}
+				cell := strings.Join(parts, " / ")
+				if flagged[f.Name+"|"+c+"|"+l] {
+					cell = "⚠ " + cell
+				}
+				fmt.Fprintf(b, " %s |", cell)
+			}
+			b.WriteString("\n")
+		}
+	}
 }
 
 func (m *Matrix) find(target, feature, client, level string) Cell {

@@ -97,6 +97,16 @@ type Matrix struct {
 	Clients       []string    `json:"clients"`
 	Levels        []string    `json:"levels"`
 	Cells         []Cell      `json:"cells"`
+	// Disagreements are cells that passed on one target and failed on another.
+	Disagreements []Disagreement `json:"disagreements"`
+}
+
+// Disagreement is one feature x client x level whose verdict differs between targets.
+type Disagreement struct {
+	Feature  string            `json:"feature"`
+	Client   string            `json:"client"`
+	Level    string            `json:"level"`
+	Statuses map[string]string `json:"statuses"` // target -> PASS or FAIL
 }
 
 // Input is one target's Ginkgo JSON report.
@@ -120,7 +130,31 @@ func Build(inputs []Input, levels []string, now time.Time) (*Matrix, error) {
 		m.Targets = append(m.Targets, run)
 		m.Cells = append(m.Cells, cells...)
 	}
+	m.Disagreements = disagreements(m)
 	return m, nil
+}
+
+func disagreements(m *Matrix) []Disagreement {
+	out := []Disagreement{}
+	for _, f := range m.Features {
+		for _, c := range m.Clients {
+			for _, l := range m.Levels {
+				st := map[string]string{}
+				pass, fail := false, false
+				for _, t := range m.Targets {
+					s := m.find(t.Name, f.Name, c, l).Status
+					if s == Pass || s == Fail {
+						st[t.Name] = s
+						pass, fail = pass || s == Pass, fail || s == Fail
+					}
+				}
+				if pass && fail {
+					out = append(out, Disagreement{Feature: f.Name, Client: c, Level: l, Statuses: st})
+				}
+			}
+		}
+	}
+	return out
 }
 
 func readReport(path string) (types.Report, error) {

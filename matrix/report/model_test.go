@@ -60,7 +60,7 @@ func TestBuildCellStates(t *testing.T) {
 		{ref, "reference", "produce", "sarama", Fail},
 		{ref, "reference", "produce", "kafka-go", NotRun}, // skipped specs say nothing
 		{ref, "reference", "offsets", "franz-go", NotRun},
-		{ext, "external", "produce", "kafka-go", NA},
+		{ext, "external", "produce", "kafka-go", NotRun}, // level proxies give it columns
 		{ext, "external", "durability", "franz-go", NA},
 	}
 	for _, c := range cases {
@@ -97,5 +97,27 @@ func TestBuildRejectsNonReports(t *testing.T) {
 	}
 	if _, err := Build([]Input{{Target: "reference", Path: "/nonexistent"}}, []string{"1.0"}, time.Now()); err == nil {
 		t.Fatal("want an error for a missing file")
+	}
+}
+
+func TestDisagreementsAcrossTargets(t *testing.T) {
+	a := writeReport(t, spec(types.SpecStatePassed, "client:sarama", "level:1.0", "feature:fetch"))
+	b := writeReport(t, spec(types.SpecStateFailed, "client:sarama", "level:1.0", "feature:fetch"),
+		spec(types.SpecStatePassed, "client:franz-go", "level:1.0", "feature:fetch"))
+	m, err := Build([]Input{{Target: "reference", Path: a}, {Target: "kafka", Path: b}}, []string{"1.0"}, time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Disagreements) != 1 {
+		t.Fatalf("got %d disagreements, want 1 (franz-go ran on one target only): %+v", len(m.Disagreements), m.Disagreements)
+	}
+	d := m.Disagreements[0]
+	if d.Client != "sarama" || d.Statuses["reference"] != Pass || d.Statuses["kafka"] != Fail {
+		t.Fatalf("disagreement %+v", d)
+	}
+	var md bytes.Buffer
+	Markdown(&md, m)
+	if !strings.Contains(md.String(), "⚠ ✅ / ❌") {
+		t.Errorf("side-by-side table does not flag the cell:\n%s", md.String())
 	}
 }
