@@ -78,6 +78,7 @@ func (s *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest, maxBytes
 			rp.Partition = fp.Partition
 			rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = -1, -1, -1
 			rp.PreferredReadReplica = -1
+			rp.RecordBatches = []byte{} // Kafka sends empty records, never null; sarama rejects null
 			switch {
 			case lookupErr != nil:
 				s.log.Error("fetch: topic lookup", "topic", t.Topic, "err", lookupErr)
@@ -141,7 +142,7 @@ func (s *Server) fetchPartition(ctx context.Context, tp storage.TP, offset int64
 		rp.ErrorCode = kerr.KafkaStorageError.Code
 		return nil, 0
 	}
-	var buf []byte
+	buf := []byte{}
 	for _, b := range batches {
 		buf = records.AppendBatch(buf, b.Records)
 	}
