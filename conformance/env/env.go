@@ -260,6 +260,7 @@ var pulsarSettings = map[string]string{
 	"defaultRetentionTimeInMinutes":              "-1",
 	"defaultRetentionSizeInMB":                   "-1",
 	"brokerDeleteInactiveTopicsEnabled":          "false",
+	"brokerServiceCompactionThresholdInBytes":    "1048576",
 }
 
 // RestartServer kills the Kafka-protocol server container (the reference server, or Kafka),

@@ -17,7 +17,7 @@ import (
 // upstream is a protocol-only server that serves every implemented version (no level cap).
 func upstream(t *testing.T) string {
 	t.Helper()
-	s := server.New(server.Config{MaxRequestBytes: 1 << 20, MaxMessageBytes: 1 << 20, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, nil, nil)
+	s := server.New(server.Config{MaxRequestBytes: 1 << 20, MaxMessageBytes: 1 << 20, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, nil, nil, nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

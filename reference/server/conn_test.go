@@ -25,7 +25,7 @@ func startBare(t *testing.T, level string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(Config{MaxRequestBytes: 1 << 16, MaxMessageBytes: 1 << 15, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, nil, nil)
+	s := New(Config{MaxRequestBytes: 1 << 16, MaxMessageBytes: 1 << 15, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, nil, nil, nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kop-conformance/kop-conformance/reference/catalog"
+	"github.com/kop-conformance/kop-conformance/reference/group"
 	"github.com/kop-conformance/kop-conformance/reference/protocol"
 	"github.com/kop-conformance/kop-conformance/reference/storage"
 )
@@ -43,6 +44,7 @@ type Server struct {
 	cfg     Config
 	store   *storage.Store
 	catalog *catalog.Catalog
+	groups  *group.Coordinator
 	log     *slog.Logger
 
 	wg    sync.WaitGroup
@@ -51,11 +53,11 @@ type Server struct {
 }
 
 // New builds a server; nothing listens until Serve.
-func New(cfg Config, store *storage.Store, cat *catalog.Catalog) *Server {
+func New(cfg Config, store *storage.Store, cat *catalog.Catalog, groups *group.Coordinator) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Server{cfg: cfg, store: store, catalog: cat, log: cfg.Logger, conns: map[net.Conn]struct{}{}}
+	return &Server{cfg: cfg, store: store, catalog: cat, groups: groups, log: cfg.Logger, conns: map[net.Conn]struct{}{}}
 }
 
 // Implemented is every API version the server implements, before any level cap.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/kop-conformance/kop-conformance/reference/catalog"
 	"github.com/kop-conformance/kop-conformance/reference/config"
+	"github.com/kop-conformance/kop-conformance/reference/group"
 	"github.com/kop-conformance/kop-conformance/reference/protocol"
 	"github.com/kop-conformance/kop-conformance/reference/server"
 	"github.com/kop-conformance/kop-conformance/reference/storage"
@@ -67,11 +68,21 @@ func run(cfg *config.Config) error {
 	}
 	defer store.Close()
 
+	groupTopic := store.InternalTopic("__kop_groups")
+	gctx, gcancel := context.WithTimeout(ctx, cfg.StartupTimeout)
+	groups, err := group.Open(gctx, store.Client(), groupTopic, group.Config{Logger: log})
+	gcancel()
+	if err != nil {
+		return fmt.Errorf("group coordinator: %w", err)
+	}
+	defer groups.Close()
+	log.Info("group coordinator ready", "state_topic", groupTopic)
+
 	srv := server.New(server.Config{
 		NodeID: cfg.NodeID, ClusterID: cfg.ClusterID, DefaultPartitions: cfg.DefaultPartitions,
 		AutoCreateTopics: cfg.AutoCreateTopics, MaxRequestBytes: cfg.MaxRequestBytes,
 		MaxMessageBytes: cfg.MaxMessageBytes, Logger: log,
-	}, store, cat)
+	}, store, cat, groups)
 
 	var wg sync.WaitGroup
 	errs := make(chan error, len(cfg.Listeners))

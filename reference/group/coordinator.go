@@ -1,0 +1,413 @@
+// Package group is the consumer group coordinator: Kafka's group state machine (Empty,
+// PreparingRebalance, CompletingRebalance, Stable, Dead) with rebalance and session timeouts,
+// generation checks, protocol choice by vote, MEMBER_ID_REQUIRED (JoinGroup v4+) and static
+// membership (group.instance.id). Group metadata and committed offsets are written to a Pulsar
+// topic before a request is answered, and read back when the gateway starts.
+//
+// One coordinator owns all groups of a gateway; a single lock keeps the state machine simple.
+package group
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/pulsar-client-go/pulsar"
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// State names are Kafka's, as DescribeGroups and ListGroups report them.
+type State string
+
+// Group states.
+const (
+	Empty               State = "Empty"
+	PreparingRebalance  State = "PreparingRebalance"
+	CompletingRebalance State = "CompletingRebalance"
+	Stable              State = "Stable"
+	Dead                State = "Dead"
+)
+
+// Config bounds what members may ask for (Kafka's group.min/max.session.timeout.ms).
+type Config struct {
+	MinSessionTimeout time.Duration
+	MaxSessionTimeout time.Duration
+	MaxMetadataBytes  int
+	Logger            *slog.Logger
+}
+
+// Protocol is one assignment protocol a member supports, with its metadata.
+type Protocol struct {
+	Name     string `json:"name"`
+	Metadata []byte `json:"metadata"`
+}
+
+type member struct {
+	id         string
+	instanceID *string
+	clientID   string
+	clientHost string
+	session    time.Duration
+	rebalance  time.Duration
+	protocols  []Protocol
+	assignment []byte
+
+	joinCh   chan JoinResult // set while a JoinGroup waits
+	syncCh   chan SyncResult // set while a SyncGroup waits
+	timer    *time.Timer     // session expiry
+	timerSeq int
+}
+
+type tp struct {
+	topic     string
+	partition int32
+}
+
+type group struct {
+	id           string
+	state        State
+	protocolType string
+	protocol     string
+	generation   int32
+	leader       string
+	members      map[string]*member
+	order        []string          // join order: the first remaining member leads
+	pending      map[string]bool   // ids handed out with MEMBER_ID_REQUIRED
+	statics      map[string]string // group.instance.id -> member id
+	rebalance    *time.Timer
+	offsets      map[tp]storedOffset
+}
+
+// Coordinator runs every group of this gateway.
+type Coordinator struct {
+	cfg   Config
+	store *stateStore
+	log   *slog.Logger
+
+	mu     sync.Mutex
+	groups map[string]*group
+}
+
+// Open loads the persisted state from topic and starts the coordinator.
+func Open(ctx context.Context, client pulsar.Client, topic string, cfg Config) (*Coordinator, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MinSessionTimeout == 0 {
+		cfg.MinSessionTimeout = 6 * time.Second
+	}
+	if cfg.MaxSessionTimeout == 0 {
+		cfg.MaxSessionTimeout = 30 * time.Minute
+	}
+	if cfg.MaxMetadataBytes == 0 {
+		cfg.MaxMetadataBytes = 4096
+	}
+	st, err := openStateStore(ctx, client, topic)
+	if err != nil {
+		return nil, err
+	}
+	c := &Coordinator{cfg: cfg, store: st, log: cfg.Logger, groups: map[string]*group{}}
+	c.restore(st.load())
+	return c, nil
+}
+
+// Close stops the timers and the state store.
+func (c *Coordinator) Close() {
+	c.mu.Lock()
+	for _, g := range c.groups {
+		if g.rebalance != nil {
+			g.rebalance.Stop()
+		}
+		for _, m := range g.members {
+			if m.timer != nil {
+				m.timer.Stop()
+			}
+		}
+	}
+	c.mu.Unlock()
+	c.store.close()
+}
+
+func (c *Coordinator) restore(entries map[string][]byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var nOffsets, nGroups int
+	for k, v := range entries {
+		switch {
+		case strings.HasPrefix(k, "offset:"):
+			var key []any
+			var so storedOffset
+			if json.Unmarshal([]byte(k[len("offset:"):]), &key) != nil || len(key) != 3 || json.Unmarshal(v, &so) != nil {
+				c.log.Warn("group state: skipping unreadable offset record", "key", k)
+				continue
+			}
+			gid, _ := key[0].(string)
+			topic, _ := key[1].(string)
+			part, _ := key[2].(float64)
+			c.groupLocked(gid).offsets[tp{topic, int32(part)}] = so
+			nOffsets++
+		case strings.HasPrefix(k, "group:"):
+			var key []string
+			var sg storedGroup
+			if json.Unmarshal([]byte(k[len("group:"):]), &key) != nil || len(key) != 1 || json.Unmarshal(v, &sg) != nil {
+				c.log.Warn("group state: skipping unreadable group record", "key", k)
+				continue
+			}
+			g := c.groupLocked(key[0])
+			g.protocolType, g.protocol, g.generation, g.leader = sg.ProtocolType, sg.Protocol, sg.Generation, sg.Leader
+			for _, sm := range sg.Members {
+				m := &member{id: sm.ID, instanceID: sm.InstanceID, clientID: sm.ClientID, clientHost: sm.ClientHost,
+					session: time.Duration(sm.SessionTimeout) * time.Millisecond, rebalance: time.Duration(sm.RebalanceTimeout) * time.Millisecond,
+					protocols: sm.Protocols, assignment: sm.Assignment}
+				g.members[m.id] = m
+				g.order = append(g.order, m.id)
+				if m.instanceID != nil {
+					g.statics[*m.instanceID] = m.id
+				}
+				// Members must heartbeat again within their session timeout, as after a
+				// coordinator move in Kafka.
+				c.touchLocked(g, m)
+			}
+			if len(g.members) > 0 {
+				g.state = Stable
+			}
+			nGroups++
+		}
+	}
+	c.log.Info("group state restored", "groups", nGroups, "offsets", nOffsets)
+}
+
+// groupLocked returns the group, creating it Empty.
+func (c *Coordinator) groupLocked(id string) *group {
+	g, ok := c.groups[id]
+	if !ok {
+		g = &group{id: id, state: Empty, members: map[string]*member{}, pending: map[string]bool{},
+			statics: map[string]string{}, offsets: map[tp]storedOffset{}}
+		c.groups[id] = g
+	}
+	return g
+}
+
+func newMemberID(prefix string) string {
+	var b [16]byte
+	rand.Read(b[:])
+	if prefix == "" {
+		prefix = "member"
+	}
+	return prefix + "-" + hex.EncodeToString(b[:])
+}
+
+// touchLocked (re)starts a member's session timer.
+func (c *Coordinator) touchLocked(g *group, m *member) {
+	if m.timer != nil {
+		m.timer.Stop()
+	}
+	m.timerSeq++
+	seq, gid, mid := m.timerSeq, g.id, m.id
+	m.timer = time.AfterFunc(m.session, func() { c.expire(gid, mid, seq) })
+}
+
+func (c *Coordinator) expire(gid, mid string, seq int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g, ok := c.groups[gid]
+	if !ok {
+		return
+	}
+	m, ok := g.members[mid]
+	if !ok || m.timerSeq != seq || m.joinCh != nil {
+		return // a waiting JoinGroup is bounded by the rebalance timeout instead
+	}
+	c.log.Info("group member session expired", "group", gid, "member", mid, "session_timeout", m.session)
+	c.removeMemberLocked(g, m)
+}
+
+// removeMemberLocked drops a member and moves the group on as Kafka does.
+func (c *Coordinator) removeMemberLocked(g *group, m *member) {
+	if m.timer != nil {
+		m.timer.Stop()
+	}
+	if m.joinCh != nil {
+		m.joinCh <- JoinResult{Err: kerr.UnknownMemberID}
+	}
+	if m.syncCh != nil {
+		m.syncCh <- SyncResult{Err: kerr.UnknownMemberID}
+	}
+	delete(g.members, m.id)
+	if m.instanceID != nil && g.statics[*m.instanceID] == m.id {
+		delete(g.statics, *m.instanceID)
+	}
+	for i, id := range g.order {
+		if id == m.id {
+			g.order = append(g.order[:i], g.order[i+1:]...)
+			break
+		}
+	}
+	switch g.state {
+	case Stable, CompletingRebalance:
+		c.prepareRebalanceLocked(g)
+	case PreparingRebalance:
+		c.maybeCompleteJoinLocked(g)
+	}
+}
+
+// prepareRebalanceLocked starts a rebalance: members must rejoin within the rebalance timeout.
+func (c *Coordinator) prepareRebalanceLocked(g *group) {
+	for _, m := range g.members {
+		if m.syncCh != nil {
+			m.syncCh <- SyncResult{Err: kerr.RebalanceInProgress}
+			m.syncCh = nil
+		}
+	}
+	g.state = PreparingRebalance
+	var timeout time.Duration
+	for _, m := range g.members {
+		if m.rebalance > timeout {
+			timeout = m.rebalance
+		}
+	}
+	if g.rebalance != nil {
+		g.rebalance.Stop()
+	}
+	gid, gen := g.id, g.generation
+	g.rebalance = time.AfterFunc(timeout, func() { c.rebalanceTimeout(gid, gen) })
+	c.maybeCompleteJoinLocked(g)
+}
+
+func (c *Coordinator) rebalanceTimeout(gid string, gen int32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g, ok := c.groups[gid]
+	if !ok || g.state != PreparingRebalance || g.generation != gen {
+		return
+	}
+	for _, m := range g.members {
+		if m.joinCh == nil {
+			c.log.Info("group member did not rejoin within the rebalance timeout", "group", gid, "member", m.id)
+			if m.timer != nil {
+				m.timer.Stop()
+			}
+			delete(g.members, m.id)
+			if m.instanceID != nil && g.statics[*m.instanceID] == m.id {
+				delete(g.statics, *m.instanceID)
+			}
+			for i, id := range g.order {
+				if id == m.id {
+					g.order = append(g.order[:i], g.order[i+1:]...)
+					break
+				}
+			}
+		}
+	}
+	c.completeJoinLocked(g)
+}
+
+func (c *Coordinator) maybeCompleteJoinLocked(g *group) {
+	if g.state != PreparingRebalance {
+		return
+	}
+	for _, m := range g.members {
+		if m.joinCh == nil {
+			return
+		}
+	}
+	c.completeJoinLocked(g)
+}
+
+// completeJoinLocked ends the join phase: a new generation, a protocol chosen by vote, a leader,
+// and an answer for every waiting JoinGroup.
+func (c *Coordinator) completeJoinLocked(g *group) {
+	if g.rebalance != nil {
+		g.rebalance.Stop()
+		g.rebalance = nil
+	}
+	g.generation++
+	if len(g.members) == 0 {
+		g.state, g.protocol, g.leader = Empty, "", ""
+		c.persistGroupLocked(g)
+		return
+	}
+	g.protocol = vote(g)
+	if _, ok := g.members[g.leader]; !ok {
+		g.leader = g.order[0]
+	}
+	g.state = CompletingRebalance
+	var all []JoinMember
+	for _, id := range g.order {
+		m := g.members[id]
+		all = append(all, JoinMember{MemberID: m.id, InstanceID: m.instanceID, Metadata: metadataFor(m, g.protocol)})
+	}
+	for _, m := range g.members {
+		res := JoinResult{Generation: g.generation, ProtocolType: g.protocolType, Protocol: g.protocol, Leader: g.leader, MemberID: m.id}
+		if m.id == g.leader {
+			res.Members = all
+		}
+		m.joinCh <- res
+		m.joinCh = nil
+		c.touchLocked(g, m)
+	}
+}
+
+// vote picks the protocol every member supports that most members list first (Kafka's rule:
+// each member votes for its most preferred protocol among the candidates).
+func vote(g *group) string {
+	candidates := map[string]int{}
+	for _, m := range g.members {
+		for _, p := range m.protocols {
+			candidates[p.Name]++
+		}
+	}
+	votes := map[string]int{}
+	for _, m := range g.members {
+		for _, p := range m.protocols {
+			if candidates[p.Name] == len(g.members) {
+				votes[p.Name]++
+				break
+			}
+		}
+	}
+	best, bestVotes := "", -1
+	names := make([]string, 0, len(votes))
+	for n := range votes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if votes[n] > bestVotes {
+			best, bestVotes = n, votes[n]
+		}
+	}
+	return best
+}
+
+func metadataFor(m *member, protocol string) []byte {
+	for _, p := range m.protocols {
+		if p.Name == protocol {
+			return p.Metadata
+		}
+	}
+	return nil
+}
+
+// persistGroupLocked writes the group's metadata. A failure is logged: offsets are what
+// consumers depend on, and a lost membership record costs a rebalance after a restart.
+func (c *Coordinator) persistGroupLocked(g *group) {
+	sg := storedGroup{ProtocolType: g.protocolType, Protocol: g.protocol, Generation: g.generation, Leader: g.leader}
+	for _, id := range g.order {
+		m := g.members[id]
+		sg.Members = append(sg.Members, storedMember{ID: m.id, InstanceID: m.instanceID, ClientID: m.clientID, ClientHost: m.clientHost,
+			SessionTimeout: m.session.Milliseconds(), RebalanceTimeout: m.rebalance.Milliseconds(), Protocols: m.protocols, Assignment: m.assignment})
+	}
+	v, _ := json.Marshal(sg)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.store.write(ctx, []record{{key: groupKey(g.id), value: v}}); err != nil {
+		c.log.Error("persisting group metadata", "group", g.id, "err", err)
+	}
+}

@@ -1,0 +1,30 @@
+package server
+
+// FindCoordinator, key 10, versions 0–3.
+//
+// This gateway coordinates every group: the answer is always the broker the client is talking
+// to, as advertised on its listener. Transaction coordinators (key type 1) do not exist here:
+// COORDINATOR_NOT_AVAILABLE.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func init() { register(kmsg.FindCoordinator.Int16(), 0, 3, handleFindCoordinator) }
+
+func handleFindCoordinator(_ context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
+	req := r.(*kmsg.FindCoordinatorRequest)
+	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
+	if req.CoordinatorType != 0 {
+		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
+		msg := "transactions are not supported by this server"
+		resp.ErrorMessage = &msg
+		resp.NodeID = -1
+		return resp, nil
+	}
+	resp.NodeID, resp.Host, resp.Port = rc.s.cfg.NodeID, rc.listener.AdvertisedHost, rc.listener.AdvertisedPort
+	return resp, nil
+}

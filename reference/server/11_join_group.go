@@ -1,0 +1,74 @@
+package server
+
+// JoinGroup, key 11, versions 0–7.
+//
+// Joins a consumer group through the coordinator (reference/group): blocks until the join
+// phase completes, then answers with the generation, the chosen protocol, the leader, and for
+// the leader every member's metadata. v4+: a member without an id first gets
+// MEMBER_ID_REQUIRED with its id (KIP-394); v5+: group.instance.id makes a static member.
+// Errors: INVALID_GROUP_ID, INVALID_SESSION_TIMEOUT, INCONSISTENT_GROUP_PROTOCOL,
+// UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID, REBALANCE_IN_PROGRESS (the client gave up waiting).
+
+import (
+	"context"
+	"net"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kop-conformance/kop-conformance/reference/group"
+)
+
+func init() { register(kmsg.JoinGroup.Int16(), 0, 7, handleJoinGroup) }
+
+func handleJoinGroup(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
+	req := r.(*kmsg.JoinGroupRequest)
+	jr := group.JoinRequest{
+		Group: req.Group, MemberID: req.MemberID, InstanceID: req.InstanceID,
+		ClientID: rc.clientID(), ClientHost: rc.clientHost(),
+		SessionTimeout:       time.Duration(req.SessionTimeoutMillis) * time.Millisecond,
+		Rebalance:            time.Duration(req.RebalanceTimeoutMillis) * time.Millisecond,
+		ProtocolType:         req.ProtocolType,
+		RequireKnownMemberID: req.Version >= 4,
+	}
+	if req.Version == 0 {
+		jr.Rebalance = jr.SessionTimeout
+	}
+	for _, p := range req.Protocols {
+		jr.Protocols = append(jr.Protocols, group.Protocol{Name: p.Name, Metadata: p.Metadata})
+	}
+	res := rc.s.groups.Join(ctx, jr)
+	resp := req.ResponseKind().(*kmsg.JoinGroupResponse)
+	resp.ErrorCode = code(res.Err)
+	resp.MemberID = res.MemberID
+	resp.Generation = -1
+	if res.Err != nil {
+		proto := ""
+		resp.Protocol = &proto
+		return resp, nil
+	}
+	resp.Generation, resp.LeaderID = res.Generation, res.Leader
+	resp.ProtocolType, resp.Protocol = &res.ProtocolType, &res.Protocol
+	for _, m := range res.Members {
+		rm := kmsg.NewJoinGroupResponseMember()
+		rm.MemberID, rm.InstanceID, rm.ProtocolMetadata = m.MemberID, m.InstanceID, m.Metadata
+		resp.Members = append(resp.Members, rm)
+	}
+	return resp, nil
+}
+
+func (rc *reqCtx) clientID() string {
+	if rc.header.ClientID == nil {
+		return ""
+	}
+	return *rc.header.ClientID
+}
+
+// clientHost is the peer address as Kafka reports it ("/127.0.0.1").
+func (rc *reqCtx) clientHost() string {
+	host, _, err := net.SplitHostPort(rc.conn.c.RemoteAddr().String())
+	if err != nil {
+		return ""
+	}
+	return "/" + host
+}

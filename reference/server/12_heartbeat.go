@@ -1,0 +1,21 @@
+package server
+
+// Heartbeat, key 12, versions 0–4.
+//
+// Keeps a member's session alive. REBALANCE_IN_PROGRESS tells the member to rejoin;
+// UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION and FENCED_INSTANCE_ID (v3+) as Kafka.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func init() { register(kmsg.Heartbeat.Int16(), 0, 4, handleHeartbeat) }
+
+func handleHeartbeat(_ context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
+	req := r.(*kmsg.HeartbeatRequest)
+	resp := req.ResponseKind().(*kmsg.HeartbeatResponse)
+	resp.ErrorCode = code(rc.s.groups.Heartbeat(req.Group, req.MemberID, req.InstanceID, req.Generation))
+	return resp, nil
+}

@@ -1,0 +1,41 @@
+package server
+
+// DescribeGroups, key 15, versions 0–5.
+//
+// Reports each group's state, protocol type, protocol and members (with metadata and
+// assignment only while Stable, as Kafka does). An unknown group is reported Dead without an
+// error code, as Kafka reports it.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func init() { register(kmsg.DescribeGroups.Int16(), 0, 5, handleDescribeGroups) }
+
+func handleDescribeGroups(_ context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
+	req := r.(*kmsg.DescribeGroupsRequest)
+	resp := req.ResponseKind().(*kmsg.DescribeGroupsResponse)
+	for _, gid := range req.Groups {
+		s := rc.s.groups.Describe(gid)
+		rg := kmsg.NewDescribeGroupsResponseGroup()
+		rg.Group, rg.State, rg.ProtocolType, rg.Protocol = gid, string(s.State), s.ProtocolType, s.Protocol
+		rg.AuthorizedOperations = -2147483648
+		for _, m := range s.Members {
+			rm := kmsg.NewDescribeGroupsResponseGroupMember()
+			rm.MemberID, rm.InstanceID, rm.ClientID, rm.ClientHost = m.MemberID, m.InstanceID, m.ClientID, m.ClientHost
+			rm.ProtocolMetadata, rm.MemberAssignment = nonNil(m.Metadata), nonNil(m.Assignment)
+			rg.Members = append(rg.Members, rm)
+		}
+		resp.Groups = append(resp.Groups, rg)
+	}
+	return resp, nil
+}
+
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
