@@ -55,6 +55,59 @@ type Client interface {
 	Consume(ctx context.Context, topic string, partition int32, offset int64, n int) ([]Record, error)
 	// ListOffset answers Earliest, Latest, or the first offset at or after a millisecond timestamp.
 	ListOffset(ctx context.Context, topic string, partition int32, query int64) (int64, error)
+	// CommitOffsets commits as a client outside the group (generation -1), with metadata.
+	CommitOffsets(ctx context.Context, group string, offsets []Offset) error
+	// FetchOffsets returns the group's committed offsets for partitions 0..n-1 of topic
+	// (Offset -1 where nothing was committed).
+	FetchOffsets(ctx context.Context, group, topic string, n int32) ([]Offset, error)
+	// Consumer joins a consumer group.
+	Consumer(ctx context.Context, cfg GroupConfig) (GroupConsumer, error)
+	Close()
+}
+
+// Offset is a committed (or to-be-committed) position: the next offset to read.
+type Offset struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	Metadata  string
+}
+
+// GroupConfig configures a group consumer.
+type GroupConfig struct {
+	Group          string
+	Topics         []string
+	Balancer       string // range, roundrobin, sticky, cooperative-sticky
+	InstanceID     string // static membership when set
+	SessionTimeout time.Duration
+}
+
+// Group timing the adapters use unless a spec sets its own: a short heartbeat so members learn
+// of a rebalance within a fraction of a second instead of Kafka's default 3 s.
+const (
+	DefaultSessionTimeout = 10 * time.Second
+	HeartbeatInterval     = 300 * time.Millisecond
+)
+
+func (g GroupConfig) session() time.Duration {
+	if g.SessionTimeout > 0 {
+		return g.SessionTimeout
+	}
+	return DefaultSessionTimeout
+}
+
+// GroupConsumer is one member of a consumer group, committing by hand.
+type GroupConsumer interface {
+	// Poll returns records as they arrive (at least one, unless ctx ends first).
+	Poll(ctx context.Context) ([]Record, error)
+	// Assigned is the current assignment, per topic, sorted.
+	Assigned() map[string][]int32
+	// Commit commits the given offsets within the member's generation.
+	Commit(ctx context.Context, offsets []Offset) error
+	// Vanish severs the member's connections without leaving the group, as a crash would;
+	// the coordinator only notices when the session times out. Close still releases it.
+	Vanish()
+	// Close leaves the group.
 	Close()
 }
 
@@ -68,6 +121,8 @@ type Target struct {
 // Kind describes one client library.
 type Kind struct {
 	Name string
+	// Balancers are the group assignors the client implements, by protocol name.
+	Balancers []string
 	// Pinnable clients cap their own request versions to a level. The others negotiate from
 	// ApiVersions, so a level needs a server listener that advertises only that level.
 	Pinnable bool
@@ -76,9 +131,9 @@ type Kind struct {
 
 // Kinds is every client under test, in report order.
 var Kinds = []Kind{
-	{Name: "franz-go", Pinnable: true, New: newFranz},
-	{Name: "sarama", Pinnable: true, New: newSarama},
-	{Name: "kafka-go", Pinnable: false, New: newKafkaGo},
+	{Name: "franz-go", Pinnable: true, New: newFranz, Balancers: []string{"range", "roundrobin", "sticky", "cooperative-sticky"}},
+	{Name: "sarama", Pinnable: true, New: newSarama, Balancers: []string{"range", "roundrobin", "sticky"}},
+	{Name: "kafka-go", Pinnable: false, New: newKafkaGo, Balancers: []string{"range", "roundrobin"}},
 }
 
 // ErrNoLevelListener means a non-pinnable client was asked for a level the target cannot emulate.
@@ -90,6 +145,19 @@ func levelAddr(t Target, level string) (string, error) {
 		return "", fmt.Errorf("%w %s", ErrNoLevelListener, level)
 	}
 	return addr, nil
+}
+
+// assignedCopy returns a sorted copy of an assignment map.
+func assignedCopy(m map[string][]int32) map[string][]int32 {
+	out := make(map[string][]int32, len(m))
+	for t, ps := range m {
+		cp := append([]int32(nil), ps...)
+		sort.Slice(cp, func(i, j int) bool { return cp[i] < cp[j] })
+		if len(cp) > 0 {
+			out[t] = cp
+		}
+	}
+	return out
 }
 
 // byOffset sorts consumed records for stable comparisons.

@@ -117,13 +117,7 @@ func (f *franz) Consume(ctx context.Context, topic string, partition int32, offs
 		if ferr != nil {
 			return out, ferr
 		}
-		fs.EachRecord(func(r *kgo.Record) {
-			rec := Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value, Timestamp: r.Timestamp}
-			for _, h := range r.Headers {
-				rec.Headers = append(rec.Headers, Header{Key: h.Key, Value: h.Value})
-			}
-			out = append(out, rec)
-		})
+		fs.EachRecord(func(r *kgo.Record) { out = append(out, fromKgo(r)) })
 	}
 	byOffset(out)
 	return out[:n], nil

@@ -13,6 +13,7 @@ import (
 // kafkaGo cannot pin its request versions: it negotiates from ApiVersions. A level is reached
 // by connecting to a listener that advertises only that level's versions.
 type kafkaGo struct {
+	addr      string
 	client    *kafka.Client
 	transport *kafka.Transport
 }
@@ -25,7 +26,7 @@ func newKafkaGo(t Target, level string) (Client, error) {
 	// An own transport per client: the package default is shared process-wide and would hand
 	// out connections a previous client opened (dead ones, after a server restart).
 	tr := &kafka.Transport{}
-	return &kafkaGo{client: &kafka.Client{Addr: kafka.TCP(addr), Timeout: 30 * time.Second, Transport: tr}, transport: tr}, nil
+	return &kafkaGo{addr: addr, client: &kafka.Client{Addr: kafka.TCP(addr), Timeout: 30 * time.Second, Transport: tr}, transport: tr}, nil
 }
 
 func (k *kafkaGo) Close() { k.transport.CloseIdleConnections() }
