@@ -21,8 +21,10 @@ type Feature struct {
 var Features = []Feature{
 	{Name: "produce", Description: "Produce with acks 0/1/all; keys, null values, headers, timestamps; exact offsets"},
 	{Name: "fetch", Description: "Fetch from the start, from a middle offset inside a batch, and long poll"},
-	{Name: "offsets", Description: "ListOffsets earliest and latest"},
-	{Name: "durability", Description: "Records and offsets survive a server restart", NeedsControl: true},
+	{Name: "offsets", Description: "ListOffsets earliest, latest and by timestamp; OffsetCommit/OffsetFetch with metadata"},
+	{Name: "groups", Description: "Consumer groups: commit and resume; 1-3 members rebalancing with each assignor the client has; members leaving"},
+	{Name: "mixed-group", Description: "One group with a franz-go, a sarama and a kafka-go member sharing the range assignor"},
+	{Name: "durability", Description: "Records, offsets and committed offsets survive a server restart", NeedsControl: true},
 }
 
 // Clients are the matrix columns, in report order.

@@ -15,8 +15,8 @@ import (
 // because a restart affects every connection.
 var _ = Describe("durability", Ordered, Serial, func() {
 	type written struct {
-		topic string
-		recs  []clients.Record
+		topic, group string
+		recs         []clients.Record
 	}
 	before := map[string]written{}
 
@@ -27,9 +27,12 @@ var _ = Describe("durability", Ordered, Serial, func() {
 			topic := newTopic(ctx, cl, c, "durability", 1)
 			recs := sampleRecords(topic, 5)
 			_, err = cl.Produce(ctx, clients.AcksAll, recs)
-			cl.Close()
 			Expect(err).NotTo(HaveOccurred(), "producing before restart for %s", c)
-			before[c.String()] = written{topic: topic, recs: recs}
+			g := groupName(c, "durable")
+			err = cl.CommitOffsets(ctx, g, []clients.Offset{{Topic: topic, Partition: 0, Offset: 3, Metadata: "before-restart"}})
+			cl.Close()
+			Expect(err).NotTo(HaveOccurred(), "committing before restart for %s", c)
+			before[c.String()] = written{topic: topic, group: g, recs: recs}
 		}
 		start := time.Now()
 		Expect(environment.RestartServer(ctx)).To(Succeed())
@@ -40,7 +43,7 @@ var _ = Describe("durability", Ordered, Serial, func() {
 	for _, c := range cells("durability") {
 		entriesAfterRestart = append(entriesAfterRestart, Entry(c.String(), c, c.labels("durability"), SpecTimeout(90*time.Second)))
 	}
-	DescribeTable("after a restart every record is there at its offset and new records continue the log",
+	DescribeTable("after a restart every record and committed offset is there and new records continue the log",
 		func(ctx context.Context, c cell) {
 			w, ok := before[c.String()]
 			Expect(ok).To(BeTrue(), "no records were written for %s before the restart", c)
@@ -59,5 +62,7 @@ var _ = Describe("durability", Ordered, Serial, func() {
 			mid, err := cl.Consume(ctx, w.topic, 0, 3, 2)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(mid[0]).To(matchRecord(all[3], 3), "a middle offset after the restart")
+			Expect(cl.FetchOffsets(ctx, w.group, w.topic, 1)).To(Equal([]clients.Offset{
+				{Topic: w.topic, Partition: 0, Offset: 3, Metadata: "before-restart"}}), "the committed offset survived")
 		}, entriesAfterRestart)
 })

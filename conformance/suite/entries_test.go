@@ -15,3 +15,15 @@ func entries(feature string) []TableEntry {
 	}
 	return out
 }
+
+// variantEntries is entries with one entry per variant of each cell (an assignor, say); the
+// variant is the spec's second parameter.
+func variantEntries(feature string, variants func(c cell) []string) []TableEntry {
+	var out []TableEntry
+	for _, c := range cells(feature) {
+		for _, v := range variants(c) {
+			out = append(out, Entry(c.String()+" "+v, c, v, c.labels(feature), SpecTimeout(90*time.Second)))
+		}
+	}
+	return out
+}

@@ -172,8 +172,9 @@ func readReport(path string) (types.Report, error) {
 	return reps[0], nil
 }
 
-// dims reads client, level and feature from a spec's labels.
-func dims(sr types.SpecReport) (client, level, feature string, ok bool) {
+// dims reads clients, level and feature from a spec's labels. A spec that involves several
+// clients (a mixed group) counts for each of them.
+func dims(sr types.SpecReport) (clients []string, level, feature string, ok bool) {
 	for _, l := range sr.Labels() {
 		k, v, found := strings.Cut(l, ":")
 		if !found {
@@ -181,14 +182,14 @@ func dims(sr types.SpecReport) (client, level, feature string, ok bool) {
 		}
 		switch k {
 		case "client":
-			client = v
+			clients = append(clients, v)
 		case "level":
 			level = v
 		case "feature":
 			feature = v
 		}
 	}
-	return client, level, feature, client != "" && level != "" && feature != ""
+	return clients, level, feature, len(clients) > 0 && level != "" && feature != ""
 }
 
 func buildTarget(target string, rep types.Report, levels []string) (TargetRun, []Cell) {
@@ -206,7 +207,7 @@ func buildTarget(target string, rep types.Report, levels []string) (TargetRun, [
 		if sr.State == types.SpecStateSkipped || sr.State == types.SpecStatePending {
 			continue // not selected in this run: it says nothing about the target
 		}
-		c, l, f, ok := dims(sr)
+		cs, l, f, ok := dims(sr)
 		if !ok {
 			continue
 		}
@@ -218,7 +219,9 @@ func buildTarget(target string, rep types.Report, levels []string) (TargetRun, [
 		} else if sr.State == types.SpecStatePassed {
 			run.SpecsPassed++
 		}
-		specs[key(f, c, l)] = append(specs[key(f, c, l)], s)
+		for _, c := range cs {
+			specs[key(f, c, l)] = append(specs[key(f, c, l)], s)
+		}
 	}
 	rt := rules.TargetNamed(target)
 	var cells []Cell
