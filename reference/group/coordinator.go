@@ -87,15 +87,35 @@ type group struct {
 // Coordinator runs every group of this gateway.
 type Coordinator struct {
 	cfg   Config
-	store *stateStore
+	store store
 	log   *slog.Logger
 
 	mu     sync.Mutex
 	groups map[string]*group
+	closed bool
+
+	// Group metadata writes go through one goroutine, in order, so the state machine never
+	// waits on Pulsar while holding mu. The queue is bounded: a slow Pulsar slows joins down.
+	writes     chan writeJob
+	writerDone chan struct{}
+}
+
+type writeJob struct {
+	recs []record
+	done chan error // nil: log failures
 }
 
 // Open loads the persisted state from topic and starts the coordinator.
 func Open(ctx context.Context, client pulsar.Client, topic string, cfg Config) (*Coordinator, error) {
+	cfg = cfg.withDefaults()
+	st, err := openStateStore(ctx, client, topic)
+	if err != nil {
+		return nil, err
+	}
+	return newCoordinator(cfg, st), nil
+}
+
+func (cfg Config) withDefaults() Config {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -108,18 +128,41 @@ func Open(ctx context.Context, client pulsar.Client, topic string, cfg Config) (
 	if cfg.MaxMetadataBytes == 0 {
 		cfg.MaxMetadataBytes = 4096
 	}
-	st, err := openStateStore(ctx, client, topic)
-	if err != nil {
-		return nil, err
-	}
-	c := &Coordinator{cfg: cfg, store: st, log: cfg.Logger, groups: map[string]*group{}}
-	c.restore(st.load())
-	return c, nil
+	return cfg
 }
 
-// Close stops the timers and the state store.
+// newCoordinator starts a coordinator on a store and restores what the store holds.
+func newCoordinator(cfg Config, st store) *Coordinator {
+	c := &Coordinator{cfg: cfg, store: st, log: cfg.Logger, groups: map[string]*group{},
+		writes: make(chan writeJob, 256), writerDone: make(chan struct{})}
+	c.restore(st.load())
+	go c.writeLoop()
+	return c
+}
+
+func (c *Coordinator) writeLoop() {
+	defer close(c.writerDone)
+	for j := range c.writes {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := c.store.write(ctx, j.recs)
+		cancel()
+		if j.done != nil {
+			j.done <- err
+		} else if err != nil {
+			c.log.Error("persisting group metadata", "key", j.recs[0].key, "err", err)
+		}
+	}
+}
+
+// Close stops the timers, finishes queued writes and closes the state store.
 func (c *Coordinator) Close() {
 	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	close(c.writes)
 	for _, g := range c.groups {
 		if g.rebalance != nil {
 			g.rebalance.Stop()
@@ -131,6 +174,7 @@ func (c *Coordinator) Close() {
 		}
 	}
 	c.mu.Unlock()
+	<-c.writerDone
 	c.store.close()
 }
 
@@ -395,9 +439,13 @@ func metadataFor(m *member, protocol string) []byte {
 	return nil
 }
 
-// persistGroupLocked writes the group's metadata. A failure is logged: offsets are what
-// consumers depend on, and a lost membership record costs a rebalance after a restart.
+// persistGroupLocked queues a write of the group's metadata. A failure is logged: offsets
+// are what consumers depend on (they are written before a commit is answered), and a lost
+// membership record costs a rebalance after a restart.
 func (c *Coordinator) persistGroupLocked(g *group) {
+	if c.closed {
+		return
+	}
 	sg := storedGroup{ProtocolType: g.protocolType, Protocol: g.protocol, Generation: g.generation, Leader: g.leader}
 	for _, id := range g.order {
 		m := g.members[id]
@@ -405,9 +453,5 @@ func (c *Coordinator) persistGroupLocked(g *group) {
 			SessionTimeout: m.session.Milliseconds(), RebalanceTimeout: m.rebalance.Milliseconds(), Protocols: m.protocols, Assignment: m.assignment})
 	}
 	v, _ := json.Marshal(sg)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := c.store.write(ctx, []record{{key: groupKey(g.id), value: v}}); err != nil {
-		c.log.Error("persisting group metadata", "group", g.id, "err", err)
-	}
+	c.writes <- writeJob{recs: []record{{key: groupKey(g.id), value: v}}}
 }

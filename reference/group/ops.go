@@ -98,6 +98,9 @@ func (c *Coordinator) Join(ctx context.Context, r JoinRequest) JoinResult {
 			prefix = *r.InstanceID
 		}
 		m = &member{id: newMemberID(prefix)}
+	case fencedLocked(g, r.MemberID, r.InstanceID):
+		c.mu.Unlock()
+		return JoinResult{Err: kerr.FencedInstanceID, MemberID: r.MemberID}
 	default:
 		var ok bool
 		if m, ok = g.members[r.MemberID]; !ok {
@@ -227,6 +230,9 @@ func (c *Coordinator) Sync(ctx context.Context, gid, memberID string, instanceID
 		m = g.members[memberID]
 	}
 	switch {
+	case ok && fencedLocked(g, memberID, instanceID):
+		c.mu.Unlock()
+		return SyncResult{Err: kerr.FencedInstanceID}
 	case !ok || m == nil:
 		c.mu.Unlock()
 		return SyncResult{Err: kerr.UnknownMemberID}
@@ -284,6 +290,16 @@ func (c *Coordinator) Sync(ctx context.Context, gid, memberID string, instanceID
 	}
 }
 
+// fencedLocked: a static instance now known under another member id fences the old one
+// (Kafka checks this before whether the member id is known).
+func fencedLocked(g *group, memberID string, instanceID *string) bool {
+	if instanceID == nil {
+		return false
+	}
+	cur, ok := g.statics[*instanceID]
+	return ok && cur != memberID
+}
+
 // Heartbeat keeps a member alive and tells it when to rejoin.
 func (c *Coordinator) Heartbeat(gid, memberID string, instanceID *string, generation int32) *kerr.Error {
 	c.mu.Lock()
@@ -294,6 +310,8 @@ func (c *Coordinator) Heartbeat(gid, memberID string, instanceID *string, genera
 	}
 	m, ok := g.members[memberID]
 	switch {
+	case fencedLocked(g, memberID, instanceID):
+		return kerr.FencedInstanceID
 	case !ok:
 		return kerr.UnknownMemberID
 	case instanceID != nil && (m.instanceID == nil || *m.instanceID != *instanceID):
@@ -370,6 +388,8 @@ func (c *Coordinator) Commit(ctx context.Context, gid, memberID string, instance
 	var gerr *kerr.Error
 	switch {
 	case generation < 0 && memberID == "" && len(g.members) == 0:
+	case fencedLocked(g, memberID, instanceID):
+		gerr = kerr.FencedInstanceID
 	case g.state == CompletingRebalance:
 		gerr = kerr.RebalanceInProgress
 	case g.members[memberID] == nil:
@@ -546,12 +566,24 @@ func (c *Coordinator) Delete(ctx context.Context, gid string) *kerr.Error {
 	for k := range g.offsets {
 		recs = append(recs, record{key: offsetKey(gid, k.topic, k.partition)})
 	}
-	g.state = Dead
-	delete(c.groups, gid)
-	c.mu.Unlock()
-	if err := c.store.write(ctx, recs); err != nil {
-		c.log.Error("deleting group", "group", gid, "err", err)
+	if c.closed {
+		c.mu.Unlock()
 		return kerr.CoordinatorNotAvailable
 	}
-	return nil
+	g.state = Dead
+	delete(c.groups, gid)
+	// Queued behind the group's earlier metadata writes, so none of them revives it.
+	done := make(chan error, 1)
+	c.writes <- writeJob{recs: recs, done: done}
+	c.mu.Unlock()
+	select {
+	case err := <-done:
+		if err != nil {
+			c.log.Error("deleting group", "group", gid, "err", err)
+			return kerr.CoordinatorNotAvailable
+		}
+		return nil
+	case <-ctx.Done():
+		return kerr.RequestTimedOut // the delete stays queued and completes
+	}
 }

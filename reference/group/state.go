@@ -11,6 +11,13 @@ import (
 	"github.com/apache/pulsar-client-go/pulsar"
 )
 
+// store persists group state; the Pulsar stateStore is the only implementation outside tests.
+type store interface {
+	write(ctx context.Context, recs []record) error
+	load() map[string][]byte
+	close()
+}
+
 // stateStore keeps group metadata and committed offsets in one Pulsar topic, keyed so the
 // latest value per key is the state (a compacted topic; an empty payload deletes a key).
 // It is read back whole through a TableView when the gateway starts.
