@@ -62,6 +62,13 @@ type Client interface {
 	FetchOffsets(ctx context.Context, group, topic string, n int32) ([]Offset, error)
 	// Consumer joins a consumer group.
 	Consumer(ctx context.Context, cfg GroupConfig) (GroupConsumer, error)
+	// DescribeGroup reports a group's state and members; an unknown group is Dead with none.
+	DescribeGroup(ctx context.Context, group string) (GroupDescription, error)
+	// ListGroups returns the ids of every group the broker knows.
+	ListGroups(ctx context.Context) ([]string, error)
+	// DeleteGroup deletes a group and its committed offsets; the error carries the Kafka
+	// error code (see ErrorCode).
+	DeleteGroup(ctx context.Context, group string) error
 	Close()
 }
 
@@ -94,6 +101,18 @@ func (g GroupConfig) session() time.Duration {
 		return g.SessionTimeout
 	}
 	return DefaultSessionTimeout
+}
+
+// GroupDescription is what DescribeGroups says of a group.
+type GroupDescription struct {
+	State   string // Kafka's names: Empty, Stable, PreparingRebalance, ..., Dead
+	Members []MemberDescription
+}
+
+// MemberDescription is one member of a described group.
+type MemberDescription struct {
+	ClientID string
+	Assigned map[string][]int32 // decoded consumer-protocol assignment, sorted
 }
 
 // GroupConsumer is one member of a consumer group, committing by hand.

@@ -23,6 +23,7 @@ var Features = []Feature{
 	{Name: "fetch", Description: "Fetch from the start, from a middle offset inside a batch, and long poll"},
 	{Name: "offsets", Description: "ListOffsets earliest, latest and by timestamp; OffsetCommit/OffsetFetch with metadata"},
 	{Name: "groups", Description: "Consumer groups: commit and resume; 1-3 members rebalancing with each assignor the client has; members leaving"},
+	{Name: "group-admin", Description: "DescribeGroups, ListGroups and DeleteGroups (NON_EMPTY_GROUP while members remain)", MinLevel: "1.1"},
 	{Name: "mixed-group", Description: "One group with a franz-go, a sarama and a kafka-go member sharing the range assignor"},
 	{Name: "durability", Description: "Records, offsets and committed offsets survive a server restart", NeedsControl: true},
 }
