@@ -16,8 +16,11 @@ import (
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/utils"
 )
 
-// ErrTopicExists is returned by Create for a topic that already exists.
-var ErrTopicExists = errors.New("topic already exists")
+// Errors callers map to Kafka codes.
+var (
+	ErrTopicExists  = errors.New("topic already exists")
+	ErrUnknownTopic = errors.New("unknown topic")
+)
 
 // InternalPrefix marks topics the gateway keeps for itself; they are not Kafka topics.
 const InternalPrefix = "__kop"
@@ -99,6 +102,41 @@ func (c *Catalog) Create(ctx context.Context, topic string, partitions int32) er
 			return ErrTopicExists
 		}
 		return fmt.Errorf("creating %s: %w", topic, err)
+	}
+	c.remember(topic, partitions)
+	return nil
+}
+
+// Delete removes a partitioned topic and its data. ErrUnknownTopic when there is none.
+func (c *Catalog) Delete(ctx context.Context, topic string) error {
+	tn, err := c.topicName(topic)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	delete(c.parts, topic)
+	c.mu.Unlock()
+	// force: the gateway's own readers may still be attached while they close.
+	if err := c.admin.Topics().DeleteWithContext(ctx, *tn, true, false); err != nil {
+		if isNotFound(err) {
+			return ErrUnknownTopic
+		}
+		return fmt.Errorf("deleting %s: %w", topic, err)
+	}
+	return nil
+}
+
+// Grow raises a topic's partition count (Pulsar, like Kafka, never shrinks one).
+func (c *Catalog) Grow(ctx context.Context, topic string, partitions int32) error {
+	tn, err := c.topicName(topic)
+	if err != nil {
+		return err
+	}
+	if err := c.admin.Topics().UpdateWithContext(ctx, *tn, int(partitions)); err != nil {
+		if isNotFound(err) {
+			return ErrUnknownTopic
+		}
+		return fmt.Errorf("growing %s to %d partitions: %w", topic, partitions, err)
 	}
 	c.remember(topic, partitions)
 	return nil

@@ -7,7 +7,8 @@ package server
 // read back from Pulsar's broker entry index. acks must be -1, 0 or 1 (INVALID_REQUIRED_ACKS);
 // acks=0 writes and sends no response, as Kafka does. Errors per partition:
 // UNKNOWN_TOPIC_OR_PARTITION, CORRUPT_MESSAGE, UNSUPPORTED_FOR_MESSAGE_FORMAT,
-// MESSAGE_TOO_LARGE (a batch over max message bytes), KAFKA_STORAGE_ERROR (Pulsar failed).
+// MESSAGE_TOO_LARGE (a batch over max message bytes), UNSUPPORTED_COMPRESSION_TYPE (zstd below
+// v7), KAFKA_STORAGE_ERROR (Pulsar failed).
 // Partitions are written concurrently; records within a partition keep their order.
 
 import (
@@ -75,6 +76,8 @@ func handleProduce(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Respon
 	return resp, nil
 }
 
+const codecZstd = 4
+
 func (s *Server) producePartition(ctx context.Context, version int16, tp storage.TP, raw []byte, rp *kmsg.ProduceResponseTopicPartition) {
 	if len(raw) > int(s.cfg.MaxMessageBytes) {
 		rp.ErrorCode = kerr.MessageTooLarge.Code
@@ -95,6 +98,10 @@ func (s *Server) producePartition(ctx context.Context, version int16, tp storage
 	}
 	var recs []storage.Record
 	for _, b := range batches {
+		if b.Header.Attributes&0x7 == codecZstd && version < 7 {
+			rp.ErrorCode = kerr.UnsupportedCompressionType.Code // zstd needs Produce v7+ (KIP-110)
+			return
+		}
 		recs = append(recs, b.Records...)
 	}
 	if len(recs) == 0 {

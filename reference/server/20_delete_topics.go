@@ -1,0 +1,51 @@
+package server
+
+// DeleteTopics, key 20, versions 0–5.
+//
+// Deletes the Pulsar partitioned topic behind each Kafka topic, with its data. The gateway first
+// closes its own producers and readers of the topic so none of them recreates it. An unknown or
+// invalid name gets UNKNOWN_TOPIC_OR_PARTITION (Kafka's answer for both); the gateway's internal
+// topics cannot be deleted this way. Topic ids (v6+) are not served.
+
+import (
+	"context"
+	"errors"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kop-conformance/kop-conformance/reference/catalog"
+)
+
+func init() { register(kmsg.DeleteTopics.Int16(), 0, 5, handleDeleteTopics) }
+
+func handleDeleteTopics(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
+	req := r.(*kmsg.DeleteTopicsRequest)
+	s := rc.s
+	resp := req.ResponseKind().(*kmsg.DeleteTopicsResponse)
+	for _, name := range req.TopicNames {
+		rt := kmsg.NewDeleteTopicsResponseTopic()
+		rt.Topic = kmsg.StringPtr(name)
+		fail := func(e *kerr.Error, msg string) {
+			rt.ErrorCode = e.Code
+			rt.ErrorMessage = &msg
+		}
+		if validTopic(name) != nil {
+			fail(kerr.UnknownTopicOrPartition, "no topic named "+name)
+		} else if n, err := s.catalog.Partitions(ctx, name); err != nil {
+			fail(kerr.UnknownServerError, err.Error())
+		} else if n == 0 {
+			fail(kerr.UnknownTopicOrPartition, "no topic named "+name)
+		} else {
+			s.store.Forget(name)
+			if err := s.catalog.Delete(ctx, name); errors.Is(err, catalog.ErrUnknownTopic) {
+				fail(kerr.UnknownTopicOrPartition, "no topic named "+name)
+			} else if err != nil {
+				s.log.Error("delete topic", "topic", name, "err", err)
+				fail(kerr.UnknownServerError, err.Error())
+			}
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp, nil
+}
