@@ -51,6 +51,8 @@ type Client interface {
 	// Produce sends recs (each to its Partition) and returns them with offsets filled in
 	// (offsets are -1 with AcksNone, where Kafka returns none).
 	Produce(ctx context.Context, acks Acks, recs []Record) ([]Record, error)
+	// ProduceWith is Produce with the producer's settings spelled out.
+	ProduceWith(ctx context.Context, cfg ProduceConfig, recs []Record) ([]Record, error)
 	// Consume reads n records of one partition starting at offset.
 	Consume(ctx context.Context, topic string, partition int32, offset int64, n int) ([]Record, error)
 	// ListOffset answers Earliest, Latest, or the first offset at or after a millisecond timestamp.
@@ -62,6 +64,14 @@ type Client interface {
 	FetchOffsets(ctx context.Context, group, topic string, n int32) ([]Offset, error)
 	// Consumer joins a consumer group.
 	Consumer(ctx context.Context, cfg GroupConfig) (GroupConsumer, error)
+	// TopicPartitions is a topic's partition count from Metadata, without auto-creating it;
+	// an unknown topic is an error with UNKNOWN_TOPIC_OR_PARTITION.
+	TopicPartitions(ctx context.Context, topic string) (int32, error)
+	// DeleteTopic, CreatePartitions (to a new total count) and TopicConfigs (the named
+	// configs' values) return errors that carry the Kafka code.
+	DeleteTopic(ctx context.Context, topic string) error
+	CreatePartitions(ctx context.Context, topic string, count int32) error
+	TopicConfigs(ctx context.Context, topic string, names []string) (map[string]string, error)
 	// DescribeGroup reports a group's state and members; an unknown group is Dead with none.
 	DescribeGroup(ctx context.Context, group string) (GroupDescription, error)
 	// ListGroups returns the ids of every group the broker knows.
@@ -70,6 +80,21 @@ type Client interface {
 	// error code (see ErrorCode).
 	DeleteGroup(ctx context.Context, group string) error
 	Close()
+}
+
+// ClientMaxMessageBytes is the producers' own size limit, far above the servers' so the server
+// under test is what accepts or refuses a large record.
+const ClientMaxMessageBytes = 16 << 20
+
+// ProduceConfig is how a producer is set up.
+type ProduceConfig struct {
+	Acks        Acks
+	Compression string // "", none, gzip, snappy, lz4, zstd
+}
+
+// Codecs are the compression codecs, with the first level that has each (zstd: KIP-110, 2.1).
+var Codecs = []struct{ Name, MinLevel string }{
+	{"gzip", ""}, {"snappy", ""}, {"lz4", ""}, {"zstd", "2.1"},
 }
 
 // Offset is a committed (or to-be-committed) position: the next offset to read.

@@ -50,6 +50,31 @@ func (f *franz) CreateTopic(ctx context.Context, topic string, partitions int32)
 }
 
 func (f *franz) Produce(ctx context.Context, acks Acks, recs []Record) ([]Record, error) {
+	return f.ProduceWith(ctx, ProduceConfig{Acks: acks}, recs)
+}
+
+func franzCodec(name string) (kgo.CompressionCodec, error) {
+	switch name {
+	case "", "none":
+		return kgo.NoCompression(), nil
+	case "gzip":
+		return kgo.GzipCompression(), nil
+	case "snappy":
+		return kgo.SnappyCompression(), nil
+	case "lz4":
+		return kgo.Lz4Compression(), nil
+	case "zstd":
+		return kgo.ZstdCompression(), nil
+	}
+	return kgo.CompressionCodec{}, fmt.Errorf("franz-go: unknown codec %q", name)
+}
+
+func (f *franz) ProduceWith(ctx context.Context, pc ProduceConfig, recs []Record) ([]Record, error) {
+	acks := pc.Acks
+	codec, err := franzCodec(pc.Compression)
+	if err != nil {
+		return nil, err
+	}
 	ka := kgo.AllISRAcks()
 	switch acks {
 	case AcksNone:
@@ -60,7 +85,8 @@ func (f *franz) Produce(ctx context.Context, acks Acks, recs []Record) ([]Record
 	cl, err := kgo.NewClient(f.opts(
 		kgo.RequiredAcks(ka),
 		kgo.DisableIdempotentWrite(),
-		kgo.ProducerBatchCompression(kgo.NoCompression()),
+		kgo.ProducerBatchCompression(codec),
+		kgo.ProducerBatchMaxBytes(ClientMaxMessageBytes),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
 	)...)
 	if err != nil {

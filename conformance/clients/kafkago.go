@@ -42,6 +42,31 @@ func (k *kafkaGo) CreateTopic(ctx context.Context, topic string, partitions int3
 }
 
 func (k *kafkaGo) Produce(ctx context.Context, acks Acks, recs []Record) ([]Record, error) {
+	return k.ProduceWith(ctx, ProduceConfig{Acks: acks}, recs)
+}
+
+func kafkaGoCodec(name string) (kafka.Compression, error) {
+	switch name {
+	case "", "none":
+		return 0, nil
+	case "gzip":
+		return kafka.Gzip, nil
+	case "snappy":
+		return kafka.Snappy, nil
+	case "lz4":
+		return kafka.Lz4, nil
+	case "zstd":
+		return kafka.Zstd, nil
+	}
+	return 0, fmt.Errorf("kafka-go: unknown codec %q", name)
+}
+
+func (k *kafkaGo) ProduceWith(ctx context.Context, pc ProduceConfig, recs []Record) ([]Record, error) {
+	acks := pc.Acks
+	codec, err := kafkaGoCodec(pc.Compression)
+	if err != nil {
+		return nil, err
+	}
 	// The client's Produce call addresses one partition; group consecutive records per partition.
 	out := make([]Record, len(recs))
 	copy(out, recs)
@@ -69,7 +94,7 @@ func (k *kafkaGo) Produce(ctx context.Context, acks Acks, recs []Record) ([]Reco
 			krs[j] = kr
 		}
 		resp, err := k.client.Produce(ctx, &kafka.ProduceRequest{
-			Topic: topic, Partition: int(part), RequiredAcks: kafka.RequiredAcks(acks),
+			Topic: topic, Partition: int(part), RequiredAcks: kafka.RequiredAcks(acks), Compression: codec,
 			Records: kafka.NewRecordReader(krs...),
 		})
 		if err != nil {
@@ -100,7 +125,7 @@ func (k *kafkaGo) Consume(ctx context.Context, topic string, partition int32, of
 		}
 		resp, err := k.client.Fetch(ctx, &kafka.FetchRequest{
 			Topic: topic, Partition: int(partition), Offset: next,
-			MinBytes: 1, MaxBytes: 4 << 20, MaxWait: 500 * time.Millisecond,
+			MinBytes: 1, MaxBytes: 8 << 20, MaxWait: 500 * time.Millisecond,
 		})
 		if err != nil {
 			return out, err

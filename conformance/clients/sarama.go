@@ -48,8 +48,35 @@ func (s *saramaClient) CreateTopic(_ context.Context, topic string, partitions i
 	return adm.CreateTopic(topic, &sarama.TopicDetail{NumPartitions: partitions, ReplicationFactor: 1}, false)
 }
 
-func (s *saramaClient) Produce(_ context.Context, acks Acks, recs []Record) ([]Record, error) {
+func (s *saramaClient) Produce(ctx context.Context, acks Acks, recs []Record) ([]Record, error) {
+	return s.ProduceWith(ctx, ProduceConfig{Acks: acks}, recs)
+}
+
+func saramaCodec(name string) (sarama.CompressionCodec, error) {
+	switch name {
+	case "", "none":
+		return sarama.CompressionNone, nil
+	case "gzip":
+		return sarama.CompressionGZIP, nil
+	case "snappy":
+		return sarama.CompressionSnappy, nil
+	case "lz4":
+		return sarama.CompressionLZ4, nil
+	case "zstd":
+		return sarama.CompressionZSTD, nil
+	}
+	return 0, fmt.Errorf("sarama: unknown codec %q", name)
+}
+
+func (s *saramaClient) ProduceWith(_ context.Context, pc ProduceConfig, recs []Record) ([]Record, error) {
+	acks := pc.Acks
+	codec, err := saramaCodec(pc.Compression)
+	if err != nil {
+		return nil, err
+	}
 	cfg := *s.cfg
+	cfg.Producer.Compression = codec
+	cfg.Producer.MaxMessageBytes = ClientMaxMessageBytes
 	cfg.Producer.Return.Successes = true
 	cfg.Producer.Partitioner = sarama.NewManualPartitioner
 	cfg.Producer.RequiredAcks = sarama.RequiredAcks(acks)

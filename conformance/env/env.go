@@ -213,9 +213,10 @@ func Start(ctx context.Context, opts ...Option) (e *Env, err error) {
 		testcontainers.WithExposedPorts(exposed...),
 		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) { hc.PortBindings = bindings }),
 		testcontainers.WithEnv(map[string]string{
-			"KOP_LISTENERS":        strings.Join(listeners, ","),
-			"KOP_PULSAR_URL":       "pulsar://" + pulsarAlias + ":6650",
-			"KOP_PULSAR_ADMIN_URL": "http://" + pulsarAlias + ":8080",
+			"KOP_LISTENERS":         strings.Join(listeners, ","),
+			"KOP_PULSAR_URL":        "pulsar://" + pulsarAlias + ":6650",
+			"KOP_PULSAR_ADMIN_URL":  "http://" + pulsarAlias + ":8080",
+			"KOP_MAX_MESSAGE_BYTES": strconv.Itoa(MaxMessageBytes),
 		}),
 		// FROM scratch: nothing to exec into, so wait on the log line printed after Pulsar answered.
 		testcontainers.WithWaitStrategy(wait.ForLog("msg=listening listener=default").WithStartupTimeout(o.StartupTimeout)),
@@ -254,6 +255,11 @@ func startPulsar(ctx context.Context, nw *testcontainers.DockerNetwork, o Option
 
 // pulsarSettings are what the reference server needs from Pulsar; the local image has them in
 // its standalone.conf, the official image gets them from the environment.
+// MaxMessageBytes is the largest record batch the servers under test accept: 4 MiB, above
+// Kafka's 1 MiB default so the suite proves large records, below Pulsar's 5 MiB maxMessageSize.
+// The Kafka image's message.max.bytes says the same.
+const MaxMessageBytes = 4 << 20
+
 var pulsarSettings = map[string]string{
 	"brokerEntryMetadataInterceptors":            "org.apache.pulsar.common.intercept.AppendIndexMetadataInterceptor,org.apache.pulsar.common.intercept.AppendBrokerTimestampMetadataInterceptor",
 	"exposingBrokerEntryMetadataToClientEnabled": "true",

@@ -21,7 +21,10 @@ type Feature struct {
 var Features = []Feature{
 	{Name: "produce", Description: "Produce with acks 0/1/all; keys, null values, headers, timestamps; exact offsets"},
 	{Name: "fetch", Description: "Fetch from the start, from a middle offset inside a batch, and long poll"},
+	{Name: "compression", Description: "gzip, snappy and lz4 batches (zstd from 2.1) produced, stored and fetched back, also from inside a batch"},
+	{Name: "large-records", Description: "A 3 MiB record (over Kafka's 1 MiB default) round-trips; a batch over the server's 4 MiB maximum gets MESSAGE_TOO_LARGE and is not written"},
 	{Name: "offsets", Description: "ListOffsets earliest, latest and by timestamp; OffsetCommit/OffsetFetch with metadata"},
+	{Name: "admin", Description: "CreatePartitions, DescribeConfigs and DeleteTopics; UNKNOWN_TOPIC_OR_PARTITION for a missing topic, INVALID_PARTITIONS for a shrink"},
 	{Name: "groups", Description: "Consumer groups: commit and resume; 1-3 members rebalancing with each assignor the client has; members leaving"},
 	{Name: "group-admin", Description: "DescribeGroups, ListGroups and DeleteGroups (NON_EMPTY_GROUP while members remain)", MinLevel: "1.1"},
 	{Name: "mixed-group", Description: "One group with a franz-go, a sarama and a kafka-go member sharing the range assignor"},
