@@ -55,6 +55,8 @@ type Client interface {
 	ProduceWith(ctx context.Context, cfg ProduceConfig, recs []Record) ([]Record, error)
 	// Consume reads n records of one partition starting at offset.
 	Consume(ctx context.Context, topic string, partition int32, offset int64, n int) ([]Record, error)
+	// ConsumeWith is Consume with fetch size limits.
+	ConsumeWith(ctx context.Context, cfg ConsumeConfig, topic string, partition int32, offset int64, n int) ([]Record, error)
 	// ListOffset answers Earliest, Latest, or the first offset at or after a millisecond timestamp.
 	ListOffset(ctx context.Context, topic string, partition int32, query int64) (int64, error)
 	// CommitOffsets commits as a client outside the group (generation -1), with metadata.
@@ -80,6 +82,12 @@ type Client interface {
 	// error code (see ErrorCode).
 	DeleteGroup(ctx context.Context, group string) error
 	Close()
+}
+
+// ConsumeConfig sets a consumer's fetch size limits (0: the client's default).
+type ConsumeConfig struct {
+	MaxBytes          int32 // per fetch response
+	PartitionMaxBytes int32 // per partition
 }
 
 // ClientMaxMessageBytes is the producers' own size limit, far above the servers' so the server
@@ -111,6 +119,7 @@ type GroupConfig struct {
 	Topics         []string
 	Balancer       string // range, roundrobin, sticky, cooperative-sticky
 	InstanceID     string // static membership when set
+	ResetLatest    bool   // auto.offset.reset=latest; earliest otherwise
 	SessionTimeout time.Duration
 }
 

@@ -124,10 +124,21 @@ func (f *franz) ProduceWith(ctx context.Context, pc ProduceConfig, recs []Record
 }
 
 func (f *franz) Consume(ctx context.Context, topic string, partition int32, offset int64, n int) ([]Record, error) {
-	cl, err := kgo.NewClient(f.opts(
+	return f.ConsumeWith(ctx, ConsumeConfig{}, topic, partition, offset, n)
+}
+
+func (f *franz) ConsumeWith(ctx context.Context, cc ConsumeConfig, topic string, partition int32, offset int64, n int) ([]Record, error) {
+	opts := []kgo.Opt{
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {partition: kgo.NewOffset().At(offset)}}),
 		kgo.FetchMaxWait(500e6),
-	)...)
+	}
+	if cc.MaxBytes > 0 {
+		opts = append(opts, kgo.FetchMaxBytes(cc.MaxBytes))
+	}
+	if cc.PartitionMaxBytes > 0 {
+		opts = append(opts, kgo.FetchMaxPartitionBytes(cc.PartitionMaxBytes))
+	}
+	cl, err := kgo.NewClient(f.opts(opts...)...)
 	if err != nil {
 		return nil, err
 	}

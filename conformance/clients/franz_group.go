@@ -68,12 +68,16 @@ func (f *franz) Consumer(_ context.Context, cfg GroupConfig) (GroupConsumer, err
 	if err != nil {
 		return nil, err
 	}
+	reset := kgo.NewOffset().AtStart()
+	if cfg.ResetLatest {
+		reset = kgo.NewOffset().AtEnd()
+	}
 	c := &franzConsumer{assigned: map[string][]int32{}, cut: newCutter()}
 	opts := []kgo.Opt{
 		kgo.Dialer(c.cut.DialContext),
 		kgo.ConsumerGroup(cfg.Group), kgo.ConsumeTopics(cfg.Topics...), kgo.Balancers(bal),
 		kgo.DisableAutoCommit(), kgo.FetchMaxWait(500 * time.Millisecond),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.ConsumeResetOffset(reset),
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { c.change(m, true) }),
 		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { c.change(m, false) }),
 		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { c.change(m, false) }),

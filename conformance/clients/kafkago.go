@@ -117,6 +117,14 @@ func (k *kafkaGo) ProduceWith(ctx context.Context, pc ProduceConfig, recs []Reco
 }
 
 func (k *kafkaGo) Consume(ctx context.Context, topic string, partition int32, offset int64, n int) ([]Record, error) {
+	return k.ConsumeWith(ctx, ConsumeConfig{}, topic, partition, offset, n)
+}
+
+func (k *kafkaGo) ConsumeWith(ctx context.Context, cc ConsumeConfig, topic string, partition int32, offset int64, n int) ([]Record, error) {
+	maxBytes := int64(8 << 20)
+	if cc.MaxBytes > 0 {
+		maxBytes = int64(cc.MaxBytes) // kafka-go uses one limit for the response and the partition
+	}
 	var out []Record
 	next := offset
 	for len(out) < n {
@@ -125,7 +133,7 @@ func (k *kafkaGo) Consume(ctx context.Context, topic string, partition int32, of
 		}
 		resp, err := k.client.Fetch(ctx, &kafka.FetchRequest{
 			Topic: topic, Partition: int(partition), Offset: next,
-			MinBytes: 1, MaxBytes: 8 << 20, MaxWait: 500 * time.Millisecond,
+			MinBytes: 1, MaxBytes: maxBytes, MaxWait: 500 * time.Millisecond,
 		})
 		if err != nil {
 			return out, err

@@ -120,7 +120,15 @@ func (s *saramaClient) ProduceWith(_ context.Context, pc ProduceConfig, recs []R
 }
 
 func (s *saramaClient) Consume(ctx context.Context, topic string, partition int32, offset int64, n int) ([]Record, error) {
+	return s.ConsumeWith(ctx, ConsumeConfig{}, topic, partition, offset, n)
+}
+
+func (s *saramaClient) ConsumeWith(ctx context.Context, cc ConsumeConfig, topic string, partition int32, offset int64, n int) ([]Record, error) {
 	cfg := *s.cfg
+	// sarama has one size knob per partition; the response limit stays its MaxResponseSize.
+	if cc.PartitionMaxBytes > 0 {
+		cfg.Consumer.Fetch.Default, cfg.Consumer.Fetch.Max = cc.PartitionMaxBytes, cc.PartitionMaxBytes
+	}
 	cfg.Consumer.Return.Errors = true
 	cfg.Consumer.MaxWaitTime = 500 * time.Millisecond
 	c, err := sarama.NewConsumer(s.addrs, &cfg)

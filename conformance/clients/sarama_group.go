@@ -117,6 +117,10 @@ func (s *saramaClient) Consumer(_ context.Context, gc GroupConfig) (GroupConsume
 	cfg.Consumer.Return.Errors = true
 	cfg.Consumer.Offsets.AutoCommit.Enable = false
 	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
+	if gc.ResetLatest {
+		cfg.Consumer.Offsets.Initial = sarama.OffsetNewest
+	}
+	cfg.Consumer.Group.ResetInvalidOffsets = true // the default, spelled out: out of range resets to Initial
 	cfg.Consumer.MaxWaitTime = 500 * time.Millisecond
 	cfg.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{bal}
 	cfg.Consumer.Group.Session.Timeout = gc.session()

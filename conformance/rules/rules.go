@@ -15,16 +15,20 @@ type Feature struct {
 	MinLevel string
 	// NeedsControl features need a server the suite starts and can restart.
 	NeedsControl bool
+	// Lacking names clients that do not have the feature, with the reason.
+	Lacking map[string]string
 }
 
 // Features are the matrix rows in report order.
 var Features = []Feature{
 	{Name: "produce", Description: "Produce with acks 0/1/all; keys, null values, headers, timestamps; exact offsets"},
-	{Name: "fetch", Description: "Fetch from the start, from a middle offset inside a batch, and long poll"},
+	{Name: "fetch", Description: "Fetch from the start, from a middle offset inside a batch, long poll, and an oversized first record under small fetch limits (KIP-74)"},
 	{Name: "compression", Description: "gzip, snappy and lz4 batches (zstd from 2.1) produced, stored and fetched back, also from inside a batch"},
 	{Name: "large-records", Description: "A 3 MiB record (over Kafka's 1 MiB default) round-trips; a batch over the server's 4 MiB maximum gets MESSAGE_TOO_LARGE and is not written"},
 	{Name: "offsets", Description: "ListOffsets earliest, latest and by timestamp; OffsetCommit/OffsetFetch with metadata"},
 	{Name: "admin", Description: "CreatePartitions, DescribeConfigs and DeleteTopics; UNKNOWN_TOPIC_OR_PARTITION for a missing topic, INVALID_PARTITIONS for a shrink"},
+	{Name: "offset-reset", Description: "A committed offset beyond the log end is reset by the consumer's policy: earliest and latest",
+		Lacking: map[string]string{"kafka-go": "kafka-go's ConsumerGroup applies StartOffset only to partitions without a committed offset; it has no reset policy for an out-of-range one"}},
 	{Name: "groups", Description: "Consumer groups: commit and resume; 1-3 members rebalancing with each assignor the client has; members leaving"},
 	{Name: "group-admin", Description: "DescribeGroups, ListGroups and DeleteGroups (NON_EMPTY_GROUP while members remain)", MinLevel: "1.1"},
 	{Name: "mixed-group", Description: "One group with a franz-go, a sarama and a kafka-go member sharing the range assignor"},
@@ -63,6 +67,9 @@ func Applies(feature, client, level string, t Target) (bool, string) {
 	}
 	if f.MinLevel != "" && level < f.MinLevel {
 		return false, "needs protocol level " + f.MinLevel + " or newer"
+	}
+	if why, ok := f.Lacking[client]; ok {
+		return false, why
 	}
 	if f.NeedsControl && !t.Controllable {
 		return false, "needs a server the suite starts and restarts"

@@ -18,6 +18,10 @@ func TestApplies(t *testing.T) {
 		{"durability", "franz-go", "2.6", ext, false},
 		{"durability", "franz-go", "2.6", ref, true},
 		{"nope", "franz-go", "2.6", ref, false},
+		{"offset-reset", "kafka-go", "2.6", ref, false},
+		{"offset-reset", "sarama", "2.6", ref, true},
+		{"group-admin", "sarama", "1.0", ref, false},
+		{"group-admin", "sarama", "1.1", ref, true},
 	}
 	for _, c := range cases {
 		got, why := Applies(c.feature, c.client, c.level, c.t)

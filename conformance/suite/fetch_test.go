@@ -1,6 +1,8 @@
 package suite
 
 import (
+	"bytes"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -48,5 +50,25 @@ var _ = Describe("fetch", func() {
 			recs := <-got
 			Expect(recs[0]).To(matchRecord(later[0], 3))
 			Expect(recs[1]).To(matchRecord(later[1], 4))
+		}, entries("fetch"))
+
+	DescribeTable("an oversized first record comes back whole under small fetch limits (KIP-74), then the rest",
+		func(ctx SpecContext, c cell) {
+			cl := c.open()
+			topic := newTopic(ctx, cl, c, "fetch", 1)
+			big := clients.Record{Topic: topic, Key: []byte("big"), Value: bytes.Repeat([]byte("0123456789abcdef"), 16<<10)} // 256 KiB
+			_, err := cl.Produce(ctx, clients.AcksAll, []clients.Record{big})
+			Expect(err).NotTo(HaveOccurred())
+			small := sampleRecords(topic, 3)
+			_, err = cl.Produce(ctx, clients.AcksAll, small)
+			Expect(err).NotTo(HaveOccurred())
+			limits := clients.ConsumeConfig{MaxBytes: 16 << 10, PartitionMaxBytes: 16 << 10}
+			got, err := cl.ConsumeWith(ctx, limits, topic, 0, 0, 4)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(got[0].Offset).To(Equal(int64(0)))
+			Expect(got[0].Value).To(Equal(big.Value), "the 256 KiB record, over the 16 KiB limits")
+			for i := range small {
+				Expect(got[1+i]).To(matchRecord(small[i], int64(1+i)))
+			}
 		}, entries("fetch"))
 })
