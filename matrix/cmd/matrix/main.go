@@ -1,4 +1,5 @@
-// Command matrix turns conformance suite reports into reports/matrix.md and reports/matrix.json.
+// Command matrix turns conformance suite reports into reports/: matrix.md, matrix.json (see
+// reports/SCHEMA.md), index.html (a static, filterable page) and SVG badges per target and client.
 //
 //	matrix --report reference=conformance/out/reference.json [--report kafka=...] --out reports --levels "1.0 2.0 2.6"
 package main
@@ -7,6 +8,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,7 +33,7 @@ func (r *reportFlags) Set(v string) error {
 func main() {
 	var inputs reportFlags
 	flag.Var(&inputs, "report", "TARGET=PATH of a Ginkgo JSON report (repeatable)")
-	out := flag.String("out", "reports", "directory for matrix.md and matrix.json")
+	out := flag.String("out", "reports", "directory for matrix.md, matrix.json, index.html and badges/")
 	levels := flag.String("levels", "all", `levels run, space or comma separated, or "all"`)
 	flag.Parse()
 	if err := run(inputs, *out, *levels); err != nil {
@@ -70,22 +72,45 @@ func run(inputs []report.Input, out, levelArg string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(out, "matrix.json"), append(js, '\n'), 0o644); err != nil {
+	write := func(name string, render func(io.Writer) error) error {
+		path := filepath.Join(out, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		if err := render(f); err != nil {
+			f.Close()
+			return fmt.Errorf("writing %s: %w", path, err)
+		}
+		return f.Close()
+	}
+	if err := write("matrix.json", func(w io.Writer) error { _, err := w.Write(append(js, '\n')); return err }); err != nil {
 		return err
 	}
-	f, err := os.Create(filepath.Join(out, "matrix.md"))
-	if err != nil {
+	if err := write("matrix.md", func(w io.Writer) error { return report.Markdown(w, m) }); err != nil {
 		return err
 	}
-	defer f.Close()
-	if err := report.Markdown(f, m); err != nil {
+	if err := write("index.html", func(w io.Writer) error { return report.HTML(w, m) }); err != nil {
 		return err
+	}
+	for _, t := range m.Targets {
+		if err := write("badges/"+t.Name+".svg", func(w io.Writer) error { return report.Badge(w, "kop "+t.Name, t.CellCounts) }); err != nil {
+			return err
+		}
+		for _, c := range m.Clients {
+			if err := write("badges/"+t.Name+"-"+c+".svg", func(w io.Writer) error { return report.Badge(w, c+" on "+t.Name, t.ByClient[c]) }); err != nil {
+				return err
+			}
+		}
 	}
 	for _, t := range m.Targets {
 		fmt.Printf("==> [matrix] %s: specs %d passed, %d failed; cells PASS %d, FAIL %d, N/A %d, not run %d\n", t.Name,
 			t.SpecsPassed, t.SpecsFailed, t.CellCounts.Pass, t.CellCounts.Fail, t.CellCounts.NA, t.CellCounts.NotRun)
 	}
-	fmt.Printf("==> [matrix] wrote %s and %s\n", filepath.Join(out, "matrix.md"), filepath.Join(out, "matrix.json"))
+	fmt.Printf("==> [matrix] wrote matrix.md, matrix.json, index.html and badges/ in %s\n", out)
 	for _, t := range m.Targets {
 		// The plain closing line CI readers look for.
 		fmt.Printf("%s: %d passed, %d failed\n", t.Name, t.SpecsPassed, t.SpecsFailed)

@@ -1,0 +1,129 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/onsi/ginkgo/v2/types"
+)
+
+// browser finds headless Chromium: KOP_CHROMIUM, else chromium on PATH. make test installs it.
+func browser(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("KOP_CHROMIUM"); p != "" {
+		return p
+	}
+	p, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("no chromium on PATH: make test installs Debian's chromium and runs this test")
+	}
+	return p
+}
+
+func headless(t *testing.T, chromium string, args ...string) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, chromium, append([]string{"--headless", "--no-sandbox", "--disable-gpu",
+		"--user-data-dir=" + t.TempDir()}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("chromium %v: %v\n%s", args, err, stderr.String())
+	}
+	return out
+}
+
+// TestIndexPageRendersFiltersAndShowsFailures loads the generated page in headless Chromium: the
+// script must render the cells, apply the filter from the URL, expand to the failure message,
+// keep hostile text inert, and paint a non-blank page.
+func TestIndexPageRendersFiltersAndShowsFailures(t *testing.T) {
+	chromium := browser(t)
+	failing := spec(types.SpecStateFailed, "client:sarama", "level:1.0", "feature:produce")
+	failing.Failure.Message = "offset 7 <script>window.hacked=1</script> expected 5"
+	p := writeReport(t,
+		spec(types.SpecStatePassed, "client:franz-go", "level:1.0", "feature:produce"),
+		failing,
+		spec(types.SpecStatePassed, "client:kafka-go", "level:1.0", "feature:produce"),
+	)
+	m, err := Build([]Input{{Target: "reference", Path: p}}, []string{"1.0"}, time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	page := filepath.Join(dir, "index.html")
+	var buf bytes.Buffer
+	if err := HTML(&buf, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(page, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	dom := string(headless(t, chromium, "--dump-dom", "file://"+page+"#status=FAIL"))
+	rows := regexp.MustCompile(`<tr data-status="([^"]+)" data-client="([^"]+)"`).FindAllStringSubmatch(dom, -1)
+	if len(rows) != 1 || rows[0][1] != Fail || rows[0][2] != "sarama" {
+		t.Fatalf("filtered on status=FAIL, rendered rows %v", rows)
+	}
+	if !strings.Contains(dom, `<pre class="failure">offset 7 &lt;script&gt;window.hacked=1&lt;/script&gt; expected 5`) {
+		t.Fatalf("the failure message is not in the expandable details as inert text:\n%s", dom)
+	}
+	if all := regexp.MustCompile(`<tr data-status=`).FindAllString(string(headless(t, chromium, "--dump-dom", "file://"+page)), -1); len(all) != len(m.Cells) {
+		t.Fatalf("unfiltered page renders %d rows, the matrix has %d cells", len(all), len(m.Cells))
+	}
+
+	shot := filepath.Join(dir, "shot.png")
+	headless(t, chromium, "--window-size=1024,768", "--screenshot="+shot, "file://"+page)
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() != 1024 || b.Dy() != 768 {
+		t.Fatalf("screenshot is %v, want 1024x768", b)
+	}
+	colors := map[uint32]bool{}
+	for y := 0; y < 768; y += 4 {
+		for x := 0; x < 1024; x += 4 {
+			r, g, b, _ := img.At(x, y).RGBA()
+			colors[r>>8<<16|g>>8<<8|b>>8] = true
+		}
+	}
+	if len(colors) < 8 {
+		t.Fatalf("screenshot has %d colours: the page did not paint", len(colors))
+	}
+}
+
+func TestBadgeColoursAndText(t *testing.T) {
+	cases := []struct {
+		c          Counts
+		msg, color string
+	}{
+		{Counts{Pass: 5}, "5/5 pass", "#2ea043"},
+		{Counts{Pass: 4, Fail: 1, NA: 3}, "4/5 pass", "#cf222e"},
+		{Counts{NotRun: 2}, "not run", "#9f9f9f"},
+	}
+	for _, tc := range cases {
+		var b bytes.Buffer
+		if err := Badge(&b, "sarama on <ref>", tc.c); err != nil {
+			t.Fatal(err)
+		}
+		s := b.String()
+		if !strings.Contains(s, ">"+tc.msg+"<") || !strings.Contains(s, tc.color) || !strings.Contains(s, "sarama on &lt;ref&gt;") {
+			t.Errorf("badge for %+v:\n%s", tc.c, s)
+		}
+	}
+}
