@@ -10,16 +10,21 @@ package server
 // MESSAGE_TOO_LARGE (a batch over max message bytes), UNSUPPORTED_COMPRESSION_TYPE (zstd below
 // v7), KAFKA_STORAGE_ERROR (Pulsar failed).
 // Partitions are written concurrently; records within a partition keep their order.
+// Idempotent batches (producer id >= 0) are checked against the producer's last five batches on
+// the partition: a retry is answered with the offsets it got the first time and not written
+// again; a gap gets OUT_OF_ORDER_SEQUENCE_NUMBER, an older epoch INVALID_PRODUCER_EPOCH.
 
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/kop-conformance/kop-conformance/reference/idempotence"
 	"github.com/kop-conformance/kop-conformance/reference/records"
 	"github.com/kop-conformance/kop-conformance/reference/storage"
 )
@@ -78,6 +83,8 @@ func handleProduce(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Respon
 
 const codecZstd = 4
 
+func producerKey(tp storage.TP) string { return tp.Topic + "/" + strconv.Itoa(int(tp.Partition)) }
+
 func (s *Server) producePartition(ctx context.Context, version int16, tp storage.TP, raw []byte, rp *kmsg.ProduceResponseTopicPartition) {
 	if len(raw) > int(s.cfg.MaxMessageBytes) {
 		rp.ErrorCode = kerr.MessageTooLarge.Code
@@ -102,15 +109,42 @@ func (s *Server) producePartition(ctx context.Context, version int16, tp storage
 			rp.ErrorCode = kerr.UnsupportedCompressionType.Code // zstd needs Produce v7+ (KIP-110)
 			return
 		}
+		if b.Header.ProducerID != batches[0].Header.ProducerID || b.Header.ProducerEpoch != batches[0].Header.ProducerEpoch {
+			rp.ErrorCode = kerr.InvalidRecord.Code // one request's batches for a partition come from one producer
+			return
+		}
 		recs = append(recs, b.Records...)
 	}
 	if len(recs) == 0 {
 		rp.ErrorCode = kerr.CorruptMessage.Code
 		return
 	}
+	// Idempotent batches: check the sequence, write, and remember, under the partition's lock.
+	first, last := batches[0].Header, batches[len(batches)-1].Header
+	pid, epoch := first.ProducerID, first.ProducerEpoch
+	var prod *idempotence.Partition
+	if pid >= 0 {
+		prod = s.producers.Partition(producerKey(tp))
+		prod.Lock()
+		defer prod.Unlock()
+		switch v, base := prod.Check(pid, epoch, first.FirstSequence, last.FirstSequence+last.NumRecords-1); v {
+		case idempotence.Duplicate:
+			rp.BaseOffset = base
+			return
+		case idempotence.StaleEpoch:
+			rp.ErrorCode = kerr.InvalidProducerEpoch.Code
+			return
+		case idempotence.OutOfOrder:
+			rp.ErrorCode = kerr.OutOfOrderSequenceNumber.Code
+			return
+		}
+	}
 	p, err := s.store.Partition(tp)
 	if err == nil {
 		rp.BaseOffset, err = p.Append(ctx, recs)
+	}
+	if err == nil && prod != nil {
+		prod.Commit(pid, epoch, first.FirstSequence, last.FirstSequence+last.NumRecords-1, rp.BaseOffset, time.Now())
 	}
 	if err == nil && version >= 5 {
 		rp.LogStartOffset, err = p.LogStart(ctx)

@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kop-conformance/kop-conformance/reference/catalog"
+	"github.com/kop-conformance/kop-conformance/reference/storage"
 )
 
 func init() { register(kmsg.DeleteTopics.Int16(), 0, 5, handleDeleteTopics) }
@@ -38,6 +39,9 @@ func handleDeleteTopics(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.R
 			fail(kerr.UnknownTopicOrPartition, "no topic named "+name)
 		} else {
 			s.store.Forget(name)
+			for p := int32(0); p < n; p++ {
+				s.producers.Forget(producerKey(storage.TP{Topic: name, Partition: p}))
+			}
 			if err := s.catalog.Delete(ctx, name); errors.Is(err, catalog.ErrUnknownTopic) {
 				fail(kerr.UnknownTopicOrPartition, "no topic named "+name)
 			} else if err != nil {

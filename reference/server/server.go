@@ -16,6 +16,7 @@ import (
 
 	"github.com/kop-conformance/kop-conformance/reference/catalog"
 	"github.com/kop-conformance/kop-conformance/reference/group"
+	"github.com/kop-conformance/kop-conformance/reference/idempotence"
 	"github.com/kop-conformance/kop-conformance/reference/protocol"
 	"github.com/kop-conformance/kop-conformance/reference/storage"
 )
@@ -47,6 +48,9 @@ type Server struct {
 	groups  *group.Coordinator
 	log     *slog.Logger
 
+	producers *idempotence.Table // idempotent producers' recent batches, per partition
+	pids      idempotence.IDs
+
 	wg    sync.WaitGroup
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
@@ -57,7 +61,8 @@ func New(cfg Config, store *storage.Store, cat *catalog.Catalog, groups *group.C
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Server{cfg: cfg, store: store, catalog: cat, groups: groups, log: cfg.Logger, conns: map[net.Conn]struct{}{}}
+	return &Server{cfg: cfg, store: store, catalog: cat, groups: groups, log: cfg.Logger, conns: map[net.Conn]struct{}{},
+		producers: idempotence.NewTable(10000)}
 }
 
 // Implemented is every API version the server implements, before any level cap.

@@ -1,0 +1,166 @@
+// Package idempotence keeps what an idempotent producer (KIP-98) needs from a broker: producer
+// ids that are unique across restarts, and per partition the last batches of each producer so a
+// retried batch is answered with its first offsets instead of being written twice.
+//
+// The dedupe window lives in the gateway's memory: a retry that straddles a gateway restart is
+// accepted as a new batch (see the README's known limits). Records themselves are only in Pulsar.
+package idempotence
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// window is how many recent batches per producer are remembered, as in Kafka.
+const window = 5
+
+// Verdict says what to do with a batch.
+type Verdict int
+
+// Verdicts, each mapping to a Kafka answer.
+const (
+	Append      Verdict = iota // new data: write it, then Commit
+	Duplicate                  // already written: answer with the remembered base offset
+	StaleEpoch                 // INVALID_PRODUCER_EPOCH
+	OutOfOrder                 // OUT_OF_ORDER_SEQUENCE_NUMBER
+)
+
+// IDs hands out producer ids: the current time in milliseconds shifted left by 10 bits plus a
+// counter, strictly increasing, so ids stay unique across restarts while the clock moves on.
+type IDs struct{ last atomic.Int64 }
+
+// Next returns a fresh producer id.
+func (g *IDs) Next() int64 {
+	for {
+		last := g.last.Load()
+		next := max(last+1, time.Now().UnixMilli()<<10)
+		if g.last.CompareAndSwap(last, next) {
+			return next
+		}
+	}
+}
+
+type batch struct {
+	first, last int32
+	base        int64
+}
+
+type producer struct {
+	epoch  int16
+	recent []batch // oldest first, at most window
+	seen   time.Time
+}
+
+// Partition is one partition's producer state. Lock it around Check, the write and Commit so
+// concurrent requests for the partition cannot both pass the sequence check.
+type Partition struct {
+	sync.Mutex
+	max       int
+	producers map[int64]*producer
+}
+
+// NewPartition remembers at most maxProducers producers; the least recently seen goes first.
+func NewPartition(maxProducers int) *Partition {
+	return &Partition{max: maxProducers, producers: map[int64]*producer{}}
+}
+
+// Check judges a batch of records with sequences first..last from producer id at epoch.
+// For a Duplicate it returns the base offset the batch got when it was written.
+func (p *Partition) Check(id int64, epoch int16, first, last int32) (Verdict, int64) {
+	pr := p.producers[id]
+	switch {
+	case pr == nil:
+		return Append, 0 // a new producer, or one whose state this gateway does not have
+	case epoch < pr.epoch:
+		return StaleEpoch, 0
+	case epoch > pr.epoch:
+		if first != 0 {
+			return OutOfOrder, 0 // a bumped epoch starts its sequences over
+		}
+		return Append, 0
+	}
+	for _, b := range pr.recent {
+		if b.first == first && b.last == last {
+			return Duplicate, b.base
+		}
+	}
+	if n := len(pr.recent); n > 0 && first != next(pr.recent[n-1].last) {
+		return OutOfOrder, 0
+	}
+	return Append, 0
+}
+
+// next is the sequence after s; sequences wrap from MaxInt32 to 0.
+func next(s int32) int32 {
+	if s == 1<<31-1 {
+		return 0
+	}
+	return s + 1
+}
+
+// Commit records a written batch.
+func (p *Partition) Commit(id int64, epoch int16, first, last int32, base int64, now time.Time) {
+	pr := p.producers[id]
+	if pr == nil {
+		if len(p.producers) >= p.max {
+			p.evictOldest()
+		}
+		pr = &producer{}
+		p.producers[id] = pr
+	}
+	if epoch != pr.epoch {
+		pr.epoch, pr.recent = epoch, pr.recent[:0]
+	}
+	if len(pr.recent) == window {
+		pr.recent = append(pr.recent[:0], pr.recent[1:]...)
+	}
+	pr.recent = append(pr.recent, batch{first, last, base})
+	pr.seen = now
+}
+
+// evictOldest drops the least recently seen producer. It scans, but only when the table is
+// full, which a well-behaved set of producers never makes it.
+func (p *Partition) evictOldest() {
+	var oldest int64
+	var at time.Time
+	for id, pr := range p.producers {
+		if at.IsZero() || pr.seen.Before(at) {
+			oldest, at = id, pr.seen
+		}
+	}
+	delete(p.producers, oldest)
+}
+
+// Table holds every partition's state.
+type Table struct {
+	mu    sync.Mutex
+	max   int
+	parts map[string]*Partition
+}
+
+// NewTable keeps at most maxProducers producers per partition.
+func NewTable(maxProducers int) *Table {
+	return &Table{max: maxProducers, parts: map[string]*Partition{}}
+}
+
+// Partition returns the state of a partition, keyed by the caller (topic and partition).
+func (t *Table) Partition(key string) *Partition {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p, ok := t.parts[key]
+	if !ok {
+		p = NewPartition(t.max)
+		t.parts[key] = p
+	}
+	return p
+}
+
+// Forget drops the state of a deleted topic's partitions.
+func (t *Table) Forget(keys ...string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, k := range keys {
+		delete(t.parts, k)
+	}
+}
