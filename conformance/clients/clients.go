@@ -98,6 +98,7 @@ const ClientMaxMessageBytes = 16 << 20
 type ProduceConfig struct {
 	Acks        Acks
 	Compression string // "", none, gzip, snappy, lz4, zstd
+	Idempotent  bool   // enable.idempotence: InitProducerId, sequence numbers, retries
 }
 
 // Codecs are the compression codecs, with the first level that has each (zstd: KIP-110, 2.1).

@@ -82,13 +82,15 @@ func (f *franz) ProduceWith(ctx context.Context, pc ProduceConfig, recs []Record
 	case AcksLeader:
 		ka = kgo.LeaderAck()
 	}
-	cl, err := kgo.NewClient(f.opts(
-		kgo.RequiredAcks(ka),
-		kgo.DisableIdempotentWrite(),
+	opts := []kgo.Opt{kgo.RequiredAcks(ka)}
+	if !pc.Idempotent {
+		opts = append(opts, kgo.DisableIdempotentWrite())
+	}
+	cl, err := kgo.NewClient(f.opts(append(opts,
 		kgo.ProducerBatchCompression(codec),
 		kgo.ProducerBatchMaxBytes(ClientMaxMessageBytes),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
-	)...)
+	)...)...)
 	if err != nil {
 		return nil, err
 	}

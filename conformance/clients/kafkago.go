@@ -63,6 +63,9 @@ func kafkaGoCodec(name string) (kafka.Compression, error) {
 
 func (k *kafkaGo) ProduceWith(ctx context.Context, pc ProduceConfig, recs []Record) ([]Record, error) {
 	acks := pc.Acks
+	if pc.Idempotent {
+		return nil, errors.New("kafka-go has no idempotent producer")
+	}
 	codec, err := kafkaGoCodec(pc.Compression)
 	if err != nil {
 		return nil, err

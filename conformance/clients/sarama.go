@@ -77,6 +77,11 @@ func (s *saramaClient) ProduceWith(_ context.Context, pc ProduceConfig, recs []R
 	cfg := *s.cfg
 	cfg.Producer.Compression = codec
 	cfg.Producer.MaxMessageBytes = ClientMaxMessageBytes
+	if pc.Idempotent {
+		// sarama's requirements for idempotence: acks=all and one request in flight.
+		cfg.Producer.Idempotent, cfg.Net.MaxOpenRequests = true, 1
+		cfg.Producer.Retry.Max, cfg.Producer.Retry.Backoff = 5, 100*time.Millisecond
+	}
 	cfg.Producer.Return.Successes = true
 	cfg.Producer.Partitioner = sarama.NewManualPartitioner
 	cfg.Producer.RequiredAcks = sarama.RequiredAcks(acks)

@@ -3,6 +3,9 @@
 // (franz-go's kversion, i.e. what that Kafka release advertised), and Metadata and
 // FindCoordinator name the proxy instead of the real brokers so clients stay on it.
 // Clients that negotiate versions (kafka-go) then run at that level against real Kafka.
+//
+// For fault specs it can also lose Produce responses: the broker has written the batch, the
+// client never hears so and retries, as after a network failure (DropProduceResponses).
 package levelproxy
 
 import (
@@ -14,6 +17,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kbin"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -34,7 +38,17 @@ type Proxy struct {
 	conns     map[net.Conn]struct{}
 	closed    bool
 	wg        sync.WaitGroup
+
+	dropProduce atomic.Int32 // Produce responses still to lose
+	dropped     atomic.Int32
 }
+
+// Dropped is how many Produce responses the proxy has lost so far.
+func (p *Proxy) Dropped() int { return int(p.dropped.Load()) }
+
+// DropProduceResponses makes the proxy swallow the next n Produce responses, closing the
+// client's connection instead of answering.
+func (p *Proxy) DropProduceResponses(n int) { p.dropProduce.Store(int32(n)) }
 
 // Start returns a proxy for level and the local address that stands for bootstrap.
 func Start(bootstrap, level string) (*Proxy, string, error) {
@@ -141,7 +155,7 @@ func (p *Proxy) serve(client net.Conn, upstream string) {
 				return
 			}
 			key := int16(binary.BigEndian.Uint16(f[4:]))
-			if key == 18 || key == 3 || key == 10 {
+			if key == 18 || key == 3 || key == 10 || key == 0 {
 				mu.Lock()
 				pending[int32(binary.BigEndian.Uint32(f[8:]))] = reqInfo{key, int16(binary.BigEndian.Uint16(f[6:]))}
 				mu.Unlock()
@@ -164,6 +178,13 @@ func (p *Proxy) serve(client net.Conn, upstream string) {
 			ri, ok := pending[corr]
 			delete(pending, corr)
 			mu.Unlock()
+			if ok && ri.key == 0 {
+				if p.dropProduce.Add(-1) >= 0 {
+					p.dropped.Add(1)
+					return // lost: the deferred closes end both connections
+				}
+				ok = false
+			}
 			if ok {
 				f = p.rewrite(f, corr, ri)
 			}

@@ -22,6 +22,8 @@ type Feature struct {
 // Features are the matrix rows in report order.
 var Features = []Feature{
 	{Name: "produce", Description: "Produce with acks 0/1/all; keys, null values, headers, timestamps; exact offsets"},
+	{Name: "idempotence", Description: "Idempotent producer (InitProducerId, sequence numbers): a batch retried after a lost response is written once",
+		Lacking: map[string]string{"kafka-go": "kafka-go has no idempotent producer"}},
 	{Name: "fetch", Description: "Fetch from the start, from a middle offset inside a batch, long poll, and an oversized first record under small fetch limits (KIP-74)"},
 	{Name: "compression", Description: "gzip, snappy and lz4 batches (zstd from 2.1) produced, stored and fetched back, also from inside a batch"},
 	{Name: "large-records", Description: "A 3 MiB record (over Kafka's 1 MiB default) round-trips; a batch over the server's 4 MiB maximum gets MESSAGE_TOO_LARGE and is not written"},
