@@ -20,10 +20,10 @@ type Verdict int
 
 // Verdicts, each mapping to a Kafka answer.
 const (
-	Append      Verdict = iota // new data: write it, then Commit
-	Duplicate                  // already written: answer with the remembered base offset
-	StaleEpoch                 // INVALID_PRODUCER_EPOCH
-	OutOfOrder                 // OUT_OF_ORDER_SEQUENCE_NUMBER
+	Append     Verdict = iota // new data: write it, then Commit
+	Duplicate                 // already written: answer with the remembered base offset
+	StaleEpoch                // INVALID_PRODUCER_EPOCH
+	OutOfOrder                // OUT_OF_ORDER_SEQUENCE_NUMBER
 )
 
 // IDs hands out producer ids: the current time in milliseconds shifted left by 10 bits plus a
