@@ -283,6 +283,17 @@ func (c *Coordinator) removeMemberLocked(g *group, m *member) {
 	if m.syncCh != nil {
 		m.syncCh <- SyncResult{Err: kerr.UnknownMemberID}
 	}
+	forgetLocked(g, m)
+	switch g.state {
+	case Stable, CompletingRebalance:
+		c.prepareRebalanceLocked(g)
+	case PreparingRebalance:
+		c.maybeCompleteJoinLocked(g)
+	}
+}
+
+// forgetLocked takes a member out of the group's tables.
+func forgetLocked(g *group, m *member) {
 	delete(g.members, m.id)
 	if m.instanceID != nil && g.statics[*m.instanceID] == m.id {
 		delete(g.statics, *m.instanceID)
@@ -292,12 +303,6 @@ func (c *Coordinator) removeMemberLocked(g *group, m *member) {
 			g.order = append(g.order[:i], g.order[i+1:]...)
 			break
 		}
-	}
-	switch g.state {
-	case Stable, CompletingRebalance:
-		c.prepareRebalanceLocked(g)
-	case PreparingRebalance:
-		c.maybeCompleteJoinLocked(g)
 	}
 }
 
@@ -337,16 +342,7 @@ func (c *Coordinator) rebalanceTimeout(gid string, gen int32) {
 			if m.timer != nil {
 				m.timer.Stop()
 			}
-			delete(g.members, m.id)
-			if m.instanceID != nil && g.statics[*m.instanceID] == m.id {
-				delete(g.statics, *m.instanceID)
-			}
-			for i, id := range g.order {
-				if id == m.id {
-					g.order = append(g.order[:i], g.order[i+1:]...)
-					break
-				}
-			}
+			forgetLocked(g, m)
 		}
 	}
 	c.completeJoinLocked(g)
