@@ -214,6 +214,25 @@ func assignedCopy(m map[string][]int32) map[string][]int32 {
 	return out
 }
 
+// drain waits for one record, then takes whatever else is already queued
+// without waiting; ok is false when ctx ended first.
+func drain(ctx context.Context, ch <-chan Record) (out []Record, ok bool) {
+	select {
+	case r := <-ch:
+		out = append(out, r)
+	case <-ctx.Done():
+		return nil, false
+	}
+	for {
+		select {
+		case r := <-ch:
+			out = append(out, r)
+		default:
+			return out, true
+		}
+	}
+}
+
 // byOffset sorts consumed records for stable comparisons.
 func byOffset(recs []Record) {
 	sort.Slice(recs, func(i, j int) bool { return recs[i].Offset < recs[j].Offset })

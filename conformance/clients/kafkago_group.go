@@ -171,20 +171,11 @@ func (c *kafkaGoConsumer) Assigned() map[string][]int32 {
 }
 
 func (c *kafkaGoConsumer) Poll(ctx context.Context) ([]Record, error) {
-	select {
-	case r := <-c.records:
-		out := []Record{r}
-		for {
-			select {
-			case r := <-c.records:
-				out = append(out, r)
-			default:
-				return out, nil
-			}
-		}
-	case <-ctx.Done():
+	out, ok := drain(ctx, c.records)
+	if !ok {
 		return nil, ctx.Err()
 	}
+	return out, nil
 }
 
 func (c *kafkaGoConsumer) Commit(_ context.Context, offsets []Offset) error {

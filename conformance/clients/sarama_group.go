@@ -210,25 +210,15 @@ func (c *saramaConsumer) Assigned() map[string][]int32 {
 }
 
 func (c *saramaConsumer) Poll(ctx context.Context) ([]Record, error) {
-	select {
-	case r := <-c.records:
-		out := []Record{r}
-		for {
-			select {
-			case r := <-c.records:
-				out = append(out, r)
-			default:
-				return out, nil
-			}
-		}
-	case <-ctx.Done():
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if c.err != nil {
-			return nil, fmt.Errorf("%w (last consumer group error: %v)", ctx.Err(), c.err)
-		}
-		return nil, ctx.Err()
+	if out, ok := drain(ctx, c.records); ok {
+		return out, nil
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return nil, fmt.Errorf("%w (last consumer group error: %v)", ctx.Err(), c.err)
+	}
+	return nil, ctx.Err()
 }
 
 func (c *saramaConsumer) Commit(_ context.Context, offsets []Offset) error {

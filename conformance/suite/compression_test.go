@@ -15,14 +15,7 @@ var _ = Describe("compression", func() {
 			want := sampleRecords(topic, 20)
 			produced, err := cl.ProduceWith(ctx, clients.ProduceConfig{Acks: clients.AcksAll, Compression: codec}, want)
 			Expect(err).NotTo(HaveOccurred())
-			for i, r := range produced {
-				Expect(r.Offset).To(Equal(int64(i)), "offset of record %d", i)
-			}
-			got, err := cl.Consume(ctx, topic, 0, 0, len(want))
-			Expect(err).NotTo(HaveOccurred())
-			for i := range want {
-				Expect(got[i]).To(matchRecord(want[i], int64(i)), "record %d", i)
-			}
+			expectLog(ctx, cl, topic, produced, want)
 			mid, err := cl.Consume(ctx, topic, 0, 13, 7)
 			Expect(err).NotTo(HaveOccurred())
 			for i := range mid {

@@ -18,14 +18,7 @@ var _ = Describe("group-admin", func() {
 			topic := newTopic(ctx, cl, c, "gadmin", 4)
 			group := groupName(c, "admin")
 			cfg := clients.GroupConfig{Group: group, Topics: []string{topic}, Balancer: "range"}
-			var members []clients.GroupConsumer
-			for _, sizes := range [][]int{{4}, {2, 2}} {
-				m, err := cl.Consumer(ctx, cfg)
-				Expect(err).NotTo(HaveOccurred())
-				DeferCleanup(m.Close)
-				members = append(members, m)
-				eventuallyAssigned(ctx, topic, 4, members, sizes)
-			}
+			members := joinOneByOne(ctx, cl, cfg, 4, [][]int{{4}, {2, 2}})
 
 			By("describing the stable group")
 			Eventually(ctx, func(g Gomega) {

@@ -46,6 +46,20 @@ func eventuallyAssigned(ctx context.Context, topic string, partitions int32, mem
 		"assignment of %d partitions over %d members", partitions, len(members))
 }
 
+// joinOneByOne starts one member per entry of sizes, waiting after each join for the
+// assignment sizes[i] over cfg's first topic.
+func joinOneByOne(ctx context.Context, cl clients.Client, cfg clients.GroupConfig, partitions int32, sizes [][]int) []clients.GroupConsumer {
+	var members []clients.GroupConsumer
+	for _, want := range sizes {
+		m, err := cl.Consumer(ctx, cfg)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(m.Close)
+		members = append(members, m)
+		eventuallyAssigned(ctx, cfg.Topics[0], partitions, members, want)
+	}
+	return members
+}
+
 func groupName(c cell, what string) string {
 	return fmt.Sprintf("cg-%s-%s-%s-%d", what, c.kind.Name, c.level, time.Now().UnixNano()%1e9)
 }
@@ -86,14 +100,7 @@ var _ = Describe("groups", func() {
 			topic := newTopic(ctx, cl, c, "groups", 6)
 			g := groupName(c, bal)
 			cfg := clients.GroupConfig{Group: g, Topics: []string{topic}, Balancer: bal}
-			var members []clients.GroupConsumer
-			for _, sizes := range [][]int{{6}, {3, 3}, {2, 2, 2}} {
-				m, err := cl.Consumer(ctx, cfg)
-				Expect(err).NotTo(HaveOccurred())
-				DeferCleanup(m.Close)
-				members = append(members, m)
-				eventuallyAssigned(ctx, topic, 6, members, sizes)
-			}
+			members := joinOneByOne(ctx, cl, cfg, 6, [][]int{{6}, {3, 3}, {2, 2, 2}})
 			members[2].Close()
 			eventuallyAssigned(ctx, topic, 6, members[:2], []int{3, 3})
 			members[1].Close()
@@ -142,14 +149,7 @@ var _ = Describe("groups", func() {
 			topic := newTopic(ctx, cl, c, "groups", 4)
 			// 6 s is Kafka's group.min.session.timeout.ms, the shortest a member may ask for.
 			cfg := clients.GroupConfig{Group: groupName(c, "evict"), Topics: []string{topic}, Balancer: "range", SessionTimeout: 6 * time.Second}
-			var members []clients.GroupConsumer
-			for _, sizes := range [][]int{{4}, {2, 2}} {
-				m, err := cl.Consumer(ctx, cfg)
-				Expect(err).NotTo(HaveOccurred())
-				DeferCleanup(m.Close)
-				members = append(members, m)
-				eventuallyAssigned(ctx, topic, 4, members, sizes)
-			}
+			members := joinOneByOne(ctx, cl, cfg, 4, [][]int{{4}, {2, 2}})
 			start := time.Now()
 			members[1].Vanish()
 			eventuallyAssigned(ctx, topic, 4, members[:1], []int{4})

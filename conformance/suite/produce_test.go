@@ -15,14 +15,7 @@ var _ = Describe("produce", func() {
 			want := sampleRecords(topic, 10)
 			produced, err := cl.Produce(ctx, clients.AcksAll, want)
 			Expect(err).NotTo(HaveOccurred())
-			for i, r := range produced {
-				Expect(r.Offset).To(Equal(int64(i)), "offset of record %d", i)
-			}
-			got, err := cl.Consume(ctx, topic, 0, 0, len(want))
-			Expect(err).NotTo(HaveOccurred())
-			for i := range want {
-				Expect(got[i]).To(matchRecord(want[i], int64(i)), "record %d", i)
-			}
+			expectLog(ctx, cl, topic, produced, want)
 		}, entries("produce"))
 
 	DescribeTable("consecutive batches get continuous offsets (acks=1)",

@@ -2,6 +2,7 @@ package suite
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"time"
 
@@ -35,6 +36,19 @@ func sampleRecords(topic string, n int) []clients.Record {
 		out[i] = r
 	}
 	return out
+}
+
+// expectLog checks that produced got offsets 0.. in order and that partition 0 of topic reads
+// back as want from offset 0.
+func expectLog(ctx context.Context, cl clients.Client, topic string, produced, want []clients.Record) {
+	for i, r := range produced {
+		Expect(r.Offset).To(Equal(int64(i)), "offset of record %d", i)
+	}
+	got, err := cl.Consume(ctx, topic, 0, 0, len(want))
+	Expect(err).NotTo(HaveOccurred())
+	for i := range want {
+		Expect(got[i]).To(matchRecord(want[i], int64(i)), "record %d", i)
+	}
 }
 
 // matchRecord checks everything a consumer sees of a record against what was produced.
