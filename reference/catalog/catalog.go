@@ -34,6 +34,9 @@ type Catalog struct {
 
 	mu    sync.Mutex
 	parts map[string]int32
+	// deletes counts Delete calls so a lookup that raced a deletion does not cache a count
+	// read while the topic still existed.
+	deletes uint64
 }
 
 // New connects the admin client.
@@ -63,6 +66,7 @@ func (c *Catalog) Ping(ctx context.Context) error {
 func (c *Catalog) Partitions(ctx context.Context, topic string) (int32, error) {
 	c.mu.Lock()
 	n, ok := c.parts[topic]
+	epoch := c.deletes
 	c.mu.Unlock()
 	if ok {
 		return n, nil
@@ -81,13 +85,24 @@ func (c *Catalog) Partitions(ctx context.Context, topic string) (int32, error) {
 	if md.Partitions <= 0 {
 		return 0, nil // absent, or a non-partitioned Pulsar topic (not a Kafka topic)
 	}
-	c.remember(topic, int32(md.Partitions))
+	c.mu.Lock()
+	if c.deletes == epoch {
+		c.parts[topic] = int32(md.Partitions)
+	}
+	c.mu.Unlock()
 	return int32(md.Partitions), nil
 }
 
 func (c *Catalog) remember(topic string, n int32) {
 	c.mu.Lock()
 	c.parts[topic] = n
+	c.mu.Unlock()
+}
+
+func (c *Catalog) forget(topic string) {
+	c.mu.Lock()
+	delete(c.parts, topic)
+	c.deletes++
 	c.mu.Unlock()
 }
 
@@ -113,9 +128,9 @@ func (c *Catalog) Delete(ctx context.Context, topic string) error {
 	if err != nil {
 		return err
 	}
-	c.mu.Lock()
-	delete(c.parts, topic)
-	c.mu.Unlock()
+	c.forget(topic)
+	// Lookups running until the deletion is done may read the topic as still there.
+	defer c.forget(topic)
 	// force: the gateway's own readers may still be attached while they close.
 	if err := c.admin.Topics().DeleteWithContext(ctx, *tn, true, false); err != nil {
 		if isNotFound(err) {
