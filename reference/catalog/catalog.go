@@ -40,8 +40,8 @@ type Catalog struct {
 }
 
 // New connects the admin client.
-func New(adminURL, tenant, namespace string) (*Catalog, error) {
-	a, err := admin.New(&config.Config{WebServiceURL: adminURL})
+func New(adminURL, tenant, namespace, token string) (*Catalog, error) {
+	a, err := admin.New(&config.Config{WebServiceURL: adminURL, Token: token})
 	if err != nil {
 		return nil, fmt.Errorf("pulsar admin client for %s: %w", adminURL, err)
 	}

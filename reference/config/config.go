@@ -3,6 +3,8 @@
 package config
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"flag"
 	"fmt"
 	"net"
@@ -14,17 +16,36 @@ import (
 	"github.com/kop-conformance/kop-conformance/reference/protocol"
 )
 
-// Listener is one Kafka listener: where it binds, what it advertises, and an optional
-// protocol level cap (a listener for level 2.0 advertises only Kafka 2.0's API versions).
+// Listener is one Kafka listener: where it binds, what it advertises, its security protocol,
+// and an optional protocol level cap (a listener for level 2.0 advertises only Kafka 2.0's API
+// versions).
 type Listener struct {
 	Bind       string
 	Advertised string // host:port
 	Level      string
+	Protocol   string // Kafka's security protocol names: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL
+	ClientAuth string // TLS listeners only: none, requested or required (Kafka's ssl.client.auth)
+}
+
+// TLS says whether the listener speaks TLS (SSL, SASL_SSL).
+func (l Listener) TLS() bool { return l.Protocol == "SSL" || l.Protocol == "SASL_SSL" }
+
+// SASL says whether clients must authenticate (SASL_PLAINTEXT, SASL_SSL).
+func (l Listener) SASL() bool { return strings.HasPrefix(l.Protocol, "SASL_") }
+
+// TLS is the server side of SSL listeners.
+type TLS struct {
+	CertFile   string // PEM certificate chain
+	KeyFile    string // PEM private key
+	CAFile     string // PEM CAs that sign client certificates (needed unless client auth is none)
+	ClientAuth string // default for SSL listeners: none, requested or required
 }
 
 // Config is every setting of the reference server.
 type Config struct {
 	Listeners         []Listener
+	TLS               TLS
+	PulsarToken       string // the gateway's own Pulsar token (needed for SASL listeners)
 	PulsarURL         string
 	PulsarAdminURL    string
 	Tenant            string
@@ -49,8 +70,13 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 		return def
 	}
 	var (
-		listeners  = fs.String("listeners", env("KOP_LISTENERS", "0.0.0.0:9092=127.0.0.1:9092"), "comma-separated `[LEVEL/]BIND=ADVERTISED_HOST:PORT` listeners, e.g. 0.0.0.0:9092=kafka.local:9092,2.0/0.0.0.0:9120=kafka.local:9120 (env KOP_LISTENERS)")
+		listeners  = fs.String("listeners", env("KOP_LISTENERS", "0.0.0.0:9092=127.0.0.1:9092"), "comma-separated `[LEVEL/][PROTOCOL://]BIND=ADVERTISED_HOST:PORT[?ssl.client.auth=MODE]` listeners; PROTOCOL is PLAINTEXT (default), SSL, SASL_PLAINTEXT or SASL_SSL (SASL/PLAIN), e.g. 0.0.0.0:9092=kafka.local:9092,SSL://0.0.0.0:9093=kafka.local:9093,2.0/0.0.0.0:9120=kafka.local:9120 (env KOP_LISTENERS)")
+		sslCert    = fs.String("ssl-cert-file", env("KOP_SSL_CERT_FILE", ""), "PEM server certificate chain for SSL listeners (env KOP_SSL_CERT_FILE)")
+		sslKey     = fs.String("ssl-key-file", env("KOP_SSL_KEY_FILE", ""), "PEM private key of that certificate (env KOP_SSL_KEY_FILE)")
+		sslCA      = fs.String("ssl-ca-file", env("KOP_SSL_CA_FILE", ""), "PEM CAs trusted to sign client certificates (env KOP_SSL_CA_FILE)")
+		clientAuth = fs.String("ssl-client-auth", env("KOP_SSL_CLIENT_AUTH", "none"), "client certificates on SSL listeners: none, requested or required; a listener's ?ssl.client.auth= overrides it (env KOP_SSL_CLIENT_AUTH)")
 		pulsarURL  = fs.String("pulsar-url", env("KOP_PULSAR_URL", "pulsar://127.0.0.1:6650"), "Pulsar binary protocol URL (env KOP_PULSAR_URL)")
+		token      = fs.String("pulsar-token", env("KOP_PULSAR_TOKEN", ""), "the gateway's own Pulsar token (a JWT); needed when Pulsar requires authentication, and for SASL listeners (env KOP_PULSAR_TOKEN)")
 		adminURL   = fs.String("pulsar-admin-url", env("KOP_PULSAR_ADMIN_URL", "http://127.0.0.1:8080"), "Pulsar admin REST URL (env KOP_PULSAR_ADMIN_URL)")
 		tenant     = fs.String("tenant", env("KOP_TENANT", "public"), "Pulsar tenant holding Kafka topics (env KOP_TENANT)")
 		namespace  = fs.String("namespace", env("KOP_NAMESPACE", "default"), "Pulsar namespace holding Kafka topics (env KOP_NAMESPACE)")
@@ -73,6 +99,16 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 		ClusterID: *clusterID, LogLevel: *logLevel}
 	var err error
 	if c.Listeners, err = ParseListeners(*listeners); err != nil {
+		return nil, err
+	}
+	c.TLS = TLS{CertFile: *sslCert, KeyFile: *sslKey, CAFile: *sslCA, ClientAuth: *clientAuth}
+	c.PulsarToken = *token
+	for _, l := range c.Listeners {
+		if l.SASL() && c.PulsarToken == "" {
+			return nil, fmt.Errorf("%s listeners need pulsar-token: clients' tokens are verified by a Pulsar that runs with token authentication", l.Protocol)
+		}
+	}
+	if err := c.checkTLS(); err != nil {
 		return nil, err
 	}
 	if c.NodeID, err = int32Flag("node-id", *nodeID, 0); err != nil {
@@ -113,6 +149,46 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 	return c, nil
 }
 
+var clientAuthModes = map[string]bool{"none": true, "requested": true, "required": true}
+
+// checkTLS resolves each SSL listener's client authentication and checks that the files it
+// needs are named and readable.
+func (c *Config) checkTLS() error {
+	if !clientAuthModes[c.TLS.ClientAuth] {
+		return fmt.Errorf("ssl-client-auth: %q is not one of none, requested, required", c.TLS.ClientAuth)
+	}
+	anySSL, needCA := false, false
+	for i := range c.Listeners {
+		l := &c.Listeners[i]
+		if !l.TLS() {
+			continue
+		}
+		anySSL = true
+		if l.ClientAuth == "" {
+			l.ClientAuth = c.TLS.ClientAuth
+		}
+		needCA = needCA || l.ClientAuth != "none"
+	}
+	if !anySSL {
+		return nil
+	}
+	if c.TLS.CertFile == "" || c.TLS.KeyFile == "" {
+		return fmt.Errorf("SSL and SASL_SSL listeners need ssl-cert-file and ssl-key-file")
+	}
+	if needCA && c.TLS.CAFile == "" {
+		return fmt.Errorf("TLS listeners that ask for client certificates need ssl-ca-file")
+	}
+	for _, f := range []string{c.TLS.CertFile, c.TLS.KeyFile, c.TLS.CAFile} {
+		if f == "" {
+			continue
+		}
+		if _, err := os.Stat(f); err != nil {
+			return fmt.Errorf("TLS file: %w", err)
+		}
+	}
+	return nil
+}
+
 func int32Flag(name, v string, min int64) (int32, error) {
 	n, err := strconv.ParseInt(v, 10, 32)
 	if err != nil {
@@ -124,7 +200,7 @@ func int32Flag(name, v string, min int64) (int32, error) {
 	return int32(n), nil
 }
 
-// ParseListeners parses `[LEVEL/]BIND=ADVERTISED_HOST:PORT,...`.
+// ParseListeners parses `[LEVEL/][PROTOCOL://]BIND=ADVERTISED_HOST:PORT[?ssl.client.auth=MODE],...`.
 func ParseListeners(s string) ([]Listener, error) {
 	var out []Listener
 	binds := map[string]bool{}
@@ -133,29 +209,51 @@ func ParseListeners(s string) ([]Listener, error) {
 		if item == "" {
 			continue
 		}
-		var l Listener
-		if i := strings.Index(item, "/"); i >= 0 {
+		spec := item
+		l := Listener{Protocol: "PLAINTEXT"}
+		if i := strings.Index(item, "/"); i >= 0 && !strings.Contains(item[:i], ":") {
 			l.Level, item = item[:i], item[i+1:]
 			if _, ok := protocol.Levels[l.Level]; !ok {
-				return nil, fmt.Errorf("listener %q: unknown protocol level %q (known: %s)", item, l.Level, strings.Join(protocol.LevelNames(), ", "))
+				return nil, fmt.Errorf("listener %q: unknown protocol level %q (known: %s)", spec, l.Level, strings.Join(protocol.LevelNames(), ", "))
+			}
+		}
+		if proto, rest, ok := strings.Cut(item, "://"); ok {
+			switch proto {
+			case "PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL":
+			default:
+				return nil, fmt.Errorf("listener %q: unknown security protocol %q (PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL)", spec, proto)
+			}
+			l.Protocol, item = proto, rest
+		}
+		if rest, opts, ok := strings.Cut(item, "?"); ok {
+			item = rest
+			for _, opt := range strings.Split(opts, "&") {
+				k, v, _ := strings.Cut(opt, "=")
+				if k != "ssl.client.auth" || !clientAuthModes[v] {
+					return nil, fmt.Errorf("listener %q: option %q: the only option is ssl.client.auth=none|requested|required", spec, opt)
+				}
+				if !l.TLS() {
+					return nil, fmt.Errorf("listener %q: ssl.client.auth needs a TLS protocol (SSL, SASL_SSL)", spec)
+				}
+				l.ClientAuth = v
 			}
 		}
 		bind, adv, ok := strings.Cut(item, "=")
 		if !ok {
-			return nil, fmt.Errorf("listener %q: want BIND=ADVERTISED_HOST:PORT", item)
+			return nil, fmt.Errorf("listener %q: want BIND=ADVERTISED_HOST:PORT", spec)
 		}
 		if _, _, err := net.SplitHostPort(bind); err != nil {
-			return nil, fmt.Errorf("listener %q: bind address: %v", item, err)
+			return nil, fmt.Errorf("listener %q: bind address: %v", spec, err)
 		}
 		host, port, err := net.SplitHostPort(adv)
 		if err != nil || host == "" {
-			return nil, fmt.Errorf("listener %q: advertised address must be HOST:PORT", item)
+			return nil, fmt.Errorf("listener %q: advertised address must be HOST:PORT", spec)
 		}
 		if p, err := strconv.Atoi(port); err != nil || p <= 0 || p > 65535 {
-			return nil, fmt.Errorf("listener %q: advertised port %q is not 1-65535", item, port)
+			return nil, fmt.Errorf("listener %q: advertised port %q is not 1-65535", spec, port)
 		}
 		if binds[bind] {
-			return nil, fmt.Errorf("listener %q: bind address %s used twice", item, bind)
+			return nil, fmt.Errorf("listener %q: bind address %s used twice", spec, bind)
 		}
 		binds[bind] = true
 		l.Bind, l.Advertised = bind, adv
@@ -169,3 +267,31 @@ func ParseListeners(s string) ([]Listener, error) {
 
 // Getenv is os.Getenv, for callers of Parse.
 var Getenv = os.Getenv
+
+// ServerConfig loads the certificate and, unless clientAuth is none, the client CAs.
+func (t TLS) ServerConfig(clientAuth string) (*tls.Config, error) {
+	pair, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("TLS certificate %s / key %s: %w", t.CertFile, t.KeyFile, err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	switch clientAuth {
+	case "none":
+		return cfg, nil
+	case "requested":
+		cfg.ClientAuth = tls.VerifyClientCertIfGiven
+	case "required":
+		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	default:
+		return nil, fmt.Errorf("ssl client auth %q is not one of none, requested, required", clientAuth)
+	}
+	pem, err := os.ReadFile(t.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("TLS client CA: %w", err)
+	}
+	cfg.ClientCAs = x509.NewCertPool()
+	if !cfg.ClientCAs.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("TLS client CA %s holds no PEM certificate", t.CAFile)
+	}
+	return cfg, nil
+}

@@ -1,6 +1,9 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -35,11 +38,45 @@ func TestParseRejects(t *testing.T) {
 		{[]string{"--log-level", "loud"}, "not one of"},
 		{[]string{"--auto-create-topics", "maybe"}, "not a boolean"},
 		{[]string{"extra"}, "unexpected arguments"},
+		{[]string{"--listeners", "TLS://0.0.0.0:9093=h:1"}, "unknown security protocol"},
+		{[]string{"--listeners", "SASL_PLAINTEXT://0.0.0.0:9093=h:1"}, "need pulsar-token"},
+		{[]string{"--listeners", "SSL://0.0.0.0:9093=h:1"}, "need ssl-cert-file"},
+		{[]string{"--listeners", "0.0.0.0:9093=h:1?ssl.client.auth=required"}, "needs a TLS protocol"},
+		{[]string{"--listeners", "SSL://0.0.0.0:9093=h:1?ssl.client.auth=always"}, "the only option"},
+		{[]string{"--listeners", "SSL://0.0.0.0:9093=h:1?ssl.client.auth=required", "--ssl-cert-file", "c", "--ssl-key-file", "k"}, "need ssl-ca-file"},
+		{[]string{"--listeners", "SSL://0.0.0.0:9093=h:1", "--ssl-cert-file", "/nonexistent/c", "--ssl-key-file", "k"}, "TLS file"},
+		{[]string{"--ssl-client-auth", "maybe"}, "not one of none"},
 	}
 	for _, c := range cases {
 		_, err := Parse(c.args, func(string) string { return "" })
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: err = %v, want it to mention %q", c.args, err, c.want)
 		}
+	}
+}
+
+func TestParseSSLListeners(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{}
+	for _, f := range []string{"cert", "key", "ca"} {
+		files[f] = filepath.Join(dir, f)
+		if err := os.WriteFile(files[f], nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := Parse([]string{
+		"--listeners", "0.0.0.0:9092=h:1,SSL://0.0.0.0:9093=h:2,2.0/SSL://0.0.0.0:9094=h:3?ssl.client.auth=required",
+		"--ssl-cert-file", files["cert"], "--ssl-key-file", files["key"], "--ssl-ca-file", files["ca"],
+	}, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Listener{
+		{Bind: "0.0.0.0:9092", Advertised: "h:1", Protocol: "PLAINTEXT"},
+		{Bind: "0.0.0.0:9093", Advertised: "h:2", Protocol: "SSL", ClientAuth: "none"},
+		{Bind: "0.0.0.0:9094", Advertised: "h:3", Protocol: "SSL", ClientAuth: "required", Level: "2.0"},
+	}
+	if !reflect.DeepEqual(c.Listeners, want) {
+		t.Fatalf("listeners\n got %+v\nwant %+v", c.Listeners, want)
 	}
 }

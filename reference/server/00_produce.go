@@ -24,6 +24,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/kop-conformance/kop-conformance/reference/auth"
+
 	"github.com/kop-conformance/kop-conformance/reference/idempotence"
 	"github.com/kop-conformance/kop-conformance/reference/records"
 	"github.com/kop-conformance/kop-conformance/reference/storage"
@@ -42,6 +44,11 @@ func handleProduce(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Respon
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
+	names := make([]string, len(req.Topics))
+	for i, t := range req.Topics {
+		names[i] = t.Topic
+	}
+	denied := rc.denied(ctx, auth.Produce, names)
 	var wg sync.WaitGroup
 	for _, t := range req.Topics {
 		rt := kmsg.NewProduceResponseTopic()
@@ -58,6 +65,9 @@ func handleProduce(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Respon
 			switch {
 			case req.Acks != -1 && req.Acks != 0 && req.Acks != 1:
 				rp.ErrorCode = kerr.InvalidRequiredAcks.Code
+				continue
+			case denied[t.Topic]:
+				rp.ErrorCode = topicDenied
 				continue
 			case lookupErr != nil:
 				s.log.Error("produce: topic lookup", "topic", t.Topic, "err", lookupErr)

@@ -19,6 +19,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/kop-conformance/kop-conformance/reference/auth"
+
 	"github.com/kop-conformance/kop-conformance/reference/records"
 	"github.com/kop-conformance/kop-conformance/reference/storage"
 )
@@ -46,26 +48,31 @@ func handleFetch(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response
 	if req.Version < 3 || maxBytes <= 0 {
 		maxBytes = int(^uint32(0) >> 1)
 	}
+	names := make([]string, len(req.Topics))
+	for i, t := range req.Topics {
+		names[i] = t.Topic
+	}
+	denied := rc.denied(ctx, auth.Consume, names)
 	for {
-		resp, bytes, wake, failed := s.fetchOnce(ctx, req, maxBytes)
+		resp, bytes, wake, failed := s.fetchOnce(ctx, req, maxBytes, denied)
 		if bytes >= int(req.MinBytes) || failed || len(wake) == 0 || !time.Now().Before(deadline) {
 			return resp, nil
 		}
 		if !waitAny(ctx, wake, deadline) {
-			return s.fetchFinal(ctx, req, maxBytes), nil
+			return s.fetchFinal(ctx, req, maxBytes, denied), nil
 		}
 	}
 }
 
-func (s *Server) fetchFinal(ctx context.Context, req *kmsg.FetchRequest, maxBytes int) *kmsg.FetchResponse {
-	resp, _, _, _ := s.fetchOnce(ctx, req, maxBytes)
+func (s *Server) fetchFinal(ctx context.Context, req *kmsg.FetchRequest, maxBytes int, denied map[string]bool) *kmsg.FetchResponse {
+	resp, _, _, _ := s.fetchOnce(ctx, req, maxBytes, denied)
 	return resp
 }
 
 // fetchOnce reads every requested partition once. It returns the response, the bytes it holds,
 // the channels that signal new data for the partitions that were read, and whether any
 // partition failed (Kafka answers at once when one did).
-func (s *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest, maxBytes int) (*kmsg.FetchResponse, int, []<-chan struct{}, bool) {
+func (s *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest, maxBytes int, denied map[string]bool) (*kmsg.FetchResponse, int, []<-chan struct{}, bool) {
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
 	total, failed := 0, false
 	var wake []<-chan struct{}
@@ -80,6 +87,8 @@ func (s *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest, maxBytes
 			rp.PreferredReadReplica = -1
 			rp.RecordBatches = []byte{} // Kafka sends empty records, never null; sarama rejects null
 			switch {
+			case denied[t.Topic]:
+				rp.ErrorCode = topicDenied
 			case lookupErr != nil:
 				s.log.Error("fetch: topic lookup", "topic", t.Topic, "err", lookupErr)
 				rp.ErrorCode = kerr.KafkaStorageError.Code

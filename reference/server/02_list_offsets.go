@@ -15,6 +15,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/kop-conformance/kop-conformance/reference/auth"
+
 	"github.com/kop-conformance/kop-conformance/reference/storage"
 )
 
@@ -33,6 +35,8 @@ func handleListOffsets(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Re
 			rp.Partition = p.Partition
 			rp.Timestamp, rp.Offset, rp.LeaderEpoch = -1, -1, -1
 			switch {
+			case !rc.allowed(ctx, auth.Consume, t.Topic):
+				rp.ErrorCode = topicDenied
 			case lookupErr != nil:
 				s.log.Error("list offsets: topic lookup", "topic", t.Topic, "err", lookupErr)
 				rp.ErrorCode = kerr.KafkaStorageError.Code

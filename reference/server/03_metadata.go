@@ -14,6 +14,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kop-conformance/kop-conformance/reference/auth"
 )
 
 func init() { register(kmsg.Metadata.Int16(), 0, 9, handleMetadata) }
@@ -42,7 +44,9 @@ func handleMetadata(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Respo
 		}
 		sort.Strings(names)
 		for _, n := range names {
-			resp.Topics = append(resp.Topics, s.topicMetadata(n, topics[n], nil))
+			if rc.describable(ctx, n) { // Kafka lists only the topics the principal may see
+				resp.Topics = append(resp.Topics, s.topicMetadata(n, topics[n], nil))
+			}
 		}
 		return resp, nil
 	}
@@ -56,13 +60,17 @@ func handleMetadata(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Respo
 			resp.Topics = append(resp.Topics, s.topicMetadata(name, 0, kerr.InvalidTopicException))
 			continue
 		}
+		if !rc.describable(ctx, name) {
+			resp.Topics = append(resp.Topics, s.topicMetadata(name, 0, kerr.TopicAuthorizationFailed))
+			continue
+		}
 		n, err := s.catalog.Partitions(ctx, name)
 		if err != nil {
 			s.log.Error("metadata: topic lookup", "topic", name, "err", err)
 			resp.Topics = append(resp.Topics, s.topicMetadata(name, 0, kerr.LeaderNotAvailable))
 			continue
 		}
-		if n == 0 && autoCreate {
+		if n == 0 && autoCreate && rc.allowed(ctx, auth.Produce, name) {
 			n, err = s.autoCreate(ctx, name)
 			if err != nil {
 				s.log.Error("metadata: auto-create", "topic", name, "err", err)

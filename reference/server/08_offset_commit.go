@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/kop-conformance/kop-conformance/reference/auth"
 	"github.com/kop-conformance/kop-conformance/reference/group"
 )
 
@@ -33,10 +34,16 @@ func handleOffsetCommit(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.R
 	var commits []group.OffsetCommit
 	var slots []slot
 	errs := map[slot]*kerr.Error{}
+	groupDenied := rc.groupDenied(ctx) != 0
 	for ti, t := range req.Topics {
 		n, err := s.catalog.Partitions(ctx, t.Topic)
+		topicDenied := !groupDenied && !rc.allowed(ctx, auth.Consume, t.Topic)
 		for pi, p := range t.Partitions {
 			switch {
+			case groupDenied:
+				errs[slot{ti, pi}] = kerr.GroupAuthorizationFailed
+			case topicDenied:
+				errs[slot{ti, pi}] = kerr.TopicAuthorizationFailed
 			case err != nil:
 				errs[slot{ti, pi}] = kerr.CoordinatorNotAvailable
 			case p.Partition < 0 || p.Partition >= n:

@@ -16,11 +16,14 @@ import (
 
 func init() { register(kmsg.OffsetFetch.Int16(), 0, 7, handleOffsetFetch) }
 
-func handleOffsetFetch(_ context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
+func handleOffsetFetch(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.OffsetFetchRequest)
 	resp := req.ResponseKind().(*kmsg.OffsetFetchResponse)
 	if req.Group == "" {
 		resp.ErrorCode = kerr.InvalidGroupID.Code
+		return resp, nil
+	}
+	if resp.ErrorCode = rc.groupDenied(ctx); resp.ErrorCode != 0 {
 		return resp, nil
 	}
 	var want map[string][]int32

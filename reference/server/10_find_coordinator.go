@@ -15,13 +15,17 @@ import (
 
 func init() { register(kmsg.FindCoordinator.Int16(), 0, 3, handleFindCoordinator) }
 
-func handleFindCoordinator(_ context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
+func handleFindCoordinator(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.FindCoordinatorRequest)
 	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
 	if req.CoordinatorType != 0 {
 		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
 		msg := "transactions are not supported by this server"
 		resp.ErrorMessage = &msg
+		resp.NodeID = -1
+		return resp, nil
+	}
+	if resp.ErrorCode = rc.groupDenied(ctx); resp.ErrorCode != 0 {
 		resp.NodeID = -1
 		return resp, nil
 	}

@@ -37,8 +37,13 @@ func handleJoinGroup(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Resp
 	for _, p := range req.Protocols {
 		jr.Protocols = append(jr.Protocols, group.Protocol{Name: p.Name, Metadata: p.Metadata})
 	}
-	res := rc.s.groups.Join(ctx, jr)
 	resp := req.ResponseKind().(*kmsg.JoinGroupResponse)
+	if resp.ErrorCode = rc.groupDenied(ctx); resp.ErrorCode != 0 {
+		proto := ""
+		resp.Generation, resp.MemberID, resp.Protocol = -1, req.MemberID, &proto
+		return resp, nil
+	}
+	res := rc.s.groups.Join(ctx, jr)
 	resp.ErrorCode = code(res.Err)
 	resp.MemberID = res.MemberID
 	resp.Generation = -1

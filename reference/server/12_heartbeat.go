@@ -13,9 +13,12 @@ import (
 
 func init() { register(kmsg.Heartbeat.Int16(), 0, 4, handleHeartbeat) }
 
-func handleHeartbeat(_ context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
+func handleHeartbeat(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.HeartbeatRequest)
 	resp := req.ResponseKind().(*kmsg.HeartbeatResponse)
+	if resp.ErrorCode = rc.groupDenied(ctx); resp.ErrorCode != 0 {
+		return resp, nil
+	}
 	resp.ErrorCode = code(rc.s.groups.Heartbeat(req.Group, req.MemberID, req.InstanceID, req.Generation))
 	return resp, nil
 }

@@ -16,9 +16,12 @@ import (
 
 func init() { register(kmsg.LeaveGroup.Int16(), 0, 4, handleLeaveGroup) }
 
-func handleLeaveGroup(_ context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
+func handleLeaveGroup(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.LeaveGroupRequest)
 	resp := req.ResponseKind().(*kmsg.LeaveGroupResponse)
+	if resp.ErrorCode = rc.groupDenied(ctx); resp.ErrorCode != 0 {
+		return resp, nil
+	}
 	var leaving []group.LeaveMember
 	if req.Version < 3 {
 		leaving = []group.LeaveMember{{MemberID: req.MemberID}}

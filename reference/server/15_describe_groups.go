@@ -14,10 +14,17 @@ import (
 
 func init() { register(kmsg.DescribeGroups.Int16(), 0, 5, handleDescribeGroups) }
 
-func handleDescribeGroups(_ context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
+func handleDescribeGroups(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.DescribeGroupsRequest)
 	resp := req.ResponseKind().(*kmsg.DescribeGroupsResponse)
+	denied := rc.groupDenied(ctx)
 	for _, gid := range req.Groups {
+		if denied != 0 {
+			rg := kmsg.NewDescribeGroupsResponseGroup()
+			rg.Group, rg.ErrorCode = gid, denied
+			resp.Groups = append(resp.Groups, rg)
+			continue
+		}
 		s := rc.s.groups.Describe(gid)
 		rg := kmsg.NewDescribeGroupsResponseGroup()
 		rg.Group, rg.State, rg.ProtocolType, rg.Protocol = gid, string(s.State), s.ProtocolType, s.Protocol

@@ -14,9 +14,12 @@ import (
 
 func init() { register(kmsg.ListGroups.Int16(), 0, 4, handleListGroups) }
 
-func handleListGroups(_ context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
+func handleListGroups(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.ListGroupsRequest)
 	resp := req.ResponseKind().(*kmsg.ListGroupsResponse)
+	if rc.groupDenied(ctx) != 0 {
+		return resp, nil // Kafka lists only the groups the principal may see
+	}
 	listed := rc.s.groups.List(req.StatesFilter)
 	sort.Slice(listed, func(i, j int) bool { return listed[i].Group < listed[j].Group })
 	for _, l := range listed {

@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/kop-conformance/kop-conformance/reference/auth"
 	"github.com/kop-conformance/kop-conformance/reference/catalog"
 )
 
@@ -44,7 +45,9 @@ func handleCreateTopics(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.R
 		if partitions == -1 {
 			partitions = s.cfg.DefaultPartitions
 		}
-		if err := validTopic(t.Topic); seen[t.Topic] > 1 {
+		if err := validTopic(t.Topic); !rc.allowed(ctx, auth.Produce, t.Topic) {
+			fail(kerr.TopicAuthorizationFailed, "no produce permission on topic "+t.Topic)
+		} else if seen[t.Topic] > 1 {
 			fail(kerr.InvalidRequest, fmt.Sprintf("topic %q appears %d times in the request", t.Topic, seen[t.Topic]))
 		} else if err != nil {
 			fail(kerr.InvalidTopicException, err.Error())

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/kop-conformance/kop-conformance/reference/auth"
 	"github.com/kop-conformance/kop-conformance/reference/catalog"
 	"github.com/kop-conformance/kop-conformance/reference/storage"
 )
@@ -31,7 +32,9 @@ func handleDeleteTopics(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.R
 			rt.ErrorCode = e.Code
 			rt.ErrorMessage = &msg
 		}
-		if validTopic(name) != nil {
+		if !rc.allowed(ctx, auth.Produce, name) {
+			fail(kerr.TopicAuthorizationFailed, "no produce permission on topic "+name)
+		} else if validTopic(name) != nil {
 			fail(kerr.UnknownTopicOrPartition, "no topic named "+name)
 		} else if n, err := s.catalog.Partitions(ctx, name); err != nil {
 			fail(kerr.UnknownServerError, err.Error())

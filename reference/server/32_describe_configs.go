@@ -62,7 +62,9 @@ func handleDescribeConfigs(ctx context.Context, rc *reqCtx, r kmsg.Request) (kms
 		var entries []configEntry
 		switch res.ResourceType {
 		case kmsg.ConfigResourceTypeTopic:
-			if validTopic(res.ResourceName) != nil {
+			if !rc.describable(ctx, res.ResourceName) {
+				fail(kerr.TopicAuthorizationFailed, "no permission on topic "+res.ResourceName)
+			} else if validTopic(res.ResourceName) != nil {
 				fail(kerr.UnknownTopicOrPartition, "no topic named "+res.ResourceName)
 			} else if n, err := s.catalog.Partitions(ctx, res.ResourceName); err != nil {
 				fail(kerr.UnknownServerError, err.Error())

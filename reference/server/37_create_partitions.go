@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/kop-conformance/kop-conformance/reference/auth"
 	"github.com/kop-conformance/kop-conformance/reference/catalog"
 )
 
@@ -35,7 +36,9 @@ func handleCreatePartitions(ctx context.Context, rc *reqCtx, r kmsg.Request) (km
 			rt.ErrorCode = e.Code
 			rt.ErrorMessage = &msg
 		}
-		if seen[t.Topic] > 1 {
+		if !rc.allowed(ctx, auth.Produce, t.Topic) {
+			fail(kerr.TopicAuthorizationFailed, "no produce permission on topic "+t.Topic)
+		} else if seen[t.Topic] > 1 {
 			fail(kerr.InvalidRequest, fmt.Sprintf("topic %q appears %d times in the request", t.Topic, seen[t.Topic]))
 		} else if validTopic(t.Topic) != nil {
 			fail(kerr.UnknownTopicOrPartition, "no topic named "+t.Topic)

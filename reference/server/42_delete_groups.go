@@ -19,7 +19,9 @@ func handleDeleteGroups(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.R
 	for _, gid := range req.Groups {
 		rg := kmsg.NewDeleteGroupsResponseGroup()
 		rg.Group = gid
-		rg.ErrorCode = code(rc.s.groups.Delete(ctx, gid))
+		if rg.ErrorCode = rc.groupDenied(ctx); rg.ErrorCode == 0 {
+			rg.ErrorCode = code(rc.s.groups.Delete(ctx, gid))
+		}
 		resp.Groups = append(resp.Groups, rg)
 	}
 	return resp, nil

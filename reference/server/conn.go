@@ -3,13 +3,17 @@ package server
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/kop-conformance/kop-conformance/reference/auth"
 	"github.com/kop-conformance/kop-conformance/reference/protocol"
 )
 
@@ -23,7 +27,18 @@ type conn struct {
 	rd  *bufio.Reader
 	wr  *bufio.Writer
 	buf []byte
+
+	// SASL state (SASL listeners): handshake seen, v0 handshake (bare PLAIN frame next), the
+	// authenticated principal, and whether to hang up after the response being written.
+	saslStarted bool
+	rawSASL     bool
+	principal   *auth.Principal
+	closeAfter  bool
 }
+
+// maxUnauthenticatedFrame bounds what a client may send before it authenticates (Kafka's
+// sasl.server.max.receive.size), so an unauthenticated peer cannot make the server buffer much.
+const maxUnauthenticatedFrame = 512 << 10
 
 func newConn(s *Server, c net.Conn, l Listener) *conn {
 	return &conn{
@@ -34,15 +49,45 @@ func newConn(s *Server, c net.Conn, l Listener) *conn {
 	}
 }
 
+// handshakeTimeout bounds a TLS handshake, so a client that connects and stalls (or sends
+// something that is not TLS) is dropped instead of holding a connection.
+const handshakeTimeout = 10 * time.Second
+
 func (cn *conn) serve(ctx context.Context) {
 	defer cn.c.Close()
+	if tc, ok := cn.c.(*tls.Conn); ok {
+		hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
+		err := tc.HandshakeContext(hctx)
+		cancel()
+		if err != nil {
+			cn.log.Warn("closing connection: TLS handshake failed", "reason", err)
+			return
+		}
+	}
 	for {
-		frame, err := protocol.ReadFrame(cn.rd, cn.s.cfg.MaxRequestBytes)
+		limit := cn.s.cfg.MaxRequestBytes
+		if cn.l.SASL && cn.principal == nil {
+			limit = min(limit, maxUnauthenticatedFrame)
+		}
+		frame, err := protocol.ReadFrame(cn.rd, limit)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				if cn.l.SASL && cn.principal == nil {
+					err = fmt.Errorf("before SASL authentication: %w", err)
+				}
 				cn.log.Warn("closing connection", "reason", err)
 			}
 			return
+		}
+		if cn.rawSASL && cn.principal == nil {
+			// After a v0 handshake the PLAIN message comes bare; success is an empty frame.
+			if cn.authenticate(ctx, frame) != nil {
+				return
+			}
+			if _, err := cn.wr.Write([]byte{0, 0, 0, 0}); err != nil || cn.wr.Flush() != nil {
+				return
+			}
+			continue
 		}
 		if !cn.handle(ctx, frame) {
 			return
@@ -64,6 +109,11 @@ func (cn *conn) handle(ctx context.Context, frame []byte) bool {
 			"version", req.Version, "correlation_id", req.CorrelationID)
 		return false
 	}
+	if cn.l.SASL && cn.principal == nil && !saslExempt[req.Key] {
+		cn.log.Warn("closing connection: request before SASL authentication", "api", kmsg.NameForKey(req.Key),
+			"correlation_id", req.CorrelationID)
+		return false
+	}
 	h := handlers[req.Key]
 	rc := &reqCtx{s: cn.s, listener: &cn.l, header: req.Header, conn: cn}
 	resp, err := safeCall(ctx, h, rc, req.Body)
@@ -76,7 +126,12 @@ func (cn *conn) handle(ctx context.Context, frame []byte) bool {
 		return true
 	}
 	resp.SetVersion(req.Version)
-	return cn.write(req.CorrelationID, resp)
+	return cn.write(req.CorrelationID, resp) && !cn.closeAfter
+}
+
+// saslExempt are the APIs a SASL listener serves before authentication.
+var saslExempt = map[int16]bool{
+	kmsg.ApiVersions.Int16(): true, kmsg.SASLHandshake.Int16(): true, kmsg.SASLAuthenticate.Int16(): true,
 }
 
 func (cn *conn) write(corr int32, resp kmsg.Response) bool {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/kop-conformance/kop-conformance/reference/auth"
 	"github.com/kop-conformance/kop-conformance/reference/catalog"
 	"github.com/kop-conformance/kop-conformance/reference/group"
 	"github.com/kop-conformance/kop-conformance/reference/idempotence"
@@ -30,6 +31,15 @@ type Config struct {
 	MaxRequestBytes   int32 // largest accepted frame (Kafka: socket.request.max.bytes)
 	MaxMessageBytes   int32 // largest record batch (Kafka: message.max.bytes)
 	Logger            *slog.Logger
+	// Auth authenticates SASL listeners' clients and authorizes what they do; needed when a
+	// listener has SASL.
+	Auth Authorizer
+}
+
+// Authorizer authenticates PLAIN credentials and answers permission questions (package auth).
+type Authorizer interface {
+	Authenticate(ctx context.Context, user, password string) (auth.Principal, error)
+	Allowed(ctx context.Context, role string, action auth.Action, topic string) (bool, error)
 }
 
 // Listener is one socket with its advertised address and the versions it serves.
@@ -38,6 +48,7 @@ type Listener struct {
 	AdvertisedHost string
 	AdvertisedPort int32
 	Versions       protocol.Table
+	SASL           bool // clients must authenticate (SASL_PLAINTEXT, SASL_SSL)
 }
 
 // Server answers Kafka requests from Pulsar-backed storage.

@@ -29,6 +29,7 @@ type Config struct {
 	Tenant     string
 	Namespace  string
 	Logger     *slog.Logger
+	Token      string // Pulsar token of the gateway itself, when Pulsar requires authentication
 	// OperationTimeout bounds each Pulsar operation (connect, send, read).
 	OperationTimeout time.Duration
 }
@@ -58,12 +59,16 @@ func Open(cfg Config) (*Store, error) {
 	if cfg.OperationTimeout <= 0 {
 		cfg.OperationTimeout = 30 * time.Second
 	}
-	client, err := pulsar.NewClient(pulsar.ClientOptions{
+	opts := pulsar.ClientOptions{
 		URL:               cfg.ServiceURL,
 		OperationTimeout:  cfg.OperationTimeout,
 		ConnectionTimeout: 10 * time.Second,
 		Logger:            plog.NewLoggerWithSlog(cfg.Logger.With("component", "pulsar-client")),
-	})
+	}
+	if cfg.Token != "" {
+		opts.Authentication = pulsar.NewAuthenticationToken(cfg.Token)
+	}
+	client, err := pulsar.NewClient(opts)
 	if err != nil {
 		return nil, fmt.Errorf("pulsar client for %s: %w", cfg.ServiceURL, err)
 	}

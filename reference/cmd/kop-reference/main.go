@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,10 +13,12 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/kop-conformance/kop-conformance/reference/auth"
 	"github.com/kop-conformance/kop-conformance/reference/catalog"
 	"github.com/kop-conformance/kop-conformance/reference/config"
 	"github.com/kop-conformance/kop-conformance/reference/group"
@@ -46,7 +49,7 @@ func run(cfg *config.Config) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	cat, err := catalog.New(cfg.PulsarAdminURL, cfg.Tenant, cfg.Namespace)
+	cat, err := catalog.New(cfg.PulsarAdminURL, cfg.Tenant, cfg.Namespace, cfg.PulsarToken)
 	if err != nil {
 		return err
 	}
@@ -60,7 +63,7 @@ func run(cfg *config.Config) error {
 		plevel = level
 	}
 	store, err := storage.Open(storage.Config{
-		ServiceURL: cfg.PulsarURL, Tenant: cfg.Tenant, Namespace: cfg.Namespace,
+		ServiceURL: cfg.PulsarURL, Tenant: cfg.Tenant, Namespace: cfg.Namespace, Token: cfg.PulsarToken,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: plevel})),
 	})
 	if err != nil {
@@ -82,6 +85,7 @@ func run(cfg *config.Config) error {
 		NodeID: cfg.NodeID, ClusterID: cfg.ClusterID, DefaultPartitions: cfg.DefaultPartitions,
 		AutoCreateTopics: cfg.AutoCreateTopics, MaxRequestBytes: cfg.MaxRequestBytes,
 		MaxMessageBytes: cfg.MaxMessageBytes, Logger: log,
+		Auth: auth.NewPulsar(cfg.PulsarAdminURL, cfg.Tenant, cfg.Namespace, cfg.PulsarToken),
 	}, store, cat, groups)
 
 	var wg sync.WaitGroup
@@ -101,10 +105,24 @@ func run(cfg *config.Config) error {
 		if l.Level != "" {
 			name = "level-" + l.Level
 		}
+		if l.Protocol != "PLAINTEXT" {
+			name += "-" + strings.ToLower(l.Protocol)
+		}
+		if l.TLS() {
+			tcfg, err := cfg.TLS.ServerConfig(l.ClientAuth)
+			if err != nil {
+				ln.Close()
+				return fmt.Errorf("listener %s: %w", l.Bind, err)
+			}
+			ln = tls.NewListener(ln, tcfg)
+			if l.ClientAuth != "none" {
+				name += "-client-auth-" + l.ClientAuth
+			}
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := srv.Serve(ctx, ln, server.Listener{Name: name, AdvertisedHost: host, AdvertisedPort: int32(port), Versions: versions}); err != nil {
+			if err := srv.Serve(ctx, ln, server.Listener{Name: name, AdvertisedHost: host, AdvertisedPort: int32(port), Versions: versions, SASL: l.SASL()}); err != nil {
 				errs <- fmt.Errorf("listener %s: %w", l.Bind, err)
 			}
 		}()

@@ -1,0 +1,60 @@
+package server
+
+// SaslAuthenticate, key 36, versions 0–2.
+//
+// Carries the SASL/PLAIN message after a v1 SaslHandshake. The username names the Pulsar
+// tenant (or tenant/namespace) and the password is "token:<jwt>", verified by Pulsar (package
+// auth). Bad credentials get SASL_AUTHENTICATION_FAILED with the reason and the connection is
+// closed after the response; a request out of order gets ILLEGAL_SASL_STATE and is closed too.
+// Sessions do not expire (session lifetime 0, v1+).
+
+import (
+	"context"
+	"errors"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kop-conformance/kop-conformance/reference/auth"
+)
+
+func init() { register(kmsg.SASLAuthenticate.Int16(), 0, 2, handleSASLAuthenticate) }
+
+func handleSASLAuthenticate(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
+	req := r.(*kmsg.SASLAuthenticateRequest)
+	resp := req.ResponseKind().(*kmsg.SASLAuthenticateResponse)
+	cn := rc.conn
+	if !rc.listener.SASL || !cn.saslStarted || cn.rawSASL || cn.principal != nil {
+		msg := "SaslAuthenticate without a SaslHandshake v1 first, or after authentication"
+		resp.ErrorCode, resp.ErrorMessage = kerr.IllegalSaslState.Code, &msg
+		cn.closeAfter = true
+		return resp, nil
+	}
+	if err := cn.authenticate(ctx, req.SASLAuthBytes); err != nil {
+		msg := err.Error()
+		resp.ErrorCode, resp.ErrorMessage = kerr.SaslAuthenticationFailed.Code, &msg
+		cn.closeAfter = true
+	}
+	return resp, nil
+}
+
+// authenticate checks a PLAIN message and makes its principal the connection's. Errors that are
+// not about the credentials (Pulsar unreachable) are reported as such, not as bad passwords.
+func (cn *conn) authenticate(ctx context.Context, msg []byte) error {
+	user, password, err := auth.ParsePlain(msg)
+	if err == nil {
+		var p auth.Principal
+		if p, err = cn.s.cfg.Auth.Authenticate(ctx, user, password); err == nil {
+			cn.principal = &p
+			cn.log = cn.log.With("principal", p.Role)
+			cn.log.Info("authenticated", "user", user)
+			return nil
+		}
+	}
+	if errors.Is(err, auth.ErrCredentials) {
+		cn.log.Warn("SASL authentication failed", "reason", err)
+	} else {
+		cn.log.Error("SASL authentication could not be checked", "err", err)
+	}
+	return err
+}
