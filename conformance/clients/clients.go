@@ -5,6 +5,7 @@ package clients
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"sort"
@@ -169,7 +170,32 @@ type GroupConsumer interface {
 type Target struct {
 	Name      string            // reference, kafka, external
 	Bootstrap string            // host:port of the default listener
-	Levels    map[string]string // level -> host:port of a listener capped to that level (reference only)
+	Levels    map[string]string // level -> host:port of a listener capped to that level
+	// Secure are the TLS listeners by name (SSL: server TLS; MTLS: client certificates
+	// required), each with level listeners of its own; CertDir holds their certificates.
+	Secure  map[string]Endpoint `json:",omitempty"`
+	CertDir string              `json:",omitempty"`
+	// TLS, when set, is how clients connect (see Over).
+	TLS *tls.Config `json:"-"`
+	// FailFast asks clients not to retry failed requests, so a refused connection surfaces as
+	// the client's error instead of retries until a deadline.
+	FailFast bool `json:"-"`
+}
+
+// Endpoint is a listener and its level-capped companions.
+type Endpoint struct {
+	Bootstrap string
+	Levels    map[string]string
+}
+
+// Over is the target reached through its secure listener name with the client TLS config cfg.
+func (t Target) Over(name string, cfg *tls.Config) (Target, error) {
+	ep, ok := t.Secure[name]
+	if !ok {
+		return Target{}, fmt.Errorf("target %s has no %s listener", t.Name, name)
+	}
+	t.Bootstrap, t.Levels, t.TLS = ep.Bootstrap, ep.Levels, cfg
+	return t, nil
 }
 
 // Kind describes one client library.

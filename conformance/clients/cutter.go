@@ -2,9 +2,11 @@ package clients
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"sync"
+	"time"
 )
 
 // errCut is what a severed client's dials fail with.
@@ -13,12 +15,13 @@ var errCut = errors.New("connections cut by the test")
 // cutter dials like net.Dialer until Cut, which closes every connection it made and fails all
 // later dials: the client vanishes without a goodbye (no LeaveGroup), as a crashed process would.
 type cutter struct {
+	tls   *tls.Config // nil: plaintext
 	mu    sync.Mutex
 	cut   bool
 	conns map[net.Conn]struct{}
 }
 
-func newCutter() *cutter { return &cutter{conns: map[net.Conn]struct{}{}} }
+func newCutter(t *tls.Config) *cutter { return &cutter{tls: t, conns: map[net.Conn]struct{}{}} }
 
 func (c *cutter) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	c.mu.Lock()
@@ -27,8 +30,7 @@ func (c *cutter) DialContext(ctx context.Context, network, addr string) (net.Con
 	if cut {
 		return nil, errCut
 	}
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, network, addr)
+	conn, err := dial(ctx, c.tls, network, addr)
 	if err != nil {
 		return nil, err
 	}
@@ -41,6 +43,23 @@ func (c *cutter) DialContext(ctx context.Context, network, addr string) (net.Con
 	tc := &trackedConn{Conn: conn, c: c}
 	c.conns[tc] = struct{}{}
 	return tc, nil
+}
+
+// dial connects, over TLS when cfg is set (verifying the server as the host dialled).
+func dial(ctx context.Context, cfg *tls.Config, network, addr string) (net.Conn, error) {
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	if cfg == nil {
+		return d.DialContext(ctx, network, addr)
+	}
+	c := cfg.Clone()
+	if c.ServerName == "" {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		c.ServerName = host
+	}
+	return (&tls.Dialer{NetDialer: d, Config: c}).DialContext(ctx, network, addr)
 }
 
 // Dial serves clients that dial without a context (sarama's proxy.Dialer).

@@ -2,7 +2,9 @@ package clients
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
+	"net"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -12,6 +14,8 @@ import (
 )
 
 type franz struct {
+	tls      *tls.Config
+	failFast bool
 	seeds    []string
 	versions *kversion.Versions
 	admin    *kgo.Client
@@ -22,7 +26,7 @@ func newFranz(t Target, level string) (Client, error) {
 	if !ok {
 		return nil, fmt.Errorf("franz-go: unknown level %q", level)
 	}
-	f := &franz{seeds: []string{t.Bootstrap}, versions: lv()}
+	f := &franz{seeds: []string{t.Bootstrap}, versions: lv(), tls: t.TLS, failFast: t.FailFast}
 	cl, err := kgo.NewClient(f.opts()...)
 	if err != nil {
 		return nil, err
@@ -32,11 +36,20 @@ func newFranz(t Target, level string) (Client, error) {
 }
 
 func (f *franz) opts(extra ...kgo.Opt) []kgo.Opt {
-	return append([]kgo.Opt{
+	opts := append([]kgo.Opt{
 		kgo.SeedBrokers(f.seeds...),
 		kgo.MaxVersions(f.versions),
 		kgo.ClientID("kop-conformance-franz-go"),
+		// Every client dials through dial (TLS when the target says so); a later Dialer in
+		// extra (a group member's cutter) replaces it.
+		kgo.Dialer(func(ctx context.Context, network, host string) (net.Conn, error) {
+			return dial(ctx, f.tls, network, host)
+		}),
 	}, extra...)
+	if f.failFast {
+		opts = append(opts, kgo.RequestRetries(0))
+	}
+	return opts
 }
 
 func (f *franz) Close() { f.admin.Close() }

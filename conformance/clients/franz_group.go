@@ -72,7 +72,7 @@ func (f *franz) Consumer(_ context.Context, cfg GroupConfig) (GroupConsumer, err
 	if cfg.ResetLatest {
 		reset = kgo.NewOffset().AtEnd()
 	}
-	c := &franzConsumer{assigned: map[string][]int32{}, cut: newCutter()}
+	c := &franzConsumer{assigned: map[string][]int32{}, cut: newCutter(f.tls)}
 	opts := []kgo.Opt{
 		kgo.Dialer(c.cut.DialContext),
 		kgo.ConsumerGroup(cfg.Group), kgo.ConsumeTopics(cfg.Topics...), kgo.Balancers(bal),

@@ -2,6 +2,7 @@ package clients
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 // kafkaGo cannot pin its request versions: it negotiates from ApiVersions. A level is reached
 // by connecting to a listener that advertises only that level's versions.
 type kafkaGo struct {
+	tls       *tls.Config
 	addr      string
 	client    *kafka.Client
 	transport *kafka.Transport
@@ -25,8 +27,8 @@ func newKafkaGo(t Target, level string) (Client, error) {
 	}
 	// An own transport per client: the package default is shared process-wide and would hand
 	// out connections a previous client opened (dead ones, after a server restart).
-	tr := &kafka.Transport{}
-	return &kafkaGo{addr: addr, client: &kafka.Client{Addr: kafka.TCP(addr), Timeout: 30 * time.Second, Transport: tr}, transport: tr}, nil
+	tr := &kafka.Transport{TLS: t.TLS}
+	return &kafkaGo{tls: t.TLS, addr: addr, client: &kafka.Client{Addr: kafka.TCP(addr), Timeout: 30 * time.Second, Transport: tr}, transport: tr}, nil
 }
 
 func (k *kafkaGo) Close() { k.transport.CloseIdleConnections() }

@@ -92,7 +92,7 @@ func (k *kafkaGo) Consumer(_ context.Context, gc GroupConfig) (GroupConsumer, er
 	if gc.InstanceID != "" {
 		return nil, errors.New("kafka-go has no static group membership")
 	}
-	cut := newCutter()
+	cut := newCutter(k.tls)
 	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
 		Dialer: &kafka.Dialer{ClientID: "kop-conformance-kafka-go", DialFunc: cut.DialContext},
 		ID:     gc.Group, Brokers: []string{k.addr}, Topics: gc.Topics, GroupBalancers: []kafka.GroupBalancer{bal},

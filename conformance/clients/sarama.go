@@ -30,6 +30,9 @@ func newSarama(t Target, level string) (Client, error) {
 	cfg.Version = v
 	cfg.ClientID = "kop-conformance-sarama"
 	cfg.Metadata.Retry.Backoff = 100 * time.Millisecond
+	if t.TLS != nil {
+		cfg.Net.TLS.Enable, cfg.Net.TLS.Config = true, t.TLS
+	}
 	cl, err := sarama.NewClient([]string{t.Bootstrap}, cfg)
 	if err != nil {
 		return nil, err

@@ -129,7 +129,7 @@ func (s *saramaClient) Consumer(_ context.Context, gc GroupConfig) (GroupConsume
 	if gc.InstanceID != "" {
 		cfg.Consumer.Group.InstanceId = gc.InstanceID
 	}
-	cut := newCutter()
+	cut := newCutter(nil) // sarama wraps the dialled connection in TLS itself
 	cfg.Net.Proxy.Enable, cfg.Net.Proxy.Dialer = true, cut
 	cg, err := sarama.NewConsumerGroup(s.addrs, gc.Group, &cfg)
 	if err != nil {

@@ -28,6 +28,7 @@ import (
 
 	"github.com/kop-conformance/kop-conformance/conformance/clients"
 	"github.com/kop-conformance/kop-conformance/conformance/levelproxy"
+	"github.com/kop-conformance/kop-conformance/fixtures/certs"
 	"github.com/kop-conformance/kop-conformance/reference/protocol"
 )
 
@@ -39,6 +40,7 @@ type Options struct {
 	LogDir         string
 	Progress       io.Writer
 	StartupTimeout time.Duration
+	CertDir        string // with certificates (package certs): TLS listeners too
 }
 
 // Option customises Start.
@@ -59,6 +61,10 @@ func WithLogDir(dir string) Option { return func(o *Options) { o.LogDir = dir } 
 // WithProgress receives one line per step.
 func WithProgress(w io.Writer) Option { return func(o *Options) { o.Progress = w } }
 
+// WithCerts adds TLS listeners (SSL, and MTLS requiring client certificates) using the
+// certificates certs.Generate wrote to dir.
+func WithCerts(dir string) Option { return func(o *Options) { o.CertDir = dir } }
+
 // Env is a running environment.
 type Env struct {
 	Target    clients.Target
@@ -74,7 +80,28 @@ const (
 	pulsarAlias    = "pulsar"
 	referencePort  = 9092
 	levelPortStart = 9101
+	// TLS listeners: the main one, then one per level from its start (reference and Kafka).
+	sslPort, sslLevelStart   = 9094, 9201
+	mtlsPort, mtlsLevelStart = 9095, 9301
+	certMount                = "/certs/"
 )
+
+// secureListeners names the TLS listeners a target gets with certificates and whether each
+// requires client certificates.
+var secureListeners = []struct {
+	name       string
+	port, lv   int
+	clientAuth bool
+}{{"SSL", sslPort, sslLevelStart, false}, {"MTLS", mtlsPort, mtlsLevelStart, true}}
+
+// certFiles copies the certificate directory into a container.
+func certFiles(dir string) testcontainers.CustomizeRequestOption {
+	var files []testcontainers.ContainerFile
+	for _, f := range []string{certs.CAFile, certs.ServerCertFile, certs.ServerKeyFile, certs.ServerStoreFile} {
+		files = append(files, testcontainers.ContainerFile{HostFilePath: filepath.Join(dir, f), ContainerFilePath: certMount + f, FileMode: 0o644})
+	}
+	return testcontainers.WithFiles(files...)
+}
 
 func (o *Options) say(format string, args ...any) {
 	if o.Progress != nil {
@@ -117,6 +144,39 @@ func (e *Env) proxyLevels(name, bootstrap string) error {
 	return nil
 }
 
+// proxySecureLevels gives Kafka's TLS listeners (at hostPorts, in secureListeners order) level
+// proxies that terminate TLS as the listener would and dial Kafka over TLS (with the client
+// certificate, for MTLS).
+func (e *Env) proxySecureLevels(hostPorts []int) error {
+	dir := e.opts.CertDir
+	e.Target.CertDir, e.Target.Secure = dir, map[string]clients.Endpoint{}
+	for i, s := range secureListeners {
+		front, err := certs.ServerConfig(dir, s.clientAuth)
+		if err != nil {
+			return err
+		}
+		cert, key := "", ""
+		if s.clientAuth {
+			cert, key = certs.ClientCertFile, certs.ClientKeyFile
+		}
+		back, err := certs.ClientConfig(dir, cert, key)
+		if err != nil {
+			return err
+		}
+		ep := clients.Endpoint{Bootstrap: fmt.Sprintf("127.0.0.1:%d", hostPorts[i]), Levels: map[string]string{}}
+		for _, lv := range protocol.LevelNames() {
+			p, addr, err := levelproxy.StartTLS(ep.Bootstrap, lv, front, back)
+			if err != nil {
+				return err
+			}
+			e.proxies = append(e.proxies, p)
+			ep.Levels[lv] = addr
+		}
+		e.Target.Secure[s.name] = ep
+	}
+	return nil
+}
+
 // StartKafka brings up a single-node Apache Kafka (KRaft) container, the oracle target.
 func StartKafka(ctx context.Context, opts ...Option) (e *Env, err error) {
 	o := newOptions(opts)
@@ -130,18 +190,45 @@ func StartKafka(ctx context.Context, opts ...Option) (e *Env, err error) {
 		}
 	}()
 	start := time.Now()
-	ports, err := freePorts(1)
+	ports, err := freePorts(1 + len(secureListeners))
 	if err != nil {
 		return nil, err
 	}
 	bootstrap := fmt.Sprintf("127.0.0.1:%d", ports[0])
+	published := map[int]int{9092: ports[0]}
+	vars := map[string]string{"KAFKA_ADVERTISED_LISTENERS": "PLAINTEXT://" + bootstrap}
+	custom := []testcontainers.ContainerCustomizer{}
+	if o.CertDir != "" {
+		// Kafka's own TLS listeners, PEM key and trust stores; MTLS requires client certificates.
+		listeners, advertised, protocols := "PLAINTEXT://0.0.0.0:9092,CONTROLLER://localhost:9093", vars["KAFKA_ADVERTISED_LISTENERS"], "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+		for i, s := range secureListeners {
+			published[s.port] = ports[1+i]
+			listeners += fmt.Sprintf(",%s://0.0.0.0:%d", s.name, s.port)
+			advertised += fmt.Sprintf(",%s://127.0.0.1:%d", s.name, ports[1+i])
+			protocols += fmt.Sprintf(",%s:SSL", s.name)
+		}
+		for k, v := range map[string]string{
+			"listeners": listeners, "listener.security.protocol.map": protocols,
+			"ssl.keystore.type": "PEM", "ssl.keystore.location": certMount + certs.ServerStoreFile,
+			"ssl.truststore.type": "PEM", "ssl.truststore.location": certMount + certs.CAFile,
+			"listener.name.mtls.ssl.client.auth": "required",
+		} {
+			vars["KAFKA_CONF_"+strings.ReplaceAll(k, ".", "_")] = v
+		}
+		vars["KAFKA_ADVERTISED_LISTENERS"] = advertised
+		custom = append(custom, certFiles(o.CertDir))
+	}
+	exposed := []string{}
+	for p := range published {
+		exposed = append(exposed, fmt.Sprintf("%d/tcp", p))
+	}
 	o.say("starting Apache Kafka (%s) on %s", o.KafkaImage, bootstrap)
-	e.kafka, err = testcontainers.Run(ctx, o.KafkaImage,
-		testcontainers.WithExposedPorts("9092/tcp"),
-		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) { hc.PortBindings = loopback(map[int]int{9092: ports[0]}) }),
-		testcontainers.WithEnv(map[string]string{"KAFKA_ADVERTISED_LISTENERS": "PLAINTEXT://" + bootstrap}),
+	e.kafka, err = testcontainers.Run(ctx, o.KafkaImage, append(custom,
+		testcontainers.WithExposedPorts(exposed...),
+		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) { hc.PortBindings = loopback(published) }),
+		testcontainers.WithEnv(vars),
 		testcontainers.WithWaitStrategy(wait.ForLog("Kafka Server started").WithStartupTimeout(o.StartupTimeout)),
-	)
+	)...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka: %w", err)
 	}
@@ -150,6 +237,11 @@ func StartKafka(ctx context.Context, opts ...Option) (e *Env, err error) {
 	}
 	if err := e.proxyLevels("kafka", bootstrap); err != nil {
 		return nil, err
+	}
+	if o.CertDir != "" {
+		if err := e.proxySecureLevels(ports[1:]); err != nil {
+			return nil, err
+		}
 	}
 	o.say("Kafka ready after %s", time.Since(start).Round(time.Second))
 	return e, nil
@@ -188,7 +280,11 @@ func Start(ctx context.Context, opts ...Option) (e *Env, err error) {
 	o.say("Pulsar ready after %s", time.Since(start).Round(time.Second))
 
 	levels := protocol.LevelNames()
-	ports, err := freePorts(1 + len(levels))
+	nports := 1 + len(levels)
+	if o.CertDir != "" {
+		nports += len(secureListeners) * (1 + len(levels))
+	}
+	ports, err := freePorts(nports)
 	if err != nil {
 		return nil, err
 	}
@@ -201,6 +297,38 @@ func Start(ctx context.Context, opts ...Option) (e *Env, err error) {
 		e.Target.Levels[lv] = fmt.Sprintf("127.0.0.1:%d", hport)
 		published[cport] = hport
 	}
+	envVars := map[string]string{
+		"KOP_PULSAR_URL":        "pulsar://" + pulsarAlias + ":6650",
+		"KOP_PULSAR_ADMIN_URL":  "http://" + pulsarAlias + ":8080",
+		"KOP_MAX_MESSAGE_BYTES": strconv.Itoa(MaxMessageBytes),
+	}
+	custom := []testcontainers.ContainerCustomizer{}
+	if o.CertDir != "" {
+		next := ports[1+len(levels):]
+		e.Target.CertDir, e.Target.Secure = o.CertDir, map[string]clients.Endpoint{}
+		for _, s := range secureListeners {
+			opt := ""
+			if s.clientAuth {
+				opt = "?ssl.client.auth=required"
+			}
+			ep := clients.Endpoint{Bootstrap: fmt.Sprintf("127.0.0.1:%d", next[0]), Levels: map[string]string{}}
+			listeners = append(listeners, fmt.Sprintf("SSL://0.0.0.0:%d=%s%s", s.port, ep.Bootstrap, opt))
+			published[s.port] = next[0]
+			for i, lv := range levels {
+				cport, hport := s.lv+i, next[1+i]
+				ep.Levels[lv] = fmt.Sprintf("127.0.0.1:%d", hport)
+				listeners = append(listeners, fmt.Sprintf("%s/SSL://0.0.0.0:%d=%s%s", lv, cport, ep.Levels[lv], opt))
+				published[cport] = hport
+			}
+			e.Target.Secure[s.name] = ep
+			next = next[1+len(levels):]
+		}
+		envVars["KOP_SSL_CERT_FILE"] = certMount + certs.ServerCertFile
+		envVars["KOP_SSL_KEY_FILE"] = certMount + certs.ServerKeyFile
+		envVars["KOP_SSL_CA_FILE"] = certMount + certs.CAFile
+		custom = append(custom, certFiles(o.CertDir))
+	}
+	envVars["KOP_LISTENERS"] = strings.Join(listeners, ",")
 	bindings := loopback(published)
 	exposed := make([]string, 0, len(bindings))
 	for p := range bindings {
@@ -208,19 +336,14 @@ func Start(ctx context.Context, opts ...Option) (e *Env, err error) {
 	}
 	sort.Strings(exposed)
 	o.say("starting reference server (%s) on %s", o.ReferenceImage, e.Target.Bootstrap)
-	e.reference, err = testcontainers.Run(ctx, o.ReferenceImage,
+	e.reference, err = testcontainers.Run(ctx, o.ReferenceImage, append(custom,
 		tcnetwork.WithNetwork([]string{"reference"}, e.net),
 		testcontainers.WithExposedPorts(exposed...),
 		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) { hc.PortBindings = bindings }),
-		testcontainers.WithEnv(map[string]string{
-			"KOP_LISTENERS":         strings.Join(listeners, ","),
-			"KOP_PULSAR_URL":        "pulsar://" + pulsarAlias + ":6650",
-			"KOP_PULSAR_ADMIN_URL":  "http://" + pulsarAlias + ":8080",
-			"KOP_MAX_MESSAGE_BYTES": strconv.Itoa(MaxMessageBytes),
-		}),
+		testcontainers.WithEnv(envVars),
 		// FROM scratch: nothing to exec into, so wait on the log line printed after Pulsar answered.
 		testcontainers.WithWaitStrategy(wait.ForLog("msg=listening listener=default").WithStartupTimeout(o.StartupTimeout)),
-	)
+	)...)
 	if err != nil {
 		return nil, fmt.Errorf("reference server: %w", err)
 	}

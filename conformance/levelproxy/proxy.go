@@ -10,6 +10,7 @@ package levelproxy
 
 import (
 	"bufio"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -32,6 +33,8 @@ const maxFrame = 100 << 20
 type Proxy struct {
 	level    string
 	versions *kversion.Versions
+	front    *tls.Config // TLS towards clients (nil: plaintext)
+	back     *tls.Config // TLS towards the brokers (nil: plaintext)
 
 	mu        sync.Mutex
 	listeners map[string]net.Listener // upstream host:port -> local listener
@@ -52,11 +55,18 @@ func (p *Proxy) DropProduceResponses(n int) { p.dropProduce.Store(int32(n)) }
 
 // Start returns a proxy for level and the local address that stands for bootstrap.
 func Start(bootstrap, level string) (*Proxy, string, error) {
+	return StartTLS(bootstrap, level, nil, nil)
+}
+
+// StartTLS is Start for TLS listeners: the proxy terminates TLS with front (whose client
+// authentication it enforces the way the broker's listener would) and dials the brokers with
+// back. It must read the protocol to cap versions, so it cannot pass TLS through.
+func StartTLS(bootstrap, level string, front, back *tls.Config) (*Proxy, string, error) {
 	lv, ok := protocol.Levels[level]
 	if !ok {
 		return nil, "", fmt.Errorf("levelproxy: unknown level %q", level)
 	}
-	p := &Proxy{level: level, versions: lv(), listeners: map[string]net.Listener{}, conns: map[net.Conn]struct{}{}}
+	p := &Proxy{level: level, versions: lv(), front: front, back: back, listeners: map[string]net.Listener{}, conns: map[net.Conn]struct{}{}}
 	addr, err := p.listenerFor(bootstrap)
 	if err != nil {
 		return nil, "", err
@@ -91,6 +101,9 @@ func (p *Proxy) listenerFor(upstream string) (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
+	}
+	if p.front != nil {
+		l = tls.NewListener(l, p.front)
 	}
 	p.listeners[upstream] = l
 	p.wg.Add(1)
@@ -132,7 +145,17 @@ type reqInfo struct{ key, version int16 }
 // serve pipes one client connection to upstream, rewriting the responses it must.
 func (p *Proxy) serve(client net.Conn, upstream string) {
 	defer client.Close()
-	server, err := net.Dial("tcp", upstream)
+	var server net.Conn
+	var err error
+	if p.back != nil {
+		cfg := p.back.Clone()
+		if cfg.ServerName == "" {
+			cfg.ServerName, _, _ = net.SplitHostPort(upstream)
+		}
+		server, err = tls.Dial("tcp", upstream, cfg)
+	} else {
+		server, err = net.Dial("tcp", upstream)
+	}
 	if err != nil {
 		return
 	}

@@ -35,6 +35,8 @@ var Features = []Feature{
 	{Name: "group-admin", Description: "DescribeGroups, ListGroups and DeleteGroups (NON_EMPTY_GROUP while members remain)", MinLevel: "1.1"},
 	{Name: "mixed-group", Description: "One group with a franz-go, a sarama and a kafka-go member sharing the range assignor"},
 	{Name: "durability", Description: "Records, offsets and committed offsets survive a server restart", NeedsControl: true},
+	{Name: "tls", Description: "SSL listener: produce, fetch and a consumer group over TLS, the server verified against the test CA", NeedsControl: true},
+	{Name: "mtls", Description: "SSL listener requiring client certificates: a CA-signed one is accepted; none, or one from an untrusted CA, is refused", NeedsControl: true},
 }
 
 // Clients are the matrix columns, in report order.

@@ -23,6 +23,7 @@ import (
 	"github.com/kop-conformance/kop-conformance/conformance/clients"
 	"github.com/kop-conformance/kop-conformance/conformance/env"
 	"github.com/kop-conformance/kop-conformance/conformance/rules"
+	"github.com/kop-conformance/kop-conformance/fixtures/certs"
 )
 
 func TestConformance(t *testing.T) {
@@ -35,6 +36,7 @@ var (
 	target clients.Target
 	// environment exists on process 1 only (it owns containers and proxies; Serial specs run there).
 	environment *env.Env
+	certDir     string // process 1's generated certificates
 )
 
 // matrixTarget is known when the spec tree is built, before any container starts.
@@ -55,6 +57,13 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 		env.WithProgress(GinkgoWriter),
 	}
 	var err error
+	if matrixTarget.Controllable {
+		// Certificates for the TLS listeners, made fresh for this run and removed after it.
+		certDir, err = os.MkdirTemp("", "kop-certs-")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(certs.Generate(certDir, []string{"127.0.0.1", "localhost"})).To(Succeed())
+		opts = append(opts, env.WithCerts(certDir))
+	}
 	switch matrixTarget.Name {
 	case "reference":
 		environment, err = env.Start(ctx, opts...)
@@ -80,6 +89,9 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
 	if environment != nil {
 		environment.Stop(ctx)
+	}
+	if certDir != "" {
+		os.RemoveAll(certDir)
 	}
 }, NodeTimeout(2*time.Minute))
 
