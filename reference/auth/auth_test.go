@@ -1,0 +1,116 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/kop-conformance/kop-conformance/fixtures/tokens"
+)
+
+// fakePulsar accepts tokens signed with key and serves grants: alice may produce and consume
+// on the namespace; on topic "t" bob may consume too; other topics do not exist.
+func fakePulsar(t *testing.T, key []byte) *httptest.Server {
+	good := map[string]bool{"Bearer " + tokens.Sign(key, "alice"): true, "Bearer " + tokens.Sign(key, "bob"): true, "Bearer admin": true}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !good[r.Header.Get("Authorization")] {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		switch r.URL.Path {
+		case "/admin/v2/namespaces/public/default/permissions":
+			if r.Header.Get("Authorization") != "Bearer admin" {
+				http.Error(w, "forbidden", http.StatusForbidden)
+				return
+			}
+			w.Write([]byte(`{"alice":["produce","consume"]}`))
+		case "/admin/v2/persistent/public/default/t/permissions":
+			w.Write([]byte(`{"alice":["produce","consume"],"bob":["consume"]}`))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestAuthenticate(t *testing.T) {
+	key, _ := tokens.NewKey()
+	other, _ := tokens.NewKey()
+	p := NewPulsar(fakePulsar(t, key).URL, "public", "default", "admin")
+	cases := []struct {
+		user, password, wantRole, wantErr string
+	}{
+		{"public", "token:" + tokens.Sign(key, "alice"), "alice", ""},
+		{"public/default", "token:" + tokens.Sign(key, "bob"), "bob", ""},
+		{"public", "token:" + tokens.Sign(other, "alice"), "", "did not accept"},
+		{"public", tokens.Sign(key, "alice"), "", "token:<"},
+		{"acme", "token:" + tokens.Sign(key, "alice"), "", "serves tenant/namespace public/default"},
+		{"public/other", "token:" + tokens.Sign(key, "alice"), "", "serves tenant/namespace"},
+		{"public", "token:not-a-jwt", "", "not a JWT"},
+	}
+	for _, c := range cases {
+		got, err := p.Authenticate(context.Background(), c.user, c.password)
+		if c.wantErr == "" {
+			if err != nil || got.Role != c.wantRole {
+				t.Errorf("%s: got %+v, %v; want role %s", c.user, got, err, c.wantRole)
+			}
+			continue
+		}
+		if err == nil || !errors.Is(err, ErrCredentials) || !strings.Contains(err.Error(), c.wantErr) {
+			t.Errorf("%s %.20s: err = %v, want ErrCredentials mentioning %q", c.user, c.password, err, c.wantErr)
+		}
+	}
+}
+
+func TestAllowed(t *testing.T) {
+	key, _ := tokens.NewKey()
+	p := NewPulsar(fakePulsar(t, key).URL, "public", "default", "admin")
+	cases := []struct {
+		role   string
+		action Action
+		topic  string
+		want   bool
+	}{
+		{"alice", Produce, "", true},
+		{"bob", Consume, "", false},
+		{"bob", Consume, "t", true},
+		{"bob", Produce, "t", false},
+		{"alice", Produce, "missing", true}, // a topic not created yet has the namespace's grants
+		{"mallory", Consume, "t", false},
+	}
+	for _, c := range cases {
+		got, err := p.Allowed(context.Background(), c.role, c.action, c.topic)
+		if err != nil || got != c.want {
+			t.Errorf("%s %s %q: got %v, %v; want %v", c.role, c.action, c.topic, got, err, c.want)
+		}
+	}
+}
+
+func TestAllowedFailsClosed(t *testing.T) {
+	p := NewPulsar("http://127.0.0.1:1", "public", "default", "admin")
+	if ok, err := p.Allowed(context.Background(), "alice", Produce, "t"); ok || err == nil {
+		t.Fatalf("unreachable Pulsar: got %v, %v; want a denial with an error", ok, err)
+	}
+}
+
+func TestParsePlain(t *testing.T) {
+	cases := []struct {
+		msg, user, password, wantErr string
+	}{
+		{"\x00u\x00p", "u", "p", ""},
+		{"u\x00u\x00p", "u", "p", ""},
+		{"other\x00u\x00p", "", "", "acting as another user"},
+		{"u\x00p", "", "", "malformed"},
+		{"\x00\x00p", "", "", "malformed"},
+	}
+	for _, c := range cases {
+		u, pw, err := ParsePlain([]byte(c.msg))
+		if c.wantErr == "" && (err != nil || u != c.user || pw != c.password) || c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)) {
+			t.Errorf("%q: got %q %q %v", c.msg, u, pw, err)
+		}
+	}
+}
