@@ -175,12 +175,25 @@ type Target struct {
 	// required), each with level listeners of its own; CertDir holds their certificates.
 	Secure  map[string]Endpoint `json:",omitempty"`
 	CertDir string              `json:",omitempty"`
-	// TLS, when set, is how clients connect (see Over).
-	TLS *tls.Config `json:"-"`
+	// Users are the SASL principals by role (UserAllowed, ...) on the SASL listener.
+	Users map[string]Credentials `json:",omitempty"`
+	// TLS and SASL, when set, are how clients connect (see Over and OverSASL).
+	TLS  *tls.Config  `json:"-"`
+	SASL *Credentials `json:"-"`
 	// FailFast asks clients not to retry failed requests, so a refused connection surfaces as
 	// the client's error instead of retries until a deadline.
 	FailFast bool `json:"-"`
 }
+
+// Credentials are a SASL/PLAIN username and password.
+type Credentials struct{ User, Password string }
+
+// The principals of the security specs, by role (Target.Users).
+const (
+	UserAllowed       = "allowed"        // may use the suite's topics and groups
+	UserWrongPassword = "wrong-password" // the allowed user with a password the server refuses
+	UserDenied        = "denied"         // authenticates, but has no permissions
+)
 
 // Endpoint is a listener and its level-capped companions.
 type Endpoint struct {
@@ -196,6 +209,17 @@ func (t Target) Over(name string, cfg *tls.Config) (Target, error) {
 	}
 	t.Bootstrap, t.Levels, t.TLS = ep.Bootstrap, ep.Levels, cfg
 	return t, nil
+}
+
+// OverSASL is the target reached through its SASL listener as the user of the given role.
+func (t Target) OverSASL(role string) (Target, error) {
+	u, ok := t.Users[role]
+	if !ok {
+		return Target{}, fmt.Errorf("target %s has no SASL user %q", t.Name, role)
+	}
+	t, err := t.Over("SASL", nil)
+	t.SASL = &u
+	return t, err
 }
 
 // Kind describes one client library.

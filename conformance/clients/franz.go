@@ -9,12 +9,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kversion"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
 
 	"github.com/kop-conformance/kop-conformance/reference/protocol"
 )
 
 type franz struct {
 	tls      *tls.Config
+	sasl     *Credentials
 	failFast bool
 	seeds    []string
 	versions *kversion.Versions
@@ -26,7 +28,7 @@ func newFranz(t Target, level string) (Client, error) {
 	if !ok {
 		return nil, fmt.Errorf("franz-go: unknown level %q", level)
 	}
-	f := &franz{seeds: []string{t.Bootstrap}, versions: lv(), tls: t.TLS, failFast: t.FailFast}
+	f := &franz{seeds: []string{t.Bootstrap}, versions: lv(), tls: t.TLS, sasl: t.SASL, failFast: t.FailFast}
 	cl, err := kgo.NewClient(f.opts()...)
 	if err != nil {
 		return nil, err
@@ -48,6 +50,9 @@ func (f *franz) opts(extra ...kgo.Opt) []kgo.Opt {
 	}, extra...)
 	if f.failFast {
 		opts = append(opts, kgo.RequestRetries(0))
+	}
+	if f.sasl != nil {
+		opts = append(opts, kgo.SASL(plain.Auth{User: f.sasl.User, Pass: f.sasl.Password}.AsMechanism()))
 	}
 	return opts
 }

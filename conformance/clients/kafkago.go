@@ -9,12 +9,15 @@ import (
 	"time"
 
 	kafka "github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/sasl"
+	"github.com/segmentio/kafka-go/sasl/plain"
 )
 
 // kafkaGo cannot pin its request versions: it negotiates from ApiVersions. A level is reached
 // by connecting to a listener that advertises only that level's versions.
 type kafkaGo struct {
 	tls       *tls.Config
+	sasl      sasl.Mechanism
 	addr      string
 	client    *kafka.Client
 	transport *kafka.Transport
@@ -27,8 +30,12 @@ func newKafkaGo(t Target, level string) (Client, error) {
 	}
 	// An own transport per client: the package default is shared process-wide and would hand
 	// out connections a previous client opened (dead ones, after a server restart).
-	tr := &kafka.Transport{TLS: t.TLS}
-	return &kafkaGo{tls: t.TLS, addr: addr, client: &kafka.Client{Addr: kafka.TCP(addr), Timeout: 30 * time.Second, Transport: tr}, transport: tr}, nil
+	var mech sasl.Mechanism
+	if t.SASL != nil {
+		mech = plain.Mechanism{Username: t.SASL.User, Password: t.SASL.Password}
+	}
+	tr := &kafka.Transport{TLS: t.TLS, SASL: mech}
+	return &kafkaGo{tls: t.TLS, sasl: mech, addr: addr, client: &kafka.Client{Addr: kafka.TCP(addr), Timeout: 30 * time.Second, Transport: tr}, transport: tr}, nil
 }
 
 func (k *kafkaGo) Close() { k.transport.CloseIdleConnections() }

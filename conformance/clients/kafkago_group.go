@@ -94,7 +94,7 @@ func (k *kafkaGo) Consumer(_ context.Context, gc GroupConfig) (GroupConsumer, er
 	}
 	cut := newCutter(k.tls)
 	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
-		Dialer: &kafka.Dialer{ClientID: "kop-conformance-kafka-go", DialFunc: cut.DialContext},
+		Dialer: &kafka.Dialer{ClientID: "kop-conformance-kafka-go", DialFunc: cut.DialContext, SASLMechanism: k.sasl},
 		ID:     gc.Group, Brokers: []string{k.addr}, Topics: gc.Topics, GroupBalancers: []kafka.GroupBalancer{bal},
 		SessionTimeout: gc.session(), HeartbeatInterval: HeartbeatInterval, RebalanceTimeout: 30 * time.Second,
 		JoinGroupBackoff: 200 * time.Millisecond, StartOffset: kafka.FirstOffset,

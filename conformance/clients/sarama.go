@@ -33,6 +33,14 @@ func newSarama(t Target, level string) (Client, error) {
 	if t.TLS != nil {
 		cfg.Net.TLS.Enable, cfg.Net.TLS.Config = true, t.TLS
 	}
+	if t.SASL != nil {
+		cfg.Net.SASL.Enable, cfg.Net.SASL.Mechanism = true, sarama.SASLTypePlaintext
+		cfg.Net.SASL.User, cfg.Net.SASL.Password = t.SASL.User, t.SASL.Password
+		cfg.Net.SASL.Handshake, cfg.Net.SASL.Version = true, sarama.SASLHandshakeV1
+	}
+	if t.FailFast {
+		cfg.Metadata.Retry.Max = 0
+	}
 	cl, err := sarama.NewClient([]string{t.Bootstrap}, cfg)
 	if err != nil {
 		return nil, err

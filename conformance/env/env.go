@@ -41,6 +41,7 @@ type Options struct {
 	Progress       io.Writer
 	StartupTimeout time.Duration
 	CertDir        string // with certificates (package certs): TLS listeners too
+	SASL           bool   // SASL/PLAIN listeners, Pulsar with token authentication and grants
 }
 
 // Option customises Start.
@@ -65,6 +66,10 @@ func WithProgress(w io.Writer) Option { return func(o *Options) { o.Progress = w
 // certificates certs.Generate wrote to dir.
 func WithCerts(dir string) Option { return func(o *Options) { o.CertDir = dir } }
 
+// WithSASL adds SASL/PLAIN listeners with an allowed and a denied principal; for the reference
+// server, Pulsar runs with token authentication and authorization.
+func WithSASL() Option { return func(o *Options) { o.SASL = true } }
+
 // Env is a running environment.
 type Env struct {
 	Target    clients.Target
@@ -83,6 +88,7 @@ const (
 	// TLS listeners: the main one, then one per level from its start (reference and Kafka).
 	sslPort, sslLevelStart   = 9094, 9201
 	mtlsPort, mtlsLevelStart = 9095, 9301
+	saslPort, saslLevelStart = 9096, 9401
 	certMount                = "/certs/"
 )
 
@@ -190,33 +196,43 @@ func StartKafka(ctx context.Context, opts ...Option) (e *Env, err error) {
 		}
 	}()
 	start := time.Now()
-	ports, err := freePorts(1 + len(secureListeners))
+	ports, err := freePorts(2 + len(secureListeners))
 	if err != nil {
 		return nil, err
 	}
 	bootstrap := fmt.Sprintf("127.0.0.1:%d", ports[0])
 	published := map[int]int{9092: ports[0]}
-	vars := map[string]string{"KAFKA_ADVERTISED_LISTENERS": "PLAINTEXT://" + bootstrap}
+	listeners, advertised := "PLAINTEXT://0.0.0.0:9092,CONTROLLER://localhost:9093", "PLAINTEXT://"+bootstrap
+	protocols := "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+	add := func(name, protocol string, port, hostPort int) {
+		published[port] = hostPort
+		listeners += fmt.Sprintf(",%s://0.0.0.0:%d", name, port)
+		advertised += fmt.Sprintf(",%s://127.0.0.1:%d", name, hostPort)
+		protocols += fmt.Sprintf(",%s:%s", name, protocol)
+	}
+	conf := map[string]string{}
 	custom := []testcontainers.ContainerCustomizer{}
 	if o.CertDir != "" {
 		// Kafka's own TLS listeners, PEM key and trust stores; MTLS requires client certificates.
-		listeners, advertised, protocols := "PLAINTEXT://0.0.0.0:9092,CONTROLLER://localhost:9093", vars["KAFKA_ADVERTISED_LISTENERS"], "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
 		for i, s := range secureListeners {
-			published[s.port] = ports[1+i]
-			listeners += fmt.Sprintf(",%s://0.0.0.0:%d", s.name, s.port)
-			advertised += fmt.Sprintf(",%s://127.0.0.1:%d", s.name, ports[1+i])
-			protocols += fmt.Sprintf(",%s:SSL", s.name)
+			add(s.name, "SSL", s.port, ports[1+i])
 		}
-		for k, v := range map[string]string{
-			"listeners": listeners, "listener.security.protocol.map": protocols,
-			"ssl.keystore.type": "PEM", "ssl.keystore.location": certMount + certs.ServerStoreFile,
-			"ssl.truststore.type": "PEM", "ssl.truststore.location": certMount + certs.CAFile,
-			"listener.name.mtls.ssl.client.auth": "required",
-		} {
-			vars["KAFKA_CONF_"+strings.ReplaceAll(k, ".", "_")] = v
-		}
-		vars["KAFKA_ADVERTISED_LISTENERS"] = advertised
+		conf["ssl.keystore.type"], conf["ssl.keystore.location"] = "PEM", certMount+certs.ServerStoreFile
+		conf["ssl.truststore.type"], conf["ssl.truststore.location"] = "PEM", certMount+certs.CAFile
+		conf["listener.name.mtls.ssl.client.auth"] = "required"
 		custom = append(custom, certFiles(o.CertDir))
+	}
+	saslHostPort := ports[1+len(secureListeners)]
+	if o.SASL {
+		add("SASL", "SASL_PLAINTEXT", saslPort, saslHostPort)
+		for k, v := range kafkaSASLSettings() {
+			conf[k] = v
+		}
+	}
+	conf["listeners"], conf["listener.security.protocol.map"] = listeners, protocols
+	vars := map[string]string{"KAFKA_ADVERTISED_LISTENERS": advertised}
+	for k, v := range conf {
+		vars["KAFKA_CONF_"+strings.ReplaceAll(k, ".", "_")] = v
 	}
 	exposed := []string{}
 	for p := range published {
@@ -242,6 +258,25 @@ func StartKafka(ctx context.Context, opts ...Option) (e *Env, err error) {
 		if err := e.proxySecureLevels(ports[1:]); err != nil {
 			return nil, err
 		}
+	}
+	if o.SASL {
+		if err := grantKafka(ctx, bootstrap); err != nil {
+			return nil, err
+		}
+		// SASL frames are ordinary Kafka requests: plain level proxies pass them through.
+		sasl := clients.Endpoint{Bootstrap: fmt.Sprintf("127.0.0.1:%d", saslHostPort), Levels: map[string]string{}}
+		for _, lv := range protocol.LevelNames() {
+			p, addr, err := levelproxy.Start(sasl.Bootstrap, lv)
+			if err != nil {
+				return nil, err
+			}
+			e.proxies = append(e.proxies, p)
+			sasl.Levels[lv] = addr
+		}
+		if e.Target.Secure == nil {
+			e.Target.Secure = map[string]clients.Endpoint{}
+		}
+		e.Target.Secure["SASL"], e.Target.Users = sasl, kafkaUsers
 	}
 	o.say("Kafka ready after %s", time.Since(start).Round(time.Second))
 	return e, nil
@@ -273,9 +308,24 @@ func Start(ctx context.Context, opts ...Option) (e *Env, err error) {
 	if e.net, err = tcnetwork.New(ctx); err != nil {
 		return nil, fmt.Errorf("docker network: %w", err)
 	}
-	o.say("starting Pulsar (%s)", o.PulsarImage)
-	if e.pulsar, err = startPulsar(ctx, e.net, o); err != nil {
+	var sec *sasl
+	if o.SASL {
+		if sec, err = newSASL(); err != nil {
+			return nil, err
+		}
+	}
+	o.say("starting Pulsar (%s)%s", o.PulsarImage, map[bool]string{true: " with token authentication", false: ""}[o.SASL])
+	if e.pulsar, err = startPulsar(ctx, e.net, o, sec); err != nil {
 		return nil, fmt.Errorf("pulsar: %w", err)
+	}
+	if sec != nil {
+		adminURL, err := e.pulsar.PortEndpoint(ctx, "8080/tcp", "http")
+		if err != nil {
+			return nil, err
+		}
+		if err := sec.grantPulsar(ctx, adminURL); err != nil {
+			return nil, err
+		}
 	}
 	o.say("Pulsar ready after %s", time.Since(start).Round(time.Second))
 
@@ -283,6 +333,9 @@ func Start(ctx context.Context, opts ...Option) (e *Env, err error) {
 	nports := 1 + len(levels)
 	if o.CertDir != "" {
 		nports += len(secureListeners) * (1 + len(levels))
+	}
+	if o.SASL {
+		nports += 1 + len(levels)
 	}
 	ports, err := freePorts(nports)
 	if err != nil {
@@ -328,6 +381,23 @@ func Start(ctx context.Context, opts ...Option) (e *Env, err error) {
 		envVars["KOP_SSL_CA_FILE"] = certMount + certs.CAFile
 		custom = append(custom, certFiles(o.CertDir))
 	}
+	if sec != nil {
+		next := ports[nports-1-len(levels):]
+		ep := clients.Endpoint{Bootstrap: fmt.Sprintf("127.0.0.1:%d", next[0]), Levels: map[string]string{}}
+		listeners = append(listeners, fmt.Sprintf("SASL_PLAINTEXT://0.0.0.0:%d=%s", saslPort, ep.Bootstrap))
+		published[saslPort] = next[0]
+		for i, lv := range levels {
+			cport, hport := saslLevelStart+i, next[1+i]
+			ep.Levels[lv] = fmt.Sprintf("127.0.0.1:%d", hport)
+			listeners = append(listeners, fmt.Sprintf("%s/SASL_PLAINTEXT://0.0.0.0:%d=%s", lv, cport, ep.Levels[lv]))
+			published[cport] = hport
+		}
+		if e.Target.Secure == nil {
+			e.Target.Secure = map[string]clients.Endpoint{}
+		}
+		e.Target.Secure["SASL"], e.Target.Users = ep, sec.users()
+		envVars["KOP_PULSAR_TOKEN"] = sec.admin
+	}
 	envVars["KOP_LISTENERS"] = strings.Join(listeners, ",")
 	bindings := loopback(published)
 	exposed := make([]string, 0, len(bindings))
@@ -354,12 +424,17 @@ func Start(ctx context.Context, opts ...Option) (e *Env, err error) {
 	return e, nil
 }
 
-func startPulsar(ctx context.Context, nw *testcontainers.DockerNetwork, o Options) (*testcontainers.DockerContainer, error) {
+func startPulsar(ctx context.Context, nw *testcontainers.DockerNetwork, o Options, sec *sasl) (*testcontainers.DockerContainer, error) {
+	ready := wait.ForHTTP("/admin/v2/namespaces/public/default").WithPort("8080/tcp").WithStartupTimeout(o.StartupTimeout)
+	extra := map[string]string{}
+	if sec != nil {
+		ready = ready.WithHeaders(map[string]string{"Authorization": "Bearer " + sec.admin})
+		extra = sec.pulsarSettings()
+	}
 	custom := []testcontainers.ContainerCustomizer{
 		tcnetwork.WithNetwork([]string{pulsarAlias}, nw),
 		testcontainers.WithExposedPorts("6650/tcp", "8080/tcp"),
-		testcontainers.WithWaitStrategy(wait.ForHTTP("/admin/v2/namespaces/public/default").
-			WithPort("8080/tcp").WithStartupTimeout(o.StartupTimeout)),
+		testcontainers.WithWaitStrategy(ready),
 	}
 	if strings.HasPrefix(o.PulsarImage, "apachepulsar/") {
 		// The official image: same settings through its PULSAR_PREFIX_ mechanism.
@@ -367,11 +442,19 @@ func startPulsar(ctx context.Context, nw *testcontainers.DockerNetwork, o Option
 		for k, v := range pulsarSettings {
 			env["PULSAR_PREFIX_"+k] = v
 		}
+		for k, v := range extra {
+			env["PULSAR_PREFIX_"+k] = v
+		}
 		env["PULSAR_PREFIX_advertisedAddress"] = pulsarAlias
 		custom = append(custom, testcontainers.WithEnv(env), testcontainers.WithCmd("sh", "-c",
 			"bin/apply-config-from-env.py conf/standalone.conf && exec bin/pulsar standalone -nfw -nss"))
 	} else {
-		custom = append(custom, testcontainers.WithEnv(map[string]string{"PULSAR_ADVERTISED_ADDRESS": pulsarAlias}))
+		// The local image: the rest is in its standalone.conf; PULSAR_CONF_<key> overrides.
+		env := map[string]string{"PULSAR_ADVERTISED_ADDRESS": pulsarAlias}
+		for k, v := range extra {
+			env["PULSAR_CONF_"+k] = v
+		}
+		custom = append(custom, testcontainers.WithEnv(env))
 	}
 	return testcontainers.Run(ctx, o.PulsarImage, custom...)
 }

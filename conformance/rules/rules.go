@@ -37,6 +37,9 @@ var Features = []Feature{
 	{Name: "durability", Description: "Records, offsets and committed offsets survive a server restart", NeedsControl: true},
 	{Name: "tls", Description: "SSL listener: produce, fetch and a consumer group over TLS, the server verified against the test CA", NeedsControl: true},
 	{Name: "mtls", Description: "SSL listener requiring client certificates: a CA-signed one is accepted; none, or one from an untrusted CA, is refused", NeedsControl: true},
+	{Name: "sasl-plain", Description: "SASL/PLAIN (on Pulsar: tenant/namespace and a token Pulsar verifies): produce, fetch and a committing group; a wrong password gets SASL_AUTHENTICATION_FAILED", NeedsControl: true},
+	{Name: "authorization", Description: "An authenticated principal without grants gets TOPIC_AUTHORIZATION_FAILED for a topic and GROUP_AUTHORIZATION_FAILED for a group; its produce fails and writes nothing", NeedsControl: true,
+		Lacking: map[string]string{"kafka-go": "kafka-go answers Metadata from its transport's cache and reports a topic the principal may not see as UNKNOWN_TOPIC_OR_PARTITION (produce: \"topic not found\"), so TOPIC_AUTHORIZATION_FAILED never reaches the application (same against Apache Kafka)"}},
 }
 
 // Clients are the matrix columns, in report order.

@@ -62,7 +62,7 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 		certDir, err = os.MkdirTemp("", "kop-certs-")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(certs.Generate(certDir, []string{"127.0.0.1", "localhost"})).To(Succeed())
-		opts = append(opts, env.WithCerts(certDir))
+		opts = append(opts, env.WithCerts(certDir), env.WithSASL())
 	}
 	switch matrixTarget.Name {
 	case "reference":

@@ -24,6 +24,12 @@ func (c cell) openOver(listener, cert, key string, failFast bool) (clients.Clien
 	if err != nil {
 		return nil, err
 	}
+	return c.openOn(t, failFast)
+}
+
+// openOn returns a client for the cell on t, without retries if failFast, closed when the
+// spec ends.
+func (c cell) openOn(t clients.Target, failFast bool) (clients.Client, error) {
 	t.FailFast = failFast
 	cl, err := c.kind.New(t, c.level)
 	if err != nil {
