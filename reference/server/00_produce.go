@@ -67,7 +67,7 @@ func handleProduce(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Respon
 				rp.ErrorCode = kerr.InvalidRequiredAcks.Code
 				continue
 			case denied[t.Topic]:
-				rp.ErrorCode = topicDenied
+				rp.ErrorCode = kerr.TopicAuthorizationFailed.Code
 				continue
 			case lookupErr != nil:
 				s.log.Error("produce: topic lookup", "topic", t.Topic, "err", lookupErr)

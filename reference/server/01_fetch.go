@@ -88,7 +88,7 @@ func (s *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest, maxBytes
 			rp.RecordBatches = []byte{} // Kafka sends empty records, never null; sarama rejects null
 			switch {
 			case denied[t.Topic]:
-				rp.ErrorCode = topicDenied
+				rp.ErrorCode = kerr.TopicAuthorizationFailed.Code
 			case lookupErr != nil:
 				s.log.Error("fetch: topic lookup", "topic", t.Topic, "err", lookupErr)
 				rp.ErrorCode = kerr.KafkaStorageError.Code

@@ -30,13 +30,14 @@ func handleListOffsets(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Re
 		rt := kmsg.NewListOffsetsResponseTopic()
 		rt.Topic = t.Topic
 		n, lookupErr := s.catalog.Partitions(ctx, t.Topic)
+		denied := !rc.allowed(ctx, auth.Consume, t.Topic)
 		for _, p := range t.Partitions {
 			rp := kmsg.NewListOffsetsResponseTopicPartition()
 			rp.Partition = p.Partition
 			rp.Timestamp, rp.Offset, rp.LeaderEpoch = -1, -1, -1
 			switch {
-			case !rc.allowed(ctx, auth.Consume, t.Topic):
-				rp.ErrorCode = topicDenied
+			case denied:
+				rp.ErrorCode = kerr.TopicAuthorizationFailed.Code
 			case lookupErr != nil:
 				s.log.Error("list offsets: topic lookup", "topic", t.Topic, "err", lookupErr)
 				rp.ErrorCode = kerr.KafkaStorageError.Code

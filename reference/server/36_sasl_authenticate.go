@@ -5,7 +5,8 @@ package server
 // Carries the SASL/PLAIN message after a v1 SaslHandshake. The username names the Pulsar
 // tenant (or tenant/namespace) and the password is "token:<jwt>", verified by Pulsar (package
 // auth). Bad credentials get SASL_AUTHENTICATION_FAILED with the reason and the connection is
-// closed after the response; a request out of order gets ILLEGAL_SASL_STATE and is closed too.
+// closed after the response; a request out of order gets ILLEGAL_SASL_STATE and, before
+// authentication on a SASL listener, is closed too.
 // Sessions do not expire (session lifetime 0, v1+).
 
 import (
@@ -27,7 +28,8 @@ func handleSASLAuthenticate(ctx context.Context, rc *reqCtx, r kmsg.Request) (km
 	if !rc.listener.SASL || !cn.saslStarted || cn.rawSASL || cn.principal != nil {
 		msg := "SaslAuthenticate without a SaslHandshake v1 first, or after authentication"
 		resp.ErrorCode, resp.ErrorMessage = kerr.IllegalSaslState.Code, &msg
-		cn.closeAfter = true
+		// Kafka hangs up on a broken exchange; outside one (no SASL, or done) it only answers.
+		cn.closeAfter = rc.listener.SASL && cn.principal == nil
 		return resp, nil
 	}
 	if err := cn.authenticate(ctx, req.SASLAuthBytes); err != nil {

@@ -64,5 +64,3 @@ func (rc *reqCtx) groupDenied(ctx context.Context) int16 {
 	}
 	return kerr.GroupAuthorizationFailed.Code
 }
-
-var topicDenied = kerr.TopicAuthorizationFailed.Code
