@@ -44,9 +44,12 @@ type Partition struct {
 	ring     []entryKey
 	ringPos  int
 	lastSeen entryKey
-	waiters  map[entryKey][]chan struct{}
-	index    *sparseIndex
-	idle     []*cursor
+	// lastPublish is the latest Pulsar publish time seen (ms): a time lookup past it has no
+	// answer without asking Pulsar.
+	lastPublish int64
+	waiters     map[entryKey][]chan struct{}
+	index       *sparseIndex
+	idle        []*cursor
 }
 
 type cursor struct {
@@ -183,6 +186,9 @@ func (p *Partition) observe(msg pulsar.Message) error {
 	}
 	if p.lastSeen.less(ek) {
 		p.lastSeen = ek
+	}
+	if pt := msg.PublishTime().UnixMilli(); pt > p.lastPublish {
+		p.lastPublish = pt
 	}
 	return nil
 }

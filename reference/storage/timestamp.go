@@ -17,8 +17,11 @@ func (p *Partition) OffsetForTimestamp(ctx context.Context, ts int64) (int64, in
 	if err != nil {
 		return 0, 0, err
 	}
-	if hwm == 0 {
-		return -1, -1, nil
+	p.mu.Lock()
+	last := p.lastPublish
+	p.mu.Unlock()
+	if hwm == 0 || last < ts {
+		return -1, -1, nil // nothing was published at or after ts
 	}
 	c, err := p.openCursor(ctx, pulsar.EarliestMessageID(), 0)
 	if err != nil {
@@ -28,11 +31,9 @@ func (p *Partition) OffsetForTimestamp(ctx context.Context, ts int64) (int64, in
 	if err := c.r.SeekByTime(time.UnixMilli(ts)); err != nil {
 		return 0, 0, fmt.Errorf("seek %s by time: %w", p.name, err)
 	}
+	// A record was published at or after ts (lastPublish), so the seek lands on one and the
+	// reader delivers it; no HasNext, which can stall while the reader reconnects after a seek.
 	for {
-		// After a seek the reader knows whether anything was published at or after ts.
-		if !c.r.HasNext() {
-			return -1, -1, nil
-		}
 		msg, err := c.peek(ctx, p.store.cfg.OperationTimeout)
 		if err != nil {
 			return 0, 0, err
