@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -14,6 +15,8 @@ import (
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/admin/config"
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/rest"
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/utils"
+
+	"github.com/kop-conformance/kop-conformance/reference/storage"
 )
 
 // Errors callers map to Kafka codes.
@@ -198,3 +201,31 @@ func statusOf(err error) int {
 
 func isNotFound(err error) bool { return statusOf(err) == http.StatusNotFound }
 func isConflict(err error) bool { return statusOf(err) == http.StatusConflict }
+
+// Ledgers lists the ledgers of a Pulsar topic (full name) with their entry counts, oldest
+// first. The open ledger's count comes from the last confirmed entry, since Pulsar lists it
+// with 0 entries until it closes.
+func (c *Catalog) Ledgers(ctx context.Context, topic string) ([]storage.Ledger, error) {
+	tn, err := utils.GetTopicName(topic)
+	if err != nil {
+		return nil, err
+	}
+	st, err := c.admin.Topics().GetInternalStatsWithContext(ctx, *tn)
+	if err != nil {
+		return nil, err
+	}
+	lastLedger, lastEntry := int64(-1), int64(-1)
+	if l, e, ok := strings.Cut(st.LastConfirmedEntry, ":"); ok {
+		lastLedger, _ = strconv.ParseInt(l, 10, 64)
+		lastEntry, _ = strconv.ParseInt(e, 10, 64)
+	}
+	out := make([]storage.Ledger, 0, len(st.Ledgers))
+	for _, l := range st.Ledgers {
+		n := l.Entries
+		if l.LedgerID == lastLedger && lastEntry+1 > n {
+			n = lastEntry + 1
+		}
+		out = append(out, storage.Ledger{ID: l.LedgerID, Entries: n})
+	}
+	return out, nil
+}

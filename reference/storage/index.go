@@ -58,3 +58,12 @@ func (x *sparseIndex) floor(off int64) (point, bool) {
 	}
 	return x.points[i-1], true
 }
+
+// ceil returns the point with the least offset > off.
+func (x *sparseIndex) ceil(off int64) (point, bool) {
+	i := sort.Search(len(x.points), func(i int) bool { return x.points[i].offset > off })
+	if i == len(x.points) {
+		return point{}, false
+	}
+	return x.points[i], true
+}

@@ -367,7 +367,7 @@ func (p *Partition) offsetOf(ctx context.Context, id pulsar.MessageID) (int64, e
 }
 
 func (p *Partition) readOffsetAt(ctx context.Context, id pulsar.MessageID) (int64, error) {
-	c, err := p.openCursor(ctx, id, 0)
+	c, err := p.openProbe(id)
 	if err != nil {
 		return 0, err
 	}
@@ -476,23 +476,43 @@ func (p *Partition) takeCursor(ctx context.Context, offset int64) (*cursor, erro
 	pt, ok := p.index.floor(offset)
 	ls := p.logStart
 	p.mu.Unlock()
+	near := ok && offset-pt.offset <= searchGap || !ok && ls >= 0 && offset-ls <= searchGap
+	if !near {
+		// The nearest known entry is far below (or unknown, e.g. after a restart): bisect the
+		// topic's entries rather than read every record in between.
+		found, fok, err := p.locate(ctx, offset)
+		if err != nil {
+			p.log.Warn("offset search failed; reading forward from the nearest known entry", "offset", offset, "err", err)
+		} else if fok {
+			pt, ok = found, true
+		}
+	}
 	start := pulsar.EarliestMessageID()
 	next := ls
 	if ok {
 		start = pulsar.NewMessageID(pt.pos.ledger, pt.pos.entry, -1, -1)
 		next = pt.offset
 	}
-	// Without an index point at or below offset the cursor starts at the earliest entry and
-	// skips forward; every entry it passes is learned, so this happens once per region.
 	return p.openCursor(ctx, start, next)
 }
 
+// openCursor opens a reader for sequential fetches (it prefetches up to 500 messages).
 func (p *Partition) openCursor(ctx context.Context, start pulsar.MessageID, next int64) (*cursor, error) {
+	return p.openReader(start, next, 500)
+}
+
+// openProbe opens a reader that wants one message: it prefetches no more than that, which
+// matters when records are megabytes.
+func (p *Partition) openProbe(start pulsar.MessageID) (*cursor, error) {
+	return p.openReader(start, 0, 1)
+}
+
+func (p *Partition) openReader(start pulsar.MessageID, next int64, queue int) (*cursor, error) {
 	r, err := p.store.client.CreateReader(pulsar.ReaderOptions{
 		Topic:                   p.name,
 		StartMessageID:          start,
 		StartMessageIDInclusive: true,
-		ReceiverQueueSize:       500,
+		ReceiverQueueSize:       queue,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reader on %s: %w", p.name, err)

@@ -32,6 +32,9 @@ type Config struct {
 	Token      string // Pulsar token of the gateway itself, when Pulsar requires authentication
 	// OperationTimeout bounds each Pulsar operation (connect, send, read).
 	OperationTimeout time.Duration
+	// Ledgers lists a topic's ledgers so a fetch far from any known offset can bisect the
+	// topic's entries; without it such a fetch reads forward from the nearest known entry.
+	Ledgers LedgerLister
 }
 
 // TP is a Kafka topic partition.

@@ -64,7 +64,8 @@ func run(cfg *config.Config) error {
 	}
 	store, err := storage.Open(storage.Config{
 		ServiceURL: cfg.PulsarURL, Tenant: cfg.Tenant, Namespace: cfg.Namespace, Token: cfg.PulsarToken,
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: plevel})),
+		Ledgers: cat.Ledgers,
+		Logger:  slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: plevel})),
 	})
 	if err != nil {
 		return err
