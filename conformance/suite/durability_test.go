@@ -19,8 +19,23 @@ var _ = Describe("durability", Ordered, Serial, func() {
 		recs         []clients.Record
 	}
 	before := map[string]written{}
+	// deep is one long log (deepBatches batches) written before the restart; every cell reads
+	// from its middle first afterwards, when the server knows no offset near it.
+	const deepBatches, deepBatch = 120, 100
+	var deep written
 
 	BeforeAll(func(ctx SpecContext) {
+		c0 := cells("durability")[0]
+		cl, err := c0.kind.New(target, c0.level)
+		Expect(err).NotTo(HaveOccurred())
+		deep.topic = newTopic(ctx, cl, c0, "durability-deep", 1)
+		for b := 0; b < deepBatches; b++ {
+			batch := sampleRecords(deep.topic, deepBatch)
+			_, err := cl.Produce(ctx, clients.AcksAll, batch)
+			Expect(err).NotTo(HaveOccurred(), "producing deep batch %d", b)
+			deep.recs = append(deep.recs, batch...)
+		}
+		cl.Close()
 		for _, c := range cells("durability") {
 			cl, err := c.kind.New(target, c.level)
 			Expect(err).NotTo(HaveOccurred())
@@ -54,14 +69,20 @@ var _ = Describe("durability", Ordered, Serial, func() {
 			Expect(err).NotTo(HaveOccurred())
 			Expect(produced[0].Offset).To(Equal(int64(5)), "offsets continue after the restart")
 			all := append(append([]clients.Record{}, w.recs...), more...)
+			mid, err := cl.Consume(ctx, w.topic, 0, 3, 2)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(mid[0]).To(matchRecord(all[3], 3), "a middle offset after the restart")
 			got, err := cl.Consume(ctx, w.topic, 0, 0, len(all))
 			Expect(err).NotTo(HaveOccurred())
 			for i := range all {
 				Expect(got[i]).To(matchRecord(all[i], int64(i)), "record %d", i)
 			}
-			mid, err := cl.Consume(ctx, w.topic, 0, 3, 2)
-			Expect(err).NotTo(HaveOccurred())
-			Expect(mid[0]).To(matchRecord(all[3], 3), "a middle offset after the restart")
+			// Deep in a long log first, then its end, then its start (all inside a batch).
+			for _, off := range []int{len(deep.recs)*2/3 + 7, len(deep.recs) - 3, 3} {
+				got, err := cl.Consume(ctx, deep.topic, 0, int64(off), 2)
+				Expect(err).NotTo(HaveOccurred(), "fetching offset %d of the deep log", off)
+				Expect(got[0]).To(matchRecord(deep.recs[off], int64(off)), "offset %d of the deep log after the restart", off)
+			}
 			Expect(cl.FetchOffsets(ctx, w.group, w.topic, 1)).To(Equal([]clients.Offset{
 				{Topic: w.topic, Partition: 0, Offset: 3, Metadata: "before-restart"}}), "the committed offset survived")
 		}, entriesAfterRestart)
