@@ -59,6 +59,7 @@ func TestIndexPageRendersFiltersAndShowsFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	m.Measurements = []Measurement{{Name: "rebalance-join-to-first-record", Target: "reference", Count: 3, MinMs: 100, MedianMs: 250, MaxMs: 900}}
 	dir := t.TempDir()
 	page := filepath.Join(dir, "index.html")
 	var buf bytes.Buffer
@@ -76,6 +77,9 @@ func TestIndexPageRendersFiltersAndShowsFailures(t *testing.T) {
 	}
 	if !strings.Contains(dom, `<pre class="failure">offset 7 &lt;script&gt;window.hacked=1&lt;/script&gt; expected 5`) {
 		t.Fatalf("the failure message is not in the expandable details as inert text:\n%s", dom)
+	}
+	if !strings.Contains(dom, "<td>rebalance-join-to-first-record</td><td>reference</td><td>3</td><td>250 ms</td><td>100 ms</td><td>900 ms</td>") {
+		t.Fatalf("the measurements table is missing or wrong:\n%s", dom)
 	}
 	if all := regexp.MustCompile(`<tr data-status=`).FindAllString(string(headless(t, chromium, "--dump-dom", "file://"+page)), -1); len(all) != len(m.Cells) {
 		t.Fatalf("unfiltered page renders %d rows, the matrix has %d cells", len(all), len(m.Cells))

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 )
 
@@ -21,6 +22,9 @@ func Markdown(w io.Writer, m *Matrix) error {
 		}
 		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d | %d | %d | %.0fs |\n", t.Name, suite, t.SpecsPassed, t.SpecsFailed,
 			t.CellCounts.Pass, t.CellCounts.Fail, t.CellCounts.NA, t.CellCounts.NotRun, t.DurationSec)
+	}
+	if len(m.Measurements) > 0 {
+		measurementTable(&b, m)
 	}
 	if len(m.Targets) > 1 {
 		sideBySide(&b, m)
@@ -72,6 +76,16 @@ func Markdown(w io.Writer, m *Matrix) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// measurementTable lists the timings the specs recorded, targets next to each other.
+func measurementTable(b *strings.Builder, m *Matrix) {
+	b.WriteString("\n## Measurements (this run)\n\n| measurement | target | specs | median | min | max |\n|---|---|---|---|---|---|\n")
+	ms := append([]Measurement(nil), m.Measurements...)
+	sort.SliceStable(ms, func(i, j int) bool { return ms[i].Name < ms[j].Name })
+	for _, x := range ms {
+		fmt.Fprintf(b, "| %s | %s | %d | %.0f ms | %.0f ms | %.0f ms |\n", x.Name, x.Target, x.Count, x.MedianMs, x.MinMs, x.MaxMs)
+	}
 }
 
 var short = map[string]string{Pass: "✅", Fail: "❌", NA: "➖", NotRun: "·"}

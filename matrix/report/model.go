@@ -99,6 +99,20 @@ type Matrix struct {
 	Cells         []Cell      `json:"cells"`
 	// Disagreements are cells that passed on one target and failed on another.
 	Disagreements []Disagreement `json:"disagreements"`
+	// Measurements summarise timings the specs recorded, per target, so targets measured in
+	// the same run can be compared.
+	Measurements []Measurement `json:"measurements"`
+}
+
+// Measurement summarises one timing (a spec report entry named "<what>-ms") over the passed
+// specs of one target that recorded it.
+type Measurement struct {
+	Name     string  `json:"name"`
+	Target   string  `json:"target"`
+	Count    int     `json:"count"`
+	MinMs    float64 `json:"min_ms"`
+	MedianMs float64 `json:"median_ms"`
+	MaxMs    float64 `json:"max_ms"`
 }
 
 // Disagreement is one feature x client x level whose verdict differs between targets.
@@ -129,6 +143,7 @@ func Build(inputs []Input, levels []string, now time.Time) (*Matrix, error) {
 		run, cells := buildTarget(in.Target, rep, levels)
 		m.Targets = append(m.Targets, run)
 		m.Cells = append(m.Cells, cells...)
+		m.Measurements = append(m.Measurements, measurements(in.Target, rep)...)
 	}
 	m.Disagreements = disagreements(m)
 	return m, nil
@@ -254,6 +269,36 @@ func buildTarget(target string, rep types.Report, levels []string) (TargetRun, [
 		}
 	}
 	return run, cells
+}
+
+// measurements collects the numeric "*-ms" report entries of passed specs, by name.
+func measurements(target string, rep types.Report) []Measurement {
+	values := map[string][]float64{}
+	for _, sr := range rep.SpecReports {
+		if sr.State != types.SpecStatePassed {
+			continue // a failed spec's timing measures the failure, not the target
+		}
+		for _, e := range sr.ReportEntries {
+			if !strings.HasSuffix(e.Name, "-ms") {
+				continue
+			}
+			if v, ok := e.Value.GetRawValue().(float64); ok {
+				values[e.Name] = append(values[e.Name], v)
+			}
+		}
+	}
+	out := []Measurement{}
+	for name, vs := range values {
+		sort.Float64s(vs)
+		med := vs[len(vs)/2]
+		if len(vs)%2 == 0 {
+			med = (vs[len(vs)/2-1] + vs[len(vs)/2]) / 2
+		}
+		out = append(out, Measurement{Name: strings.TrimSuffix(name, "-ms"), Target: target, Count: len(vs),
+			MinMs: vs[0], MedianMs: med, MaxMs: vs[len(vs)-1]})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }
 
 func firstLine(s string) string {

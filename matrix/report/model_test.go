@@ -121,3 +121,31 @@ func TestDisagreementsAcrossTargets(t *testing.T) {
 		t.Errorf("side-by-side table does not flag the cell:\n%s", md.String())
 	}
 }
+
+func TestMeasurementsSummarisePassedSpecs(t *testing.T) {
+	timed := func(state types.SpecState, ms int64) types.SpecReport {
+		sr := spec(state, "client:sarama", "level:2.0", "feature:groups")
+		sr.ReportEntries = types.ReportEntries{
+			{Name: "rebalance-join-to-first-record-ms", Value: types.WrapEntryValue(ms)},
+			{Name: "a note", Value: types.WrapEntryValue("not a timing")},
+		}
+		return sr
+	}
+	p := writeReport(t, timed(types.SpecStatePassed, 300), timed(types.SpecStatePassed, 100),
+		timed(types.SpecStatePassed, 200), timed(types.SpecStatePassed, 900), timed(types.SpecStateFailed, 60_000))
+	m, err := Build([]Input{{Target: "kafka", Path: p}}, []string{"2.0"}, time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Measurement{{Name: "rebalance-join-to-first-record", Target: "kafka", Count: 4, MinMs: 100, MedianMs: 250, MaxMs: 900}}
+	if len(m.Measurements) != 1 || m.Measurements[0] != want[0] {
+		t.Fatalf("measurements = %+v, want %+v (the failed spec's timing left out)", m.Measurements, want)
+	}
+	var md bytes.Buffer
+	if err := Markdown(&md, m); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "| rebalance-join-to-first-record | kafka | 4 | 250 ms | 100 ms | 900 ms |") {
+		t.Fatalf("markdown lacks the measurement row:\n%s", md.String())
+	}
+}
