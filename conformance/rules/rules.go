@@ -32,6 +32,8 @@ var Features = []Feature{
 	{Name: "offset-reset", Description: "A committed offset beyond the log end is reset by the consumer's policy: earliest and latest",
 		Lacking: map[string]string{"kafka-go": "kafka-go's ConsumerGroup applies StartOffset only to partitions without a committed offset; it has no reset policy for an out-of-range one"}},
 	{Name: "groups", Description: "Consumer groups: commit and resume; 1-3 members rebalancing with each assignor the client has; members leaving"},
+	{Name: "static-membership", Description: "Static membership (group.instance.id): a crashed member rejoining under its instance id gets its partitions back at once, replacing its old self", MinLevel: "2.3",
+		Lacking: map[string]string{"kafka-go": "kafka-go's ConsumerGroup has no group.instance.id (static membership)"}},
 	{Name: "group-admin", Description: "DescribeGroups, ListGroups and DeleteGroups (NON_EMPTY_GROUP while members remain)", MinLevel: "1.1"},
 	{Name: "mixed-group", Description: "One group with a franz-go, a sarama and a kafka-go member sharing the range assignor"},
 	{Name: "durability", Description: "Records, offsets and committed offsets survive a server restart", NeedsControl: true},
