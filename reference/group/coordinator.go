@@ -77,9 +77,9 @@ type group struct {
 	generation   int32
 	leader       string
 	members      map[string]*member
-	order        []string          // join order: the first remaining member leads
-	pending      map[string]bool   // ids handed out with MEMBER_ID_REQUIRED
-	statics      map[string]string // group.instance.id -> member id
+	order        []string               // join order: the first remaining member leads
+	pending      map[string]*time.Timer // ids handed out with MEMBER_ID_REQUIRED, until used or expired
+	statics      map[string]string      // group.instance.id -> member id
 	rebalance    *time.Timer
 	offsets      map[tp]storedOffset
 }
@@ -231,7 +231,7 @@ func (c *Coordinator) restore(entries map[string][]byte) {
 func (c *Coordinator) groupLocked(id string) *group {
 	g, ok := c.groups[id]
 	if !ok {
-		g = &group{id: id, state: Empty, members: map[string]*member{}, pending: map[string]bool{},
+		g = &group{id: id, state: Empty, members: map[string]*member{}, pending: map[string]*time.Timer{},
 			statics: map[string]string{}, offsets: map[tp]storedOffset{}}
 		c.groups[id] = g
 	}
@@ -270,6 +270,19 @@ func (c *Coordinator) expire(gid, mid string, seq int) {
 	}
 	c.log.Info("group member session expired", "group", gid, "member", mid, "session_timeout", m.session)
 	c.removeMemberLocked(g, m)
+}
+
+// expirePending forgets a member id handed out with MEMBER_ID_REQUIRED that was not used within
+// the session timeout the client asked for, so such ids cannot pile up or hold a join forever.
+func (c *Coordinator) expirePending(gid, id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g, ok := c.groups[gid]
+	if !ok || g.pending[id] == nil {
+		return
+	}
+	delete(g.pending, id)
+	c.maybeCompleteJoinLocked(g)
 }
 
 // removeMemberLocked drops a member and moves the group on as Kafka does.
@@ -314,6 +327,7 @@ func (c *Coordinator) prepareRebalanceLocked(g *group) {
 			m.syncCh = nil
 		}
 	}
+	c.log.Info("preparing to rebalance group", "group", g.id, "from", string(g.state), "generation", g.generation, "members", len(g.members))
 	g.state = PreparingRebalance
 	var timeout time.Duration
 	for _, m := range g.members {
@@ -349,7 +363,9 @@ func (c *Coordinator) rebalanceTimeout(gid string, gen int32) {
 }
 
 func (c *Coordinator) maybeCompleteJoinLocked(g *group) {
-	if g.state != PreparingRebalance {
+	// As in Kafka, the join also waits for members that were just handed a member id: they
+	// are about to join, and completing without them would cost another rebalance.
+	if g.state != PreparingRebalance || len(g.pending) > 0 {
 		return
 	}
 	for _, m := range g.members {
@@ -378,6 +394,7 @@ func (c *Coordinator) completeJoinLocked(g *group) {
 		g.leader = g.order[0]
 	}
 	g.state = CompletingRebalance
+	c.log.Info("group joined", "group", g.id, "generation", g.generation, "members", len(g.members), "protocol", g.protocol, "leader", g.leader)
 	var all []JoinMember
 	for _, id := range g.order {
 		m := g.members[id]

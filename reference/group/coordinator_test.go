@@ -116,6 +116,7 @@ func TestTwoMembersRebalanceVoteAndSync(t *testing.T) {
 	}
 
 	wantErr(t, "stale generation heartbeat", c.Heartbeat("g", b.MemberID, nil, 1), kerr.IllegalGeneration)
+	wantErr(t, "heartbeat while the leader has not synced", c.Heartbeat("g", b.MemberID, nil, 2), nil)
 	sbc := make(chan SyncResult, 1)
 	go func() { sbc <- c.Sync(ctx, "g", b.MemberID, nil, 2, nil, nil, nil) }()
 	sa2 := c.Sync(ctx, "g", a.MemberID, nil, 2, nil, nil, map[string][]byte{a.MemberID: []byte("p0"), b.MemberID: []byte("p1")})
@@ -214,5 +215,59 @@ func TestStaticMemberRestartKeepsItsAssignment(t *testing.T) {
 	s := c.Sync(ctx, "g", back.MemberID, &id, back.Generation, nil, nil, nil)
 	if s.Err != nil || string(s.Assignment) != "mine" {
 		t.Fatalf("static member's assignment after restart: %v %q", s.Err, s.Assignment)
+	}
+}
+
+func TestJoinWaitsForMembersHandedAnID(t *testing.T) {
+	ctx := context.Background()
+	c := testCoordinator(t, newMemStore())
+	req := func(member string) JoinRequest {
+		r := joinReq("g", member, "range")
+		r.RequireKnownMemberID = true
+		return r
+	}
+	a := c.Join(ctx, req(""))
+	b := c.Join(ctx, req(""))
+	wantErr(t, "a is handed an id", a.Err, kerr.MemberIDRequired)
+	wantErr(t, "b is handed an id", b.Err, kerr.MemberIDRequired)
+
+	// a joins first; the join phase must wait for b, who holds an id, and end with both.
+	ac := make(chan JoinResult, 1)
+	go func() { ac <- c.Join(ctx, req(a.MemberID)) }()
+	select {
+	case r := <-ac:
+		t.Fatalf("the join completed without the pending member: generation %d, %d members", r.Generation, len(r.Members))
+	case <-time.After(100 * time.Millisecond):
+	}
+	bj := c.Join(ctx, req(b.MemberID))
+	aj := <-ac
+	wantErr(t, "a joins", aj.Err, nil)
+	wantErr(t, "b joins", bj.Err, nil)
+	if aj.Generation != 1 || bj.Generation != 1 || len(aj.Members)+len(bj.Members) != 2 {
+		t.Fatalf("generations %d/%d with %d members; want one generation of 2", aj.Generation, bj.Generation, len(aj.Members)+len(bj.Members))
+	}
+}
+
+func TestUnusedPendingIDExpiresAndReleasesTheJoin(t *testing.T) {
+	ctx := context.Background()
+	c := testCoordinator(t, newMemStore())
+	r := joinReq("g", "", "range")
+	r.RequireKnownMemberID, r.SessionTimeout = true, 50*time.Millisecond
+	a := c.Join(ctx, r)
+	ghost := c.Join(ctx, r) // handed an id, never comes back
+	start := time.Now()
+	r.MemberID = a.MemberID
+	aj := c.Join(ctx, r)
+	wantErr(t, "a joins once the unused id expired", aj.Err, nil)
+	if waited := time.Since(start); waited < 40*time.Millisecond || waited > 2*time.Second {
+		t.Fatalf("the join waited %s; want about the pending id's 50ms session", waited)
+	}
+	r.MemberID = ghost.MemberID
+	wantErr(t, "the expired id is unknown", c.Join(ctx, r).Err, kerr.UnknownMemberID)
+	c.mu.Lock()
+	n := len(c.groups["g"].pending)
+	c.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d pending ids left", n)
 	}
 }

@@ -88,8 +88,8 @@ func (c *Coordinator) Join(ctx context.Context, r JoinRequest) JoinResult {
 			return res
 		}
 	case r.MemberID == "" && r.InstanceID == nil && r.RequireKnownMemberID:
-		id := newMemberID(r.ClientID)
-		g.pending[id] = true
+		id, gid := newMemberID(r.ClientID), g.id
+		g.pending[id] = time.AfterFunc(r.SessionTimeout, func() { c.expirePending(gid, id) })
 		c.mu.Unlock()
 		return JoinResult{Err: kerr.MemberIDRequired, MemberID: id}
 	case r.MemberID == "":
@@ -104,10 +104,12 @@ func (c *Coordinator) Join(ctx context.Context, r JoinRequest) JoinResult {
 	default:
 		var ok bool
 		if m, ok = g.members[r.MemberID]; !ok {
-			if !g.pending[r.MemberID] {
+			t := g.pending[r.MemberID]
+			if t == nil {
 				c.mu.Unlock()
 				return JoinResult{Err: kerr.UnknownMemberID, MemberID: r.MemberID}
 			}
+			t.Stop()
 			delete(g.pending, r.MemberID)
 			m = &member{id: r.MemberID}
 		} else if r.InstanceID != nil && (m.instanceID == nil || *m.instanceID != *r.InstanceID) {
@@ -320,8 +322,10 @@ func (c *Coordinator) Heartbeat(gid, memberID string, instanceID *string, genera
 		return kerr.IllegalGeneration
 	}
 	c.touchLocked(g, m)
-	switch g.state {
-	case PreparingRebalance, CompletingRebalance:
+	// Only a rebalance that still collects joins is news to a member. Members of a completed
+	// join may heartbeat before every SyncGroup is in; as Kafka does, that is no error, so
+	// they do not rejoin a rebalance that is already over.
+	if g.state == PreparingRebalance {
 		return kerr.RebalanceInProgress
 	}
 	return nil
