@@ -1,6 +1,7 @@
 package suite
 
 import (
+	"context"
 	"slices"
 	"time"
 
@@ -22,10 +23,7 @@ var _ = Describe("group-admin", func() {
 
 			By("describing the stable group")
 			Eventually(ctx, func(g Gomega) {
-				d, err := cl.DescribeGroup(ctx, group)
-				g.Expect(err).NotTo(HaveOccurred())
-				g.Expect(d.State).To(Equal("Stable"))
-				g.Expect(d.Members).To(HaveLen(2))
+				d := describedStable(ctx, g, cl, group, 2)
 				var owned []int32
 				for _, m := range d.Members {
 					owned = append(owned, m.Assigned[topic]...)
@@ -57,3 +55,12 @@ var _ = Describe("group-admin", func() {
 			Expect(d.Members).To(BeEmpty())
 		}, entries("group-admin"))
 })
+
+// describedStable describes group and checks that it is Stable with the given number of members.
+func describedStable(ctx context.Context, g Gomega, cl clients.Client, group string, members int) clients.GroupDescription {
+	d, err := cl.DescribeGroup(ctx, group)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(d.State).To(Equal("Stable"))
+	g.Expect(d.Members).To(HaveLen(members))
+	return d
+}

@@ -51,12 +51,7 @@ var _ = Describe("static-membership", func() {
 			Expect(follower.Assigned()[topic]).To(Equal(kept), "the other member keeps its partitions")
 
 			By("describing the group: the old member was replaced, not added to")
-			Eventually(ctx, func(g Gomega) {
-				d, err := cl.DescribeGroup(ctx, group)
-				g.Expect(err).NotTo(HaveOccurred())
-				g.Expect(d.State).To(Equal("Stable"))
-				g.Expect(d.Members).To(HaveLen(2))
-			}).WithTimeout(10 * time.Second).Should(Succeed())
+			Eventually(ctx, func(g Gomega) { describedStable(ctx, g, cl, group, 2) }).WithTimeout(10 * time.Second).Should(Succeed())
 
 			By("consuming through the rejoined member")
 			recs := sampleRecords(topic, 4)
