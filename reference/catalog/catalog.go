@@ -215,9 +215,13 @@ func (c *Catalog) Ledgers(ctx context.Context, topic string) ([]storage.Ledger, 
 		return nil, err
 	}
 	lastLedger, lastEntry := int64(-1), int64(-1)
+	// "ledger:entry"; anything else (no entry yet is "-1:-1") leaves the listed counts alone.
 	if l, e, ok := strings.Cut(st.LastConfirmedEntry, ":"); ok {
-		lastLedger, _ = strconv.ParseInt(l, 10, 64)
-		lastEntry, _ = strconv.ParseInt(e, 10, 64)
+		ln, lerr := strconv.ParseInt(l, 10, 64)
+		en, eerr := strconv.ParseInt(e, 10, 64)
+		if lerr == nil && eerr == nil {
+			lastLedger, lastEntry = ln, en
+		}
 	}
 	out := make([]storage.Ledger, 0, len(st.Ledgers))
 	for _, l := range st.Ledgers {
