@@ -27,6 +27,8 @@ var (
 	ErrUnknownKey         = errors.New("unknown API key")
 	ErrUnsupportedVersion = errors.New("unsupported API version")
 	ErrMalformed          = errors.New("malformed request")
+	// ErrTruncatedHeader is a malformed request whose header could not be read at all.
+	ErrTruncatedHeader = errors.New("truncated header")
 )
 
 // ParseRequest decodes a frame body. served reports whether a version of a key is served; when
@@ -37,7 +39,7 @@ func ParseRequest(frame []byte, served func(key, version int16) bool) (*Request,
 	h := Header{Key: rd.Int16(), Version: rd.Int16(), CorrelationID: rd.Int32()}
 	h.ClientID = rd.NullableString()
 	if !rd.Ok() {
-		return &Request{Header: h}, fmt.Errorf("%w: truncated header", ErrMalformed)
+		return &Request{Header: h}, fmt.Errorf("%w: %w", ErrMalformed, ErrTruncatedHeader)
 	}
 	body := kmsg.RequestForKey(h.Key)
 	if body == nil {

@@ -1,8 +1,11 @@
 package protocol
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kversion"
 )
@@ -24,7 +27,7 @@ func LevelNames() []string {
 	for k := range Levels {
 		out = append(out, k)
 	}
-	sort.Strings(out)
+	sort.Slice(out, func(i, j int) bool { return CompareLevels(out[i], out[j]) < 0 })
 	return out
 }
 
@@ -70,4 +73,23 @@ func (t Table) Keys() []int16 {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
+}
+
+// CompareLevels compares two protocol levels ("2.6") by their numbers: -1, 0 or 1. A part
+// that is not a number compares as 0.
+func CompareLevels(a, b string) int {
+	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(pa) || i < len(pb); i++ {
+		var x, y int
+		if i < len(pa) {
+			x, _ = strconv.Atoi(pa[i])
+		}
+		if i < len(pb) {
+			y, _ = strconv.Atoi(pb[i])
+		}
+		if x != y {
+			return cmp.Compare(x, y)
+		}
+	}
+	return 0
 }
