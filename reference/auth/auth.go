@@ -5,7 +5,9 @@
 // Pulsar token, "token:<jwt>". Pulsar verifies the token: the gateway presents it to Pulsar's
 // admin API, which answers 401 for a token it does not accept. The principal is the token's
 // role (its subject), and its rights are the produce/consume grants Pulsar holds for that role
-// on the namespace and the topic.
+// on the namespace and the topic. Topics are named as Kafka names them; grants are asked of
+// Pulsar on the topic's Pulsar name (naming.ToPulsar), and a name Kafka forbids never reaches
+// Pulsar: it has the namespace's grants, as a topic that does not exist has.
 package auth
 
 import (
@@ -20,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kop-conformance/kop-conformance/reference/naming"
 )
 
 // Action is what a principal wants to do, in Pulsar's permission names.
@@ -94,8 +98,12 @@ func (p *Pulsar) Authenticate(ctx context.Context, user, password string) (Princ
 	return Principal{Role: role}, nil
 }
 
-// Allowed says whether role may take action on topic ("" for the namespace: consumer groups).
+// Allowed says whether role may take action on topic, a Kafka topic name ("" for the
+// namespace: consumer groups).
 func (p *Pulsar) Allowed(ctx context.Context, role string, action Action, topic string) (bool, error) {
+	if topic != "" && naming.Check(topic) != nil {
+		topic = "" // no topic can have this name: the namespace's grants apply
+	}
 	g, err := p.grants(ctx, topic)
 	if err != nil {
 		return false, err
@@ -121,7 +129,7 @@ func (p *Pulsar) grants(ctx context.Context, topic string) (map[string][]string,
 	base := url.PathEscape(p.tenant) + "/" + url.PathEscape(p.namespace)
 	path := "/admin/v2/namespaces/" + base + "/permissions"
 	if topic != "" {
-		path = "/admin/v2/persistent/" + base + "/" + url.PathEscape(topic) + "/permissions"
+		path = "/admin/v2/persistent/" + base + "/" + url.PathEscape(naming.ToPulsar(topic)) + "/permissions"
 	}
 	status, body, err := p.get(ctx, p.superToken, path)
 	if err == nil && status == http.StatusNotFound && topic != "" {

@@ -12,15 +12,25 @@ import (
 )
 
 // fakePulsar accepts tokens signed with key and serves grants: alice may produce and consume
-// on the namespace; on topic "t" bob may consume too; other topics do not exist.
-func fakePulsar(t *testing.T, key []byte) *httptest.Server {
+// on the namespace; on topic "t" bob may consume too, and on the Pulsar topic "t-partition=3"
+// (Kafka's "t-partition-3") carol may; other topics do not exist. Every path asked is sent to
+// paths when it is not nil.
+func fakePulsar(t *testing.T, key []byte, paths ...chan<- string) *httptest.Server {
 	good := map[string]bool{"Bearer " + tokens.Sign(key, "alice"): true, "Bearer " + tokens.Sign(key, "bob"): true, "Bearer admin": true}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !good[r.Header.Get("Authorization")] {
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}
+		for _, ch := range paths {
+			select {
+			case ch <- r.URL.Path:
+			default:
+			}
+		}
 		switch r.URL.Path {
+		case "/admin/v2/persistent/public/default/t-partition=3/permissions":
+			w.Write([]byte(`{"carol":["consume"]}`))
 		case "/admin/v2/namespaces/public/default/permissions":
 			if r.Header.Get("Authorization") != "Bearer admin" {
 				http.Error(w, "forbidden", http.StatusForbidden)
@@ -81,11 +91,42 @@ func TestAllowed(t *testing.T) {
 		{"bob", Produce, "t", false},
 		{"alice", Produce, "missing", true}, // a topic not created yet has the namespace's grants
 		{"mallory", Consume, "t", false},
+		// Grants are asked on the Pulsar name of a topic whose name holds "-partition-".
+		{"carol", Consume, "t-partition-3", true},
+		{"carol", Consume, "t", false},
 	}
 	for _, c := range cases {
 		got, err := p.Allowed(context.Background(), c.role, c.action, c.topic)
 		if err != nil || got != c.want {
 			t.Errorf("%s %s %q: got %v, %v; want %v", c.role, c.action, c.topic, got, err, c.want)
+		}
+	}
+}
+
+// A name no Kafka topic can have is never sent to Pulsar: the namespace's grants answer.
+func TestAllowedIllegalNames(t *testing.T) {
+	key, _ := tokens.NewKey()
+	paths := make(chan string, 100)
+	p := NewPulsar(fakePulsar(t, key, paths).URL, "public", "default", "admin")
+	cases := []struct {
+		role, topic string
+		want        bool
+	}{
+		{"alice", "../../namespaces/x", true},
+		{"alice", "a b", true},
+		{"bob", "a/b", false},
+		{"mallory", strings.Repeat("x", 250), false},
+	}
+	for _, c := range cases {
+		got, err := p.Allowed(context.Background(), c.role, Consume, c.topic)
+		if err != nil || got != c.want {
+			t.Errorf("%s %q: got %v, %v; want %v", c.role, c.topic, got, err, c.want)
+		}
+	}
+	close(paths)
+	for path := range paths {
+		if path != "/admin/v2/namespaces/public/default/permissions" {
+			t.Errorf("Pulsar was asked %s", path)
 		}
 	}
 }

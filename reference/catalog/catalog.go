@@ -1,5 +1,7 @@
 // Package catalog answers which Kafka topics exist and how many partitions they have, using
 // Pulsar partitioned topics in one namespace as the source of truth (via the admin REST API).
+// Kafka topic t is the partitioned topic naming.ToPulsar(t); a partitioned topic whose name is
+// not the image of a legal Kafka name is not a Kafka topic.
 package catalog
 
 import (
@@ -16,6 +18,7 @@ import (
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/rest"
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/utils"
 
+	"github.com/kop-conformance/kop-conformance/reference/naming"
 	"github.com/kop-conformance/kop-conformance/reference/storage"
 )
 
@@ -55,8 +58,13 @@ func New(adminURL, tenant, namespace, token string) (*Catalog, error) {
 	return &Catalog{admin: a, tenant: tenant, namespace: namespace, ns: ns, parts: map[string]int32{}}, nil
 }
 
+// topicName is the Pulsar partitioned topic of a Kafka topic. A name Kafka forbids never
+// reaches Pulsar.
 func (c *Catalog) topicName(topic string) (*utils.TopicName, error) {
-	return utils.GetTopicName(fmt.Sprintf("persistent://%s/%s/%s", c.tenant, c.namespace, topic))
+	if err := naming.Check(topic); err != nil {
+		return nil, err
+	}
+	return utils.GetTopicName(fmt.Sprintf("persistent://%s/%s/%s", c.tenant, c.namespace, naming.ToPulsar(topic)))
 }
 
 // Ping checks that the admin API answers and the namespace exists.
@@ -172,9 +180,9 @@ func (c *Catalog) List(ctx context.Context) (map[string]int32, error) {
 		if err != nil {
 			continue
 		}
-		name := tn.GetLocalName()
-		if strings.HasPrefix(name, InternalPrefix) {
-			continue
+		name, ok := naming.FromPulsar(tn.GetLocalName())
+		if !ok || strings.HasPrefix(name, InternalPrefix) {
+			continue // not a Kafka topic, or one the gateway keeps for itself
 		}
 		n, err := c.Partitions(ctx, name)
 		if err != nil {

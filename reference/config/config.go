@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kop-conformance/kop-conformance/reference/faults"
 	"github.com/kop-conformance/kop-conformance/reference/protocol"
 )
 
@@ -58,6 +59,10 @@ type Config struct {
 	MaxMessageBytes   int32
 	StartupTimeout    time.Duration
 	LogLevel          string
+	// DebugAddr serves the wire tap (requests by client id) over HTTP; empty is off.
+	DebugAddr string
+	// Faults are deliberate defects for the suite's mutation check (test-only).
+	Faults faults.Set
 }
 
 // Parse reads args (without the program name) and the environment.
@@ -88,6 +93,8 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 		maxMsg     = fs.String("max-message-bytes", env("KOP_MAX_MESSAGE_BYTES", "1048588"), "largest record batch accepted; Pulsar's maxMessageSize must be larger (env KOP_MAX_MESSAGE_BYTES)")
 		startup    = fs.String("startup-timeout", env("KOP_STARTUP_TIMEOUT", "120s"), "how long to wait for Pulsar at start (env KOP_STARTUP_TIMEOUT)")
 		logLevel   = fs.String("log-level", env("KOP_LOG_LEVEL", "info"), "debug, info, warn or error (env KOP_LOG_LEVEL)")
+		debugAddr  = fs.String("debug-addr", env("KOP_DEBUG_ADDR", ""), "test-only: serve the wire tap (every request's API version, by client id) over HTTP at this address; off when empty (env KOP_DEBUG_ADDR)")
+		faultList  = fs.String("fault", env("KOP_FAULT", ""), "test-only: comma-separated deliberate defects for the conformance suite's mutation check; never set in production (env KOP_FAULT)")
 	)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -96,8 +103,16 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	c := &Config{PulsarURL: *pulsarURL, PulsarAdminURL: *adminURL, Tenant: *tenant, Namespace: *namespace,
-		ClusterID: *clusterID, LogLevel: *logLevel}
+		ClusterID: *clusterID, LogLevel: *logLevel, DebugAddr: *debugAddr}
 	var err error
+	if c.Faults, err = faults.Parse(*faultList); err != nil {
+		return nil, fmt.Errorf("fault: %w", err)
+	}
+	if c.DebugAddr != "" {
+		if _, _, err := net.SplitHostPort(c.DebugAddr); err != nil {
+			return nil, fmt.Errorf("debug-addr: %q is not HOST:PORT: %v", c.DebugAddr, err)
+		}
+	}
 	if c.Listeners, err = ParseListeners(*listeners); err != nil {
 		return nil, err
 	}

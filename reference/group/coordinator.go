@@ -20,6 +20,8 @@ import (
 
 	"github.com/apache/pulsar-client-go/pulsar"
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/kop-conformance/kop-conformance/reference/faults"
 )
 
 // State names are Kafka's, as DescribeGroups and ListGroups report them.
@@ -40,6 +42,8 @@ type Config struct {
 	MaxSessionTimeout time.Duration
 	MaxMetadataBytes  int
 	Logger            *slog.Logger
+	// Faults are deliberate defects for the suite's mutation check; none in production.
+	Faults faults.Set
 }
 
 // Protocol is one assignment protocol a member supports, with its metadata.
@@ -254,7 +258,14 @@ func (c *Coordinator) touchLocked(g *group, m *member) {
 	}
 	m.timerSeq++
 	seq, gid, mid := m.timerSeq, g.id, m.id
-	m.timer = time.AfterFunc(m.session, func() { c.expire(gid, mid, seq) })
+	session := m.session
+	switch {
+	case c.cfg.Faults.On(faults.NoEviction):
+		return
+	case c.cfg.Faults.On(faults.EarlyEviction):
+		session /= 3
+	}
+	m.timer = time.AfterFunc(session, func() { c.expire(gid, mid, seq) })
 }
 
 func (c *Coordinator) expire(gid, mid string, seq int) {
@@ -329,6 +340,9 @@ func (c *Coordinator) prepareRebalanceLocked(g *group) {
 	}
 	c.log.Info("preparing to rebalance group", "group", g.id, "from", string(g.state), "generation", g.generation, "members", len(g.members))
 	g.state = PreparingRebalance
+	if c.cfg.Faults.On(faults.ForgetOnRebalance) {
+		g.offsets = map[tp]storedOffset{}
+	}
 	var timeout time.Duration
 	for _, m := range g.members {
 		if m.rebalance > timeout {

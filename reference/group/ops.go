@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/kop-conformance/kop-conformance/reference/faults"
 )
 
 // JoinRequest is a JoinGroup request.
@@ -403,6 +405,9 @@ func (c *Coordinator) Commit(ctx context.Context, gid, memberID string, instance
 	case generation != g.generation:
 		gerr = kerr.IllegalGeneration
 	}
+	if c.cfg.Faults.On(faults.NoCommitFencing) {
+		gerr = nil
+	}
 	if gerr == nil && g.members[memberID] != nil {
 		c.touchLocked(g, g.members[memberID])
 	}
@@ -411,6 +416,9 @@ func (c *Coordinator) Commit(ctx context.Context, gid, memberID string, instance
 		return gerr, nil
 	}
 	errs := make([]*kerr.Error, len(commits))
+	if c.cfg.Faults.On(faults.DropCommits) {
+		return nil, errs
+	}
 	now := time.Now().UnixMilli()
 	var recs []record
 	var keep []int

@@ -6,9 +6,10 @@ package server
 // to the partition's Pulsar topic as one Pulsar batch; the response carries the base offset
 // read back from Pulsar's broker entry index. acks must be -1, 0 or 1 (INVALID_REQUIRED_ACKS);
 // acks=0 writes and sends no response, as Kafka does. Errors per partition:
-// UNKNOWN_TOPIC_OR_PARTITION, CORRUPT_MESSAGE, UNSUPPORTED_FOR_MESSAGE_FORMAT,
-// MESSAGE_TOO_LARGE (a batch over max message bytes), UNSUPPORTED_COMPRESSION_TYPE (zstd below
-// v7), KAFKA_STORAGE_ERROR (Pulsar failed).
+// TOPIC_AUTHORIZATION_FAILED, UNKNOWN_TOPIC_OR_PARTITION (also for a name no topic can have, as
+// Kafka), CORRUPT_MESSAGE, UNSUPPORTED_FOR_MESSAGE_FORMAT, MESSAGE_TOO_LARGE (a batch over max
+// message bytes), UNSUPPORTED_COMPRESSION_TYPE (zstd below v7), KAFKA_STORAGE_ERROR (Pulsar
+// failed). v5+ responses carry the partition's log start (moved by DeleteRecords).
 // Partitions are written concurrently; records within a partition keep their order.
 // Idempotent batches (producer id >= 0) are checked against the producer's last five batches on
 // the partition: a retry is answered with the offsets it got the first time and not written
@@ -25,6 +26,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kop-conformance/kop-conformance/reference/auth"
+	"github.com/kop-conformance/kop-conformance/reference/faults"
 
 	"github.com/kop-conformance/kop-conformance/reference/idempotence"
 	"github.com/kop-conformance/kop-conformance/reference/records"
@@ -56,7 +58,7 @@ func handleProduce(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Respon
 		rt.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(t.Partitions))
 		resp.Topics = append(resp.Topics, rt)
 		out := resp.Topics[len(resp.Topics)-1].Partitions
-		n, lookupErr := s.catalog.Partitions(ctx, t.Topic)
+		n, bad, lookupErr := s.lookupTopic(ctx, kmsg.Produce, t.Topic)
 		for i, p := range t.Partitions {
 			rp := &out[i]
 			*rp = kmsg.NewProduceResponseTopicPartition()
@@ -68,6 +70,9 @@ func handleProduce(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Respon
 				continue
 			case denied[t.Topic]:
 				rp.ErrorCode = kerr.TopicAuthorizationFailed.Code
+				continue
+			case bad != nil:
+				rp.ErrorCode = bad.Code
 				continue
 			case lookupErr != nil:
 				s.log.Error("produce: topic lookup", "topic", t.Topic, "err", lookupErr)
@@ -128,6 +133,9 @@ func (s *Server) producePartition(ctx context.Context, version int16, tp storage
 	if len(recs) == 0 {
 		rp.ErrorCode = kerr.CorruptMessage.Code
 		return
+	}
+	if len(recs) > 1 && s.cfg.Faults.On(faults.LoseRecord) {
+		recs = recs[:len(recs)-1]
 	}
 	// Idempotent batches: check the sequence, write, and remember, under the partition's lock.
 	first, last := batches[0].Header, batches[len(batches)-1].Header

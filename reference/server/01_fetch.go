@@ -20,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kop-conformance/kop-conformance/reference/auth"
+	"github.com/kop-conformance/kop-conformance/reference/faults"
 
 	"github.com/kop-conformance/kop-conformance/reference/records"
 	"github.com/kop-conformance/kop-conformance/reference/storage"
@@ -53,10 +54,17 @@ func handleFetch(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response
 		names[i] = t.Topic
 	}
 	denied := rc.denied(ctx, auth.Consume, names)
+	minBytes := int(req.MinBytes)
+	if s.cfg.Faults.On(faults.IgnoreMinBytes) {
+		minBytes = 1
+	}
 	for {
 		resp, bytes, wake, failed := s.fetchOnce(ctx, req, maxBytes, denied)
-		if bytes >= int(req.MinBytes) || failed || len(wake) == 0 || !time.Now().Before(deadline) {
+		if bytes >= minBytes || failed || len(wake) == 0 || !time.Now().Before(deadline) || s.cfg.Faults.On(faults.NoLongPoll) {
 			return resp, nil
+		}
+		if s.cfg.Faults.On(faults.NoWake) {
+			wake = nil // sleep out max wait, deaf to new records
 		}
 		if !waitAny(ctx, wake, deadline) {
 			return s.fetchFinal(ctx, req, maxBytes, denied), nil
@@ -79,7 +87,7 @@ func (s *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest, maxBytes
 	for _, t := range req.Topics {
 		rt := kmsg.NewFetchResponseTopic()
 		rt.Topic = t.Topic
-		n, lookupErr := s.catalog.Partitions(ctx, t.Topic)
+		n, bad, lookupErr := s.lookupTopic(ctx, kmsg.Fetch, t.Topic)
 		for _, fp := range t.Partitions {
 			rp := kmsg.NewFetchResponseTopicPartition()
 			rp.Partition = fp.Partition
@@ -89,6 +97,8 @@ func (s *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest, maxBytes
 			switch {
 			case denied[t.Topic]:
 				rp.ErrorCode = kerr.TopicAuthorizationFailed.Code
+			case bad != nil:
+				rp.ErrorCode = bad.Code
 			case lookupErr != nil:
 				s.log.Error("fetch: topic lookup", "topic", t.Topic, "err", lookupErr)
 				rp.ErrorCode = kerr.KafkaStorageError.Code
@@ -135,6 +145,9 @@ func (s *Server) fetchPartition(ctx context.Context, tp storage.TP, offset int64
 		return nil, 0
 	}
 	rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = hwm, hwm, ls
+	if s.cfg.Faults.On(faults.StaleHighWater) && hwm > 0 {
+		rp.HighWatermark, rp.LastStableOffset = hwm-1, hwm-1
+	}
 	if offset < ls || offset > hwm {
 		rp.ErrorCode = kerr.OffsetOutOfRange.Code
 		return nil, 0
@@ -152,11 +165,20 @@ func (s *Server) fetchPartition(ctx context.Context, tp storage.TP, offset int64
 		return nil, 0
 	}
 	buf := []byte{}
-	for _, b := range batches {
+	for i, b := range batches {
+		if i == 0 && len(b.Records) > 1 && s.cfg.Faults.On(faults.ReorderRecords) {
+			swapContent(&b.Records[0], &b.Records[1])
+		}
 		buf = records.AppendBatch(buf, b.Records)
 	}
 	rp.RecordBatches = buf
 	return ch, len(buf)
+}
+
+// swapContent exchanges two records' content, keeping their offsets (the reorder fault).
+func swapContent(a, b *storage.Record) {
+	a.Offset, b.Offset = b.Offset, a.Offset
+	*a, *b = *b, *a
 }
 
 // waitAny blocks until one channel closes (true), or the deadline or ctx ends (false).

@@ -4,10 +4,15 @@ package server
 //
 // Timestamp -2 answers the log start offset, -1 the high watermark (the isolation level does
 // not matter: there are no transactions, so the last stable offset is the high watermark).
-// A timestamp >= 0 answers the first offset whose record timestamp is at or after it, found by
-// reading forward from the sparse index; no record that late answers offset -1 (v1+), as
-// Kafka does. v0 answers up to max_num_offsets old-style offsets ([hwm, logStart] as Kafka
-// does for latest; [logStart] for earliest).
+// The log start is the one storage keeps (the first stored offset, or where DeleteRecords
+// moved it), so earliest, Fetch and DeleteRecords always agree.
+// A timestamp >= 0 answers the first offset at or after the log start whose record timestamp
+// is at or after it, found by seeking the Pulsar topic by publish time and reading forward
+// (records below the log start are never answered: the search restarts at the log start); no
+// record that late answers offset -1 (v1+), as Kafka does. v0 answers up to max_num_offsets
+// old-style offsets ([hwm, logStart] as Kafka does for latest; [logStart] for earliest).
+// Errors per partition: TOPIC_AUTHORIZATION_FAILED (consume), UNKNOWN_TOPIC_OR_PARTITION (also
+// for a name no topic can have, as Kafka), KAFKA_STORAGE_ERROR.
 
 import (
 	"context"
@@ -29,8 +34,15 @@ func handleListOffsets(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Re
 	for _, t := range req.Topics {
 		rt := kmsg.NewListOffsetsResponseTopic()
 		rt.Topic = t.Topic
-		n, lookupErr := s.catalog.Partitions(ctx, t.Topic)
 		denied := !rc.allowed(ctx, auth.Consume, t.Topic)
+		var (
+			n         int32
+			bad       *kerr.Error
+			lookupErr error
+		)
+		if !denied {
+			n, bad, lookupErr = s.lookupTopic(ctx, kmsg.ListOffsets, t.Topic)
+		}
 		for _, p := range t.Partitions {
 			rp := kmsg.NewListOffsetsResponseTopicPartition()
 			rp.Partition = p.Partition
@@ -38,6 +50,8 @@ func handleListOffsets(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Re
 			switch {
 			case denied:
 				rp.ErrorCode = kerr.TopicAuthorizationFailed.Code
+			case bad != nil:
+				rp.ErrorCode = bad.Code
 			case lookupErr != nil:
 				s.log.Error("list offsets: topic lookup", "topic", t.Topic, "err", lookupErr)
 				rp.ErrorCode = kerr.KafkaStorageError.Code

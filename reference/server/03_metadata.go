@@ -107,6 +107,9 @@ func (s *Server) topicMetadata(name string, partitions int32, e *kerr.Error) kms
 // autoCreate creates a topic with the default partition count; losing a race to another
 // creator is fine.
 func (s *Server) autoCreate(ctx context.Context, name string) (int32, error) {
+	if err := s.store.ForgetLogStarts(ctx, name); err != nil {
+		return 0, err
+	}
 	err := s.catalog.Create(ctx, name, s.cfg.DefaultPartitions)
 	if err != nil && err != errTopicExists {
 		return 0, err

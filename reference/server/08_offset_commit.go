@@ -36,7 +36,7 @@ func handleOffsetCommit(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.R
 	errs := map[slot]*kerr.Error{}
 	groupDenied := rc.groupDenied(ctx) != 0
 	for ti, t := range req.Topics {
-		n, err := s.catalog.Partitions(ctx, t.Topic)
+		n, bad, err := s.lookupTopic(ctx, kmsg.OffsetCommit, t.Topic)
 		topicDenied := !groupDenied && !rc.allowed(ctx, auth.Consume, t.Topic)
 		for pi, p := range t.Partitions {
 			switch {
@@ -44,6 +44,8 @@ func handleOffsetCommit(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.R
 				errs[slot{ti, pi}] = kerr.GroupAuthorizationFailed
 			case topicDenied:
 				errs[slot{ti, pi}] = kerr.TopicAuthorizationFailed
+			case bad != nil:
+				errs[slot{ti, pi}] = bad
 			case err != nil:
 				errs[slot{ti, pi}] = kerr.CoordinatorNotAvailable
 			case p.Partition < 0 || p.Partition >= n:

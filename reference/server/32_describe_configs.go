@@ -6,7 +6,8 @@ package server
 // are no per-topic overrides (AlterConfigs is not served), so every topic reports the same
 // values. A topic's max.message.bytes is the broker's limit (message.max.bytes), as in Kafka.
 // Retention is Pulsar's namespace policy, infinite in the suite's Pulsar, shown as -1. Unknown
-// topics get UNKNOWN_TOPIC_OR_PARTITION, another broker's id or other resource types
+// topics get UNKNOWN_TOPIC_OR_PARTITION, a name no topic can have INVALID_TOPIC_EXCEPTION (as
+// Kafka: it validates the name after authorizing), another broker's id or other resource types
 // INVALID_REQUEST. Config names not in the set are left out, as Kafka leaves out unknown ones.
 
 import (
@@ -64,9 +65,9 @@ func handleDescribeConfigs(ctx context.Context, rc *reqCtx, r kmsg.Request) (kms
 		case kmsg.ConfigResourceTypeTopic:
 			if !rc.describable(ctx, res.ResourceName) {
 				fail(kerr.TopicAuthorizationFailed, "no permission on topic "+res.ResourceName)
-			} else if validTopic(res.ResourceName) != nil {
-				fail(kerr.UnknownTopicOrPartition, "no topic named "+res.ResourceName)
-			} else if n, err := s.catalog.Partitions(ctx, res.ResourceName); err != nil {
+			} else if n, bad, err := s.lookupTopic(ctx, kmsg.DescribeConfigs, res.ResourceName); bad != nil {
+				fail(bad, validTopic(res.ResourceName).Error())
+			} else if err != nil {
 				fail(kerr.UnknownServerError, err.Error())
 			} else if n == 0 {
 				fail(kerr.UnknownTopicOrPartition, "no topic named "+res.ResourceName)

@@ -3,9 +3,10 @@ package server
 // CreatePartitions, key 37, versions 0–3.
 //
 // Grows a topic's partition count (Pulsar's partitioned-topic update). Kafka's checks: a topic
-// named twice (INVALID_REQUEST), unknown topic (UNKNOWN_TOPIC_OR_PARTITION), a count not above
-// the current one (INVALID_PARTITIONS), manual replica assignment (INVALID_REQUEST: Pulsar
-// places the data). validate_only checks without growing.
+// named twice (INVALID_REQUEST), an unknown topic or a name no topic can have
+// (UNKNOWN_TOPIC_OR_PARTITION, as Kafka), a count not above the current one
+// (INVALID_PARTITIONS), manual replica assignment (INVALID_REQUEST: Pulsar places the data).
+// validate_only checks without growing.
 
 import (
 	"context"
@@ -40,9 +41,9 @@ func handleCreatePartitions(ctx context.Context, rc *reqCtx, r kmsg.Request) (km
 			fail(kerr.TopicAuthorizationFailed, "no produce permission on topic "+t.Topic)
 		} else if seen[t.Topic] > 1 {
 			fail(kerr.InvalidRequest, fmt.Sprintf("topic %q appears %d times in the request", t.Topic, seen[t.Topic]))
-		} else if validTopic(t.Topic) != nil {
-			fail(kerr.UnknownTopicOrPartition, "no topic named "+t.Topic)
-		} else if n, err := s.catalog.Partitions(ctx, t.Topic); err != nil {
+		} else if n, bad, err := s.lookupTopic(ctx, kmsg.CreatePartitions, t.Topic); bad != nil {
+			fail(bad, "no topic named "+t.Topic)
+		} else if err != nil {
 			fail(kerr.UnknownServerError, err.Error())
 		} else if n == 0 {
 			fail(kerr.UnknownTopicOrPartition, "no topic named "+t.Topic)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/kop-conformance/kop-conformance/reference/auth"
 	"github.com/kop-conformance/kop-conformance/reference/protocol"
+	"github.com/kop-conformance/kop-conformance/reference/wiretap"
 )
 
 // conn serves one client connection. Requests are handled one at a time, in order, as a Kafka
@@ -98,11 +99,19 @@ func (cn *conn) serve(ctx context.Context) {
 // handle serves one frame; false closes the connection.
 func (cn *conn) handle(ctx context.Context, frame []byte) bool {
 	req, err := protocol.ParseRequest(frame, cn.l.Versions.Serves)
+	// Every request that has a header is recorded, refused ones too: a version a client sent
+	// above its level is exactly what the suite's wire check looks for.
+	var call *wiretap.Call
+	if !errors.Is(err, protocol.ErrTruncatedHeader) {
+		call = cn.s.cfg.Tap.Begin(clientID(req.ClientID), req.Key, req.Version, req.Body)
+	}
 	if err != nil {
 		if errors.Is(err, protocol.ErrUnsupportedVersion) && req.Key == kmsg.ApiVersions.Int16() {
 			// KIP-511: answer an unknown ApiVersions version with v0 and our versions, so the
 			// client can retry with one we serve.
-			return cn.write(req.CorrelationID, apiVersionsUnsupported(cn.l.Versions))
+			resp := apiVersionsUnsupported(cn.l.Versions)
+			call.End(resp)
+			return cn.write(req.CorrelationID, resp)
 		}
 		name := kmsg.NameForKey(req.Key)
 		cn.log.Warn("closing connection: bad request", "reason", err, "api", name, "key", req.Key,
@@ -123,10 +132,19 @@ func (cn *conn) handle(ctx context.Context, frame []byte) bool {
 		return false
 	}
 	if resp == nil {
+		call.NoResponse()
 		return true
 	}
 	resp.SetVersion(req.Version)
+	call.End(resp)
 	return cn.write(req.CorrelationID, resp) && !cn.closeAfter
+}
+
+func clientID(id *string) string {
+	if id == nil {
+		return ""
+	}
+	return *id
 }
 
 // saslExempt are the APIs a SASL listener serves before authentication.

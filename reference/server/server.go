@@ -16,10 +16,12 @@ import (
 
 	"github.com/kop-conformance/kop-conformance/reference/auth"
 	"github.com/kop-conformance/kop-conformance/reference/catalog"
+	"github.com/kop-conformance/kop-conformance/reference/faults"
 	"github.com/kop-conformance/kop-conformance/reference/group"
 	"github.com/kop-conformance/kop-conformance/reference/idempotence"
 	"github.com/kop-conformance/kop-conformance/reference/protocol"
 	"github.com/kop-conformance/kop-conformance/reference/storage"
+	"github.com/kop-conformance/kop-conformance/reference/wiretap"
 )
 
 // Config is the behaviour of the Kafka front.
@@ -34,6 +36,10 @@ type Config struct {
 	// Auth authenticates SASL listeners' clients and authorizes what they do; needed when a
 	// listener has SASL.
 	Auth Authorizer
+	// Tap, when set, records every request by client id (the suite's wire evidence).
+	Tap *wiretap.Tap
+	// Faults are deliberate defects for the suite's mutation check; empty in production.
+	Faults faults.Set
 }
 
 // Authorizer authenticates PLAIN credentials and answers permission questions (package auth).

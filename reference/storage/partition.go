@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
+
+	"github.com/kop-conformance/kop-conformance/reference/faults"
 )
 
 const (
@@ -35,15 +37,17 @@ type Partition struct {
 	cancel context.CancelFunc
 	ready  chan struct{} // closed once the tail knows the high watermark
 
-	mu       sync.Mutex
-	initErr  error
-	hwm      int64
-	logStart int64 // -1 until learned
-	changed  chan struct{}
-	entries  map[entryKey]int64 // recent entry -> first offset
-	ring     []entryKey
-	ringPos  int
-	lastSeen entryKey
+	mu      sync.Mutex
+	initErr error
+	hwm     int64
+	// firstStored is the offset of the first record Pulsar holds, -1 until learned. The log
+	// start Kafka sees may be above it (DeleteRecords): see LogStart.
+	firstStored int64
+	changed     chan struct{}
+	entries     map[entryKey]int64 // recent entry -> first offset
+	ring        []entryKey
+	ringPos     int
+	lastSeen    entryKey
 	// lastPublish is the latest Pulsar publish time seen (ms): a time lookup past it has no
 	// answer without asking Pulsar.
 	lastPublish int64
@@ -62,16 +66,16 @@ func newPartition(s *Store, tp TP) *Partition {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Partition{
 		store: s, tp: tp, name: s.TopicName(tp),
-		log:      s.log.With("topic", tp.Topic, "partition", tp.Partition),
-		ctx:      ctx,
-		cancel:   cancel,
-		ready:    make(chan struct{}),
-		logStart: -1,
-		changed:  make(chan struct{}),
-		entries:  make(map[entryKey]int64, recentEntries),
-		ring:     make([]entryKey, recentEntries),
-		waiters:  map[entryKey][]chan struct{}{},
-		index:    newSparseIndex(indexPoints),
+		log:         s.log.With("topic", tp.Topic, "partition", tp.Partition),
+		ctx:         ctx,
+		cancel:      cancel,
+		ready:       make(chan struct{}),
+		firstStored: -1,
+		changed:     make(chan struct{}),
+		entries:     make(map[entryKey]int64, recentEntries),
+		ring:        make([]entryKey, recentEntries),
+		waiters:     map[entryKey][]chan struct{}{},
+		index:       newSparseIndex(indexPoints),
 	}
 	go p.runTail()
 	return p
@@ -240,14 +244,49 @@ func (p *Partition) Changed() <-chan struct{} {
 	return p.changed
 }
 
-// LogStart is the offset of the first record still stored.
+// LogStart is Kafka's log start offset: the first offset that can be read. It is the larger of
+// the first offset Pulsar holds and the offset DeleteRecords deleted the records up to (a
+// lookup in the log start table, kept current from Pulsar), and never above the high
+// watermark. Fetch, ListOffsets, Produce and DeleteRecords all read it here.
 func (p *Partition) LogStart(ctx context.Context) (int64, error) {
 	hwm, err := p.HighWatermark(ctx)
 	if err != nil {
 		return 0, err
 	}
+	first, err := p.firstStoredOffset(ctx, hwm)
+	if err != nil {
+		return 0, err
+	}
+	return logStartOf(first, p.store.deletedTo(p.tp), hwm), nil
+}
+
+// logStartOf combines the first stored offset and the deleted-up-to offset into the log start.
+// Kafka never has a log start above the high watermark; an entry that claims one (left by a
+// topic deleted behind the gateway's back and created again) is not believed past it.
+func logStartOf(first, deletedTo, hwm int64) int64 {
+	ls := max(first, deletedTo)
+	if ls > hwm {
+		ls = hwm
+	}
+	return ls
+}
+
+// DeleteBefore moves the log start up to offset (DeleteRecords): records below it are no longer
+// served, though Pulsar keeps them until its retention removes them. The caller has checked
+// that offset is above the current log start and at most the high watermark. It returns once
+// Pulsar acknowledged the new log start and this gateway's table holds it.
+func (p *Partition) DeleteBefore(ctx context.Context, offset int64) error {
+	ls, err := p.store.logStarts()
+	if err != nil {
+		return err
+	}
+	return ls.set(ctx, p.tp, offset)
+}
+
+// firstStoredOffset is the offset of the first record Pulsar holds (0 while there is none).
+func (p *Partition) firstStoredOffset(ctx context.Context, hwm int64) (int64, error) {
 	p.mu.Lock()
-	ls := p.logStart
+	ls := p.firstStored
 	p.mu.Unlock()
 	if ls >= 0 {
 		return ls, nil
@@ -269,9 +308,13 @@ func (p *Partition) LogStart(ctx context.Context) (int64, error) {
 	off := int64(*(*msg).Index())
 	c.next = off
 	p.mu.Lock()
-	p.logStart = off
+	p.firstStored = off
 	p.mu.Unlock()
-	p.putCursor(c)
+	if p.store.deletedTo(p.tp) > off {
+		c.r.Close() // nobody will fetch below the log start
+	} else {
+		p.putCursor(c)
+	}
 	return off, nil
 }
 
@@ -299,6 +342,7 @@ func (p *Partition) Append(ctx context.Context, recs []Record) (int64, error) {
 		p.producer = prod
 	}
 	prod := p.producer
+	hide := p.store.cfg.Faults.On(faults.HeadersHidden)
 	var (
 		wg      sync.WaitGroup
 		first   pulsar.MessageID
@@ -308,7 +352,7 @@ func (p *Partition) Append(ctx context.Context, recs []Record) (int64, error) {
 	wg.Add(len(recs))
 	for i := range recs {
 		i := i
-		prod.SendAsync(ctx, toMessage(&recs[i]), func(id pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
+		prod.SendAsync(ctx, toMessage(&recs[i], hide), func(id pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
 			errMu.Lock()
 			if err != nil && sendErr == nil {
 				sendErr = err
@@ -474,7 +518,7 @@ func (p *Partition) takeCursor(ctx context.Context, offset int64) (*cursor, erro
 		}
 	}
 	pt, ok := p.index.floor(offset)
-	ls := p.logStart
+	ls := p.firstStored // where a reader from the earliest message starts
 	p.mu.Unlock()
 	near := ok && offset-pt.offset <= searchGap || !ok && ls >= 0 && offset-ls <= searchGap
 	if !near {

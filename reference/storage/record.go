@@ -35,7 +35,8 @@ func (r *Record) Size() int {
 }
 
 // Reserved Pulsar message properties that carry what a plain Pulsar message cannot say.
-// Kafka headers are also written as ordinary properties so Pulsar consumers see them.
+// Kafka headers are also written as ordinary properties so Pulsar consumers see them (unless
+// the test-only fault faults.HeadersHidden hides them).
 const (
 	propPrefix    = "__kafka."
 	propNullValue = propPrefix + "null-value"
@@ -45,8 +46,10 @@ const (
 )
 
 // toMessage maps a Kafka record to a Pulsar message: key -> key, value -> payload,
-// headers -> properties, timestamp -> event time.
-func toMessage(r *Record) *pulsar.ProducerMessage {
+// headers -> properties, timestamp -> event time. hideHeaders is the test-only fault
+// faults.HeadersHidden: headers are written only inside the private __kafka.headers property,
+// so a native Pulsar consumer does not see them (the gateway still reads them back).
+func toMessage(r *Record, hideHeaders bool) *pulsar.ProducerMessage {
 	m := &pulsar.ProducerMessage{Payload: r.Value}
 	props := map[string]string{}
 	if r.Key != nil {
@@ -65,8 +68,11 @@ func toMessage(r *Record) *pulsar.ProducerMessage {
 		// Event time 0 means "unset" in Pulsar; keep Kafka's exact value.
 		props[propTimestamp] = strconv.FormatInt(r.Timestamp, 10)
 	}
-	exact := len(r.Headers) > 1
+	exact := len(r.Headers) > 1 || hideHeaders && len(r.Headers) > 0
 	for _, h := range r.Headers {
+		if hideHeaders {
+			continue
+		}
 		if h.Value == nil || len(h.Key) >= len(propPrefix) && h.Key[:len(propPrefix)] == propPrefix {
 			exact = true
 		}

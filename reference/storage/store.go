@@ -1,11 +1,14 @@
 // Package storage keeps Kafka partitions in Pulsar: Kafka topic t, partition N is the Pulsar
-// topic persistent://<tenant>/<namespace>/t-partition-N. Offsets are Pulsar's broker entry
-// indexes (AppendIndexMetadataInterceptor), so they are continuous, survive a gateway restart
-// and are the same for every gateway. Nothing here keeps data only in memory: memory holds
-// caches (sparse offset index, reusable readers) that are rebuilt from Pulsar on demand.
+// topic persistent://<tenant>/<namespace>/P-partition-N, where P = naming.ToPulsar(t) (t itself
+// unless t contains "-partition-"). Offsets are Pulsar's broker entry indexes
+// (AppendIndexMetadataInterceptor), so they are continuous, survive a gateway restart and are
+// the same for every gateway. Log starts moved by DeleteRecords are kept in a compacted Pulsar
+// topic (logstart.go). Nothing here keeps data only in memory: memory holds caches (sparse
+// offset index, reusable readers, the log start table) that are rebuilt from Pulsar.
 package storage
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +17,9 @@ import (
 
 	"github.com/apache/pulsar-client-go/pulsar"
 	plog "github.com/apache/pulsar-client-go/pulsar/log"
+
+	"github.com/kop-conformance/kop-conformance/reference/faults"
+	"github.com/kop-conformance/kop-conformance/reference/naming"
 )
 
 var errNoIndex = errors.New("pulsar message has no broker entry index: enable " +
@@ -35,6 +41,9 @@ type Config struct {
 	// Ledgers lists a topic's ledgers so a fetch far from any known offset can bisect the
 	// topic's entries; without it such a fetch reads forward from the nearest known entry.
 	Ledgers LedgerLister
+	// Faults are deliberate defects for the suite's mutation check (faults.HeadersHidden);
+	// empty in production.
+	Faults faults.Set
 }
 
 // TP is a Kafka topic partition.
@@ -51,6 +60,7 @@ type Store struct {
 
 	mu     sync.Mutex
 	parts  map[TP]*Partition
+	starts *logStarts // nil until OpenLogStarts
 	closed bool
 }
 
@@ -86,9 +96,62 @@ func (s *Store) InternalTopic(name string) string {
 	return fmt.Sprintf("persistent://%s/%s/%s", s.cfg.Tenant, s.cfg.Namespace, name)
 }
 
-// TopicName is the full Pulsar name of a Kafka partition.
+// TopicName is the full Pulsar name of a Kafka partition (the topic name must be legal).
 func (s *Store) TopicName(tp TP) string {
-	return fmt.Sprintf("persistent://%s/%s/%s-partition-%d", s.cfg.Tenant, s.cfg.Namespace, tp.Topic, tp.Partition)
+	return fmt.Sprintf("persistent://%s/%s/%s-partition-%d", s.cfg.Tenant, s.cfg.Namespace, naming.ToPulsar(tp.Topic), tp.Partition)
+}
+
+// OpenLogStarts reads the log starts DeleteRecords moved from topic (full Pulsar name of a
+// compacted topic the gateway keeps for itself) and keeps following it. Call it once, before
+// serving; it returns when every log start written before the call is known.
+func (s *Store) OpenLogStarts(ctx context.Context, topic string) error {
+	ls, err := openLogStarts(ctx, s.client, topic, s.log)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.starts != nil {
+		go ls.close()
+		if s.closed {
+			return ErrClosed
+		}
+		return errors.New("log starts already open")
+	}
+	s.starts = ls
+	return nil
+}
+
+func (s *Store) logStarts() (*logStarts, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.starts == nil {
+		return nil, errors.New("the log start topic is not open")
+	}
+	return s.starts, nil
+}
+
+// deletedTo is the offset tp's records were deleted up to by DeleteRecords (0: none).
+func (s *Store) deletedTo(tp TP) int64 {
+	s.mu.Lock()
+	ls := s.starts
+	s.mu.Unlock()
+	if ls == nil {
+		return 0
+	}
+	return ls.table.get(tp)
+}
+
+// ForgetLogStarts deletes the log starts of every partition of topic, so a topic created again
+// under the name starts at offset 0. Call it after deleting a topic and before creating one
+// (which clears entries left by a deletion made behind the gateway's back). Without entries it
+// writes nothing.
+func (s *Store) ForgetLogStarts(ctx context.Context, topic string) error {
+	ls, err := s.logStarts()
+	if err != nil {
+		return err
+	}
+	return ls.forget(ctx, topic)
 }
 
 // Partition returns the open partition, opening it (and starting its tail reader) on first use.
@@ -129,9 +192,14 @@ func (s *Store) Close() {
 	s.closed = true
 	parts := s.parts
 	s.parts = map[TP]*Partition{}
+	starts := s.starts
+	s.starts = nil
 	s.mu.Unlock()
 	for _, p := range parts {
 		p.close()
+	}
+	if starts != nil {
+		starts.close()
 	}
 	s.client.Close()
 }

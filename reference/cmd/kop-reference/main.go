@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
@@ -18,16 +19,27 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kmsg"
+
 	"github.com/kop-conformance/kop-conformance/reference/auth"
 	"github.com/kop-conformance/kop-conformance/reference/catalog"
 	"github.com/kop-conformance/kop-conformance/reference/config"
+	"github.com/kop-conformance/kop-conformance/reference/faults"
 	"github.com/kop-conformance/kop-conformance/reference/group"
 	"github.com/kop-conformance/kop-conformance/reference/protocol"
 	"github.com/kop-conformance/kop-conformance/reference/server"
 	"github.com/kop-conformance/kop-conformance/reference/storage"
+	"github.com/kop-conformance/kop-conformance/reference/wiretap"
 )
 
 func main() {
+	if len(os.Args) == 2 && strings.TrimLeft(os.Args[1], "-") == "list-faults" {
+		// The mutation check's inventory: NAME<TAB>FEATURE,FEATURE<TAB>DESCRIPTION per line.
+		for _, f := range faults.All {
+			fmt.Printf("%s\t%s\t%s\n", f.Name, strings.Join(f.Features, ","), f.Description)
+		}
+		return
+	}
 	cfg, err := config.Parse(os.Args[1:], config.Getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		return
@@ -66,6 +78,7 @@ func run(cfg *config.Config) error {
 		ServiceURL: cfg.PulsarURL, Tenant: cfg.Tenant, Namespace: cfg.Namespace, Token: cfg.PulsarToken,
 		Ledgers: cat.Ledgers,
 		Logger:  slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: plevel})),
+		Faults:  cfg.Faults,
 	})
 	if err != nil {
 		return err
@@ -74,7 +87,7 @@ func run(cfg *config.Config) error {
 
 	groupTopic := store.InternalTopic("__kop_groups")
 	gctx, gcancel := context.WithTimeout(ctx, cfg.StartupTimeout)
-	groups, err := group.Open(gctx, store.Client(), groupTopic, group.Config{Logger: log})
+	groups, err := group.Open(gctx, store.Client(), groupTopic, group.Config{Logger: log, Faults: cfg.Faults})
 	gcancel()
 	if err != nil {
 		return fmt.Errorf("group coordinator: %w", err)
@@ -82,11 +95,32 @@ func run(cfg *config.Config) error {
 	defer groups.Close()
 	log.Info("group coordinator ready", "state_topic", groupTopic)
 
+	// Log starts moved by DeleteRecords, in their own compacted topic next to the groups'.
+	logStartTopic := store.InternalTopic("__kop_log_start")
+	lctx, lcancel := context.WithTimeout(ctx, cfg.StartupTimeout)
+	err = store.OpenLogStarts(lctx, logStartTopic)
+	lcancel()
+	if err != nil {
+		return fmt.Errorf("log starts: %w", err)
+	}
+	log.Info("log starts ready", "topic", logStartTopic)
+
+	if len(cfg.Faults) > 0 {
+		log.Warn("RUNNING WITH DELIBERATE FAULTS (test-only mutation check); this server is broken on purpose", "faults", strings.Join(cfg.Faults.Names(), ","))
+	}
+	var tap *wiretap.Tap
+	if cfg.DebugAddr != "" {
+		tap = wiretap.New()
+		if err := serveDebug(ctx, cfg.DebugAddr, tap, log); err != nil {
+			return err
+		}
+	}
 	srv := server.New(server.Config{
 		NodeID: cfg.NodeID, ClusterID: cfg.ClusterID, DefaultPartitions: cfg.DefaultPartitions,
 		AutoCreateTopics: cfg.AutoCreateTopics, MaxRequestBytes: cfg.MaxRequestBytes,
 		MaxMessageBytes: cfg.MaxMessageBytes, Logger: log,
 		Auth: auth.NewPulsar(cfg.PulsarAdminURL, cfg.Tenant, cfg.Namespace, cfg.PulsarToken),
+		Tap:  tap, Faults: cfg.Faults,
 	}, store, cat, groups)
 
 	var wg sync.WaitGroup
@@ -95,6 +129,9 @@ func run(cfg *config.Config) error {
 		versions, err := protocol.Cap(server.Implemented(), l.Level)
 		if err != nil {
 			return err
+		}
+		if cfg.Faults.On(faults.ProduceOverLevel) {
+			versions[kmsg.Produce.Int16()] = server.Implemented()[kmsg.Produce.Int16()]
 		}
 		host, portStr, _ := net.SplitHostPort(l.Advertised)
 		port, _ := strconv.Atoi(portStr)
@@ -160,4 +197,23 @@ func waitPulsar(ctx context.Context, cat *catalog.Catalog, cfg *config.Config, l
 		case <-ctx.Done():
 		}
 	}
+}
+
+// serveDebug serves the wire tap until ctx ends. It listens before returning, so a bad
+// address fails the start instead of a request later.
+func serveDebug(ctx context.Context, addr string, tap *wiretap.Tap, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("debug-addr %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(wiretap.Path, tap.Handler())
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		hs.Close()
+	}()
+	go hs.Serve(ln)
+	log.Warn("serving the wire tap (test-only): every request's client id and API version is recorded", "addr", ln.Addr().String(), "path", wiretap.Path)
+	return nil
 }
