@@ -3,30 +3,51 @@ package rules
 import "testing"
 
 func TestApplies(t *testing.T) {
-	ref := Target{Name: "reference", LevelListeners: true, Controllable: true}
-	ext := Target{Name: "external"}
+	ref, kafka, ext := TargetNamed("reference"), TargetNamed("kafka"), TargetNamed("external")
 	cases := []struct {
 		feature, client, level string
 		t                      Target
 		want                   bool
 	}{
 		{"produce", "kafka-go", "1.0", ref, true},
-		{"produce", "kafka-go", "1.0", ext, false},
-		{"produce", "kafka-go", "1.0", TargetNamed("kafka"), true},
-		{"durability", "sarama", "1.0", TargetNamed("kafka"), true},
-		{"produce", "sarama", "1.0", ext, true},
+		{"produce", "kafka-go", "1.0", ext, true},
+		{"produce", "kafka-go", "1.0", kafka, true},
+		{"durability", "sarama", "1.0", kafka, true},
 		{"durability", "franz-go", "2.6", ext, false},
 		{"durability", "franz-go", "2.6", ref, true},
 		{"nope", "franz-go", "2.6", ref, false},
 		{"offset-reset", "kafka-go", "2.6", ref, false},
 		{"offset-reset", "sarama", "2.6", ref, true},
-		{"group-admin", "sarama", "1.0", ref, false},
+		{"group-admin", "sarama", "1.0", ref, true},
 		{"group-admin", "sarama", "1.1", ref, true},
+		{"interop", "sarama", "1.0", ref, true},
+		{"interop", "sarama", "1.0", kafka, false},
+		{"transactions", "franz-go", "2.6", ref, true}, // applies, but is not served there
 	}
 	for _, c := range cases {
 		got, why := Applies(c.feature, c.client, c.level, c.t)
 		if got != c.want || (!got && why == "") {
 			t.Errorf("Applies(%s,%s,%s,%s) = %v %q, want %v with a reason when false", c.feature, c.client, c.level, c.t.Name, got, why, c.want)
+		}
+	}
+	if Runs("transactions", "franz-go", "2.6", ref) || !Runs("transactions", "franz-go", "2.6", kafka) {
+		t.Error("transactions must run on kafka only")
+	}
+	if ns, why := NotServed("transactions", ref); !ns || why == "" {
+		t.Error("transactions must be declared not served by the reference, with a reason")
+	}
+}
+
+func TestLevelsCompareAsNumbers(t *testing.T) {
+	if !LevelAtLeast("2.10", "2.9") || LevelAtLeast("1.1", "2.0") || !LevelAtLeast("2.3", "2.3") {
+		t.Error("levels must compare by their numbers")
+	}
+}
+
+func TestEveryFeatureDeclaresItsAPIs(t *testing.T) {
+	for _, f := range Features {
+		if len(f.APIs) == 0 {
+			t.Errorf("feature %s declares no APIs its specs must send", f.Name)
 		}
 	}
 }

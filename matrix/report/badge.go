@@ -7,8 +7,10 @@ import (
 )
 
 // Badge renders a flat two-part SVG badge ("label | message"), green when every applicable cell
-// that ran passed, red when any failed, grey when nothing ran. Text widths are estimated from a
-// fixed per-character width, which is close enough for the badge font at 11px.
+// that ran passed, red when any failed, grey when nothing ran. Not-served cells are a declared
+// gap of the target, not a failure: they leave the colour alone and are counted in the message.
+// Text widths are estimated from a fixed per-character width, which is close enough for the
+// badge font at 11px.
 func Badge(w io.Writer, label string, c Counts) error {
 	msg, color := "not run", "#9f9f9f"
 	if ran := c.Pass + c.Fail; ran > 0 {
@@ -17,6 +19,9 @@ func Badge(w io.Writer, label string, c Counts) error {
 		if c.Fail > 0 {
 			color = "#cf222e"
 		}
+	}
+	if c.NotServed > 0 {
+		msg += fmt.Sprintf(" · %d not served", c.NotServed)
 	}
 	lw, mw := 10+7*len([]rune(label)), 10+7*len([]rune(msg))
 	esc := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;")

@@ -3,8 +3,8 @@ package report
 import (
 	_ "embed"
 	"encoding/json"
+	"html/template"
 	"io"
-	"text/template"
 )
 
 //go:embed assets/index.html.tmpl
@@ -14,12 +14,14 @@ var indexTmpl string
 // Filters live in the URL fragment (#client=sarama&status=FAIL), so a filtered view can be linked.
 var index = template.Must(template.New("index").Parse(indexTmpl))
 
-// HTML renders reports/index.html. json.Marshal escapes <, > and & so the embedded document
-// cannot close its script element.
+// HTML renders reports/index.html. The matrix goes into a <script type="application/json">
+// element, which html/template treats as script: a string would be re-escaped into a JS
+// string literal, so the document is passed as template.JS. That is safe because json.Marshal
+// escapes <, > and & (and U+2028/U+2029), so the text cannot close its script element.
 func HTML(w io.Writer, m *Matrix) error {
 	js, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
-	return index.Execute(w, string(js))
+	return index.Execute(w, template.JS(js))
 }

@@ -44,14 +44,16 @@ func headless(t *testing.T, chromium string, args ...string) []byte {
 }
 
 // TestIndexPageRendersFiltersAndShowsFailures loads the generated page in headless Chromium: the
-// script must render the cells, apply the filter from the URL, expand to the failure message,
-// keep hostile text inert, and paint a non-blank page.
+// script must render the cells, apply the filter from the URL, expand to the failure message and
+// the wire versions, show not-served cells with their reason, keep hostile text inert, and paint
+// a non-blank page.
 func TestIndexPageRendersFiltersAndShowsFailures(t *testing.T) {
 	chromium := browser(t)
 	failing := spec(types.SpecStateFailed, "client:sarama", "level:1.0", "feature:produce")
 	failing.Failure.Message = "offset 7 <script>window.hacked=1</script> expected 5"
 	p := writeReport(t,
-		spec(types.SpecStatePassed, "client:franz-go", "level:1.0", "feature:produce"),
+		withWire(spec(types.SpecStatePassed, "client:franz-go", "level:1.0", "feature:produce"),
+			map[string]map[int16][]int16{"franz-go": {0: {2, 3, 5}, 1: {4}}}),
 		failing,
 		spec(types.SpecStatePassed, "client:kafka-go", "level:1.0", "feature:produce"),
 	)
@@ -81,8 +83,25 @@ func TestIndexPageRendersFiltersAndShowsFailures(t *testing.T) {
 	if !strings.Contains(dom, "<td>rebalance-join-to-first-record</td><td>reference</td><td>3</td><td>250 ms</td><td>100 ms</td><td>900 ms</td>") {
 		t.Fatalf("the measurements table is missing or wrong:\n%s", dom)
 	}
-	if all := regexp.MustCompile(`<tr data-status=`).FindAllString(string(headless(t, chromium, "--dump-dom", "file://"+page)), -1); len(all) != len(m.Cells) {
+	dom = string(headless(t, chromium, "--dump-dom", "file://"+page+"#status=NOT+SERVED"))
+	statuses := regexp.MustCompile(`<tr data-status="([^"]+)"`).FindAllStringSubmatch(dom, -1)
+	if len(statuses) != m.Targets[0].CellCounts.NotServed || len(statuses) == 0 {
+		t.Fatalf("filtered on status=NOT SERVED, rendered %d rows, the matrix has %d such cells", len(statuses), m.Targets[0].CellCounts.NotServed)
+	}
+	for _, s := range statuses {
+		if s[1] != NotServed {
+			t.Fatalf("filtered on status=NOT SERVED, rendered a %s row", s[1])
+		}
+	}
+	if !strings.Contains(dom, `<td class="NOTSERVED">NOT SERVED</td><td>transactions are not served`) {
+		t.Fatalf("a not-served cell does not show its reason:\n%s", dom)
+	}
+	dom = string(headless(t, chromium, "--dump-dom", "file://"+page))
+	if all := regexp.MustCompile(`<tr data-status=`).FindAllString(dom, -1); len(all) != len(m.Cells) {
 		t.Fatalf("unfiltered page renders %d rows, the matrix has %d cells", len(all), len(m.Cells))
+	}
+	if !strings.Contains(dom, `<div class="wire">wire: Fetch v4, Produce v2–v3/v5</div>`) {
+		t.Fatalf("the franz-go cell does not show the versions it sent:\n%s", dom)
 	}
 
 	shot := filepath.Join(dir, "shot.png")
@@ -119,6 +138,9 @@ func TestBadgeColoursAndText(t *testing.T) {
 		{Counts{Pass: 5}, "5/5 pass", "#2ea043"},
 		{Counts{Pass: 4, Fail: 1, NA: 3}, "4/5 pass", "#cf222e"},
 		{Counts{NotRun: 2}, "not run", "#9f9f9f"},
+		{Counts{Pass: 5, NotServed: 3}, "5/5 pass · 3 not served", "#2ea043"}, // a declared gap is not a failure
+		{Counts{Pass: 4, Fail: 1, NotServed: 2}, "4/5 pass · 2 not served", "#cf222e"},
+		{Counts{NotServed: 2}, "not run · 2 not served", "#9f9f9f"},
 	}
 	for _, tc := range cases {
 		var b bytes.Buffer

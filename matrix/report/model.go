@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/onsi/ginkgo/v2/types"
 
@@ -25,6 +26,9 @@ const (
 	Fail   = "FAIL"
 	NA     = "N/A"
 	NotRun = "NOT RUN" // applicable, but not selected in this run (e.g. a level outside the PR gate)
+	// NotServed cells apply but the target declares it does not serve the feature (a gap of
+	// the target, with its reason, not of the client or the level).
+	NotServed = "NOT SERVED"
 )
 
 // Spec is one executed spec of a cell.
@@ -43,16 +47,20 @@ type Cell struct {
 	Client  string `json:"client"`
 	Level   string `json:"level"`
 	Status  string `json:"status"`
-	Reason  string `json:"reason,omitempty"` // why N/A, or the first failure
+	Reason  string `json:"reason,omitempty"` // why N/A or not served, or the first failure
 	Specs   []Spec `json:"specs,omitempty"`
+	// WireVersions are the versions of each API (by kmsg name) the cell's client sent during
+	// its specs, ascending: evidence of the level the cell really ran at.
+	WireVersions map[string][]int16 `json:"wire_versions,omitempty"`
 }
 
 // Counts tallies cells by status.
 type Counts struct {
-	Pass   int `json:"pass"`
-	Fail   int `json:"fail"`
-	NA     int `json:"na"`
-	NotRun int `json:"not_run"`
+	Pass      int `json:"pass"`
+	Fail      int `json:"fail"`
+	NA        int `json:"na"`
+	NotRun    int `json:"not_run"`
+	NotServed int `json:"not_served"`
 }
 
 func (c *Counts) add(status string) {
@@ -65,6 +73,8 @@ func (c *Counts) add(status string) {
 		c.NA++
 	case NotRun:
 		c.NotRun++
+	case NotServed:
+		c.NotServed++
 	}
 }
 
@@ -210,56 +220,13 @@ func dims(sr types.SpecReport) (clients []string, level, feature string, ok bool
 func buildTarget(target string, rep types.Report, levels []string) (TargetRun, []Cell) {
 	run := TargetRun{Name: target, SuiteSuccess: rep.SuiteSucceeded, StartedAt: rep.StartTime.UTC(),
 		DurationSec: rep.RunTime.Seconds(), ByClient: map[string]Counts{}}
-	specs := map[string][]Spec{}
-	key := func(f, c, l string) string { return f + "|" + c + "|" + l }
-	for _, sr := range rep.SpecReports {
-		if sr.LeafNodeType != types.NodeTypeIt {
-			if sr.State.Is(types.SpecStateFailureStates) {
-				run.SetupFailure = fmt.Sprintf("%s: %s", sr.LeafNodeType, sr.Failure.Message)
-			}
-			continue
-		}
-		if sr.State == types.SpecStateSkipped || sr.State == types.SpecStatePending {
-			continue // not selected in this run: it says nothing about the target
-		}
-		cs, l, f, ok := dims(sr)
-		if !ok {
-			continue
-		}
-		s := Spec{Name: sr.FullText(), State: sr.State.String(), DurationMs: sr.RunTime.Milliseconds()}
-		if sr.State.Is(types.SpecStateFailureStates) {
-			s.Failure = sr.Failure.Message
-			s.Location = sr.Failure.Location.String()
-			run.SpecsFailed++
-		} else if sr.State == types.SpecStatePassed {
-			run.SpecsPassed++
-		}
-		for _, c := range cs {
-			specs[key(f, c, l)] = append(specs[key(f, c, l)], s)
-		}
-	}
+	ev := collect(&run, rep)
 	rt := rules.TargetNamed(target)
 	var cells []Cell
 	for _, f := range rules.Features {
 		for _, c := range rules.Clients {
 			for _, l := range levels {
-				cell := Cell{Target: target, Feature: f.Name, Client: c, Level: l}
-				if ok, why := rules.Applies(f.Name, c, l, rt); !ok {
-					cell.Status, cell.Reason = NA, why
-				} else if ss := specs[key(f.Name, c, l)]; len(ss) == 0 {
-					cell.Status = NotRun
-				} else {
-					sort.Slice(ss, func(i, j int) bool { return ss[i].Name < ss[j].Name })
-					cell.Specs, cell.Status = ss, Pass
-					for _, s := range ss {
-						if s.State != types.SpecStatePassed.String() {
-							cell.Status = Fail
-							if cell.Reason == "" {
-								cell.Reason = firstLine(s.Name + ": " + s.Failure)
-							}
-						}
-					}
-				}
+				cell := cellFor(Cell{Target: target, Feature: f.Name, Client: c, Level: l}, rt, ev[cellKey(f.Name, c, l)])
 				run.CellCounts.add(cell.Status)
 				bc := run.ByClient[c]
 				bc.add(cell.Status)
@@ -269,6 +236,102 @@ func buildTarget(target string, rep types.Report, levels []string) (TargetRun, [
 		}
 	}
 	return run, cells
+}
+
+// cellEvidence is what the executed specs of one cell left in the report.
+type cellEvidence struct {
+	specs []Spec
+	wire  apiVersions // what the cell's own client sent
+}
+
+func cellKey(feature, client, level string) string { return feature + "|" + client + "|" + level }
+
+// collect counts the report's executed specs into run and files each under its cells (a
+// mixed-group spec under each of its clients, each with only its own wire versions).
+func collect(run *TargetRun, rep types.Report) map[string]*cellEvidence {
+	ev := map[string]*cellEvidence{}
+	for _, sr := range rep.SpecReports {
+		if msg, failed := suiteNodeFailure(sr); failed {
+			run.SetupFailure = msg
+		}
+		if !executed(sr) {
+			continue
+		}
+		cs, l, f, ok := dims(sr)
+		if !ok {
+			continue
+		}
+		s := specOf(sr)
+		if sr.State.Is(types.SpecStateFailureStates) {
+			run.SpecsFailed++
+		} else if sr.State == types.SpecStatePassed {
+			run.SpecsPassed++
+		}
+		wire := wireOf(sr)
+		for _, c := range cs {
+			k := cellKey(f, c, l)
+			if ev[k] == nil {
+				ev[k] = &cellEvidence{wire: apiVersions{}}
+			}
+			ev[k].specs = append(ev[k].specs, s)
+			ev[k].wire.add(wire[c])
+		}
+	}
+	return ev
+}
+
+// suiteNodeFailure reports a failed node that is not a spec (BeforeSuite, AfterSuite, ...):
+// the suite's own machinery failed, so its spec verdicts cannot be taken at face value.
+func suiteNodeFailure(sr types.SpecReport) (string, bool) {
+	if sr.LeafNodeType == types.NodeTypeIt || !sr.State.Is(types.SpecStateFailureStates) {
+		return "", false
+	}
+	return fmt.Sprintf("%s: %s", sr.LeafNodeType, sr.Failure.Message), true
+}
+
+// executed reports whether sr is a spec that ran. A skipped or pending spec was not selected
+// in this run: it says nothing about the target.
+func executed(sr types.SpecReport) bool {
+	return sr.LeafNodeType == types.NodeTypeIt && sr.State != types.SpecStateSkipped && sr.State != types.SpecStatePending
+}
+
+func specOf(sr types.SpecReport) Spec {
+	s := Spec{Name: sr.FullText(), State: sr.State.String(), DurationMs: sr.RunTime.Milliseconds()}
+	if sr.State.Is(types.SpecStateFailureStates) {
+		s.Failure = sr.Failure.Message
+		s.Location = sr.Failure.Location.String()
+	}
+	return s
+}
+
+// cellFor decides a cell's status. The declared rules come first: a cell that does not apply
+// is N/A and one the target does not serve is NOT SERVED, whatever specs the report holds for
+// it (the suite has none there; a stray one must not turn a declared gap into a pass).
+func cellFor(cell Cell, rt rules.Target, ev *cellEvidence) Cell {
+	if ok, why := rules.Applies(cell.Feature, cell.Client, cell.Level, rt); !ok {
+		cell.Status, cell.Reason = NA, why
+		return cell
+	}
+	if ns, why := rules.NotServed(cell.Feature, rt); ns {
+		cell.Status, cell.Reason = NotServed, why
+		return cell
+	}
+	if ev == nil {
+		cell.Status = NotRun
+		return cell
+	}
+	ss := ev.specs
+	sort.Slice(ss, func(i, j int) bool { return ss[i].Name < ss[j].Name })
+	cell.Specs, cell.Status, cell.WireVersions = ss, Pass, ev.wire.named()
+	for _, s := range ss {
+		if s.State != types.SpecStatePassed.String() {
+			cell.Status = Fail
+			if cell.Reason == "" {
+				cell.Reason = firstLine(s.Name + ": " + s.Failure)
+			}
+		}
+	}
+	return cell
 }
 
 // measurements collects the numeric "*-ms" report entries of passed specs, by name.
@@ -301,13 +364,20 @@ func measurements(target string, rep types.Report) []Measurement {
 	return out
 }
 
-func firstLine(s string) string {
+func firstLine(s string) string { return clip(s, 300) }
+
+// clip keeps the first line of s, cut to at most max bytes (on a rune boundary).
+func clip(s string, max int) string {
 	s = strings.TrimSpace(s)
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
 	}
-	if len(s) > 300 {
-		s = s[:300] + "…"
+	if len(s) > max {
+		cut := max
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
 	}
 	return s
 }

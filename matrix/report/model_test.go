@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/kop-conformance/kop-conformance/conformance/rules"
 )
 
 func spec(state types.SpecState, labels ...string) types.SpecReport {
@@ -147,5 +149,72 @@ func TestMeasurementsSummarisePassedSpecs(t *testing.T) {
 	}
 	if !strings.Contains(md.String(), "| rebalance-join-to-first-record | kafka | 4 | 250 ms | 100 ms | 900 ms |") {
 		t.Fatalf("markdown lacks the measurement row:\n%s", md.String())
+	}
+}
+
+func TestNotServedCells(t *testing.T) {
+	// The suite has no specs for a cell its target does not serve; stray ones (one failing)
+	// must not change the declared status.
+	ref := writeReport(t,
+		spec(types.SpecStatePassed, "client:franz-go", "level:1.0", "feature:transactions"),
+		spec(types.SpecStateFailed, "client:sarama", "level:1.0", "feature:log-append-time"),
+	)
+	kafka := writeReport(t,
+		spec(types.SpecStatePassed, "client:franz-go", "level:1.0", "feature:transactions"),
+		spec(types.SpecStatePassed, "client:sarama", "level:1.0", "feature:log-append-time"),
+	)
+	m, err := Build([]Input{{Target: "reference", Path: ref}, {Target: "kafka", Path: kafka}}, []string{"1.0"}, time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		target, feature, client string
+		want, reason            string
+	}{
+		{"reference", "transactions", "franz-go", NotServed, "TRANSACTIONAL_ID_AUTHORIZATION_FAILED"},
+		{"reference", "transactions", "kafka-go", NA, "no transactional producer"}, // does not apply: stays N/A
+		{"reference", "log-append-time", "sarama", NotServed, "LogAppendTime is not served"},
+		{"reference", "sasl-scram", "kafka-go", NotServed, "SCRAM is not served"},
+		{"kafka", "transactions", "franz-go", Pass, ""},
+		{"kafka", "sasl-scram", "kafka-go", NotRun, ""},
+	}
+	for _, c := range cases {
+		got := m.find(c.target, c.feature, c.client, "1.0")
+		if got.Status != c.want || !strings.Contains(got.Reason, c.reason) {
+			t.Errorf("%s/%s/%s = %s %q, want %s with %q", c.target, c.feature, c.client, got.Status, got.Reason, c.want, c.reason)
+		}
+		if got.Status == NotServed && (len(got.Specs) > 0 || got.WireVersions != nil) {
+			t.Errorf("%s/%s/%s is not served but carries specs %v", c.target, c.feature, c.client, got.Specs)
+		}
+	}
+	want := 0
+	for _, f := range rules.Features {
+		for _, c := range rules.Clients {
+			if ok, _ := rules.Applies(f.Name, c, "1.0", rules.TargetNamed("reference")); ok && !rules.Runs(f.Name, c, "1.0", rules.TargetNamed("reference")) {
+				want++
+			}
+		}
+	}
+	if got := m.Targets[0].CellCounts.NotServed; got != want || want == 0 {
+		t.Errorf("reference counts %d not-served cells, the rules declare %d", got, want)
+	}
+	if n := m.Targets[1].CellCounts.NotServed; n != 0 {
+		t.Errorf("kafka counts %d not-served cells, want 0", n)
+	}
+	if len(m.Disagreements) != 0 {
+		t.Errorf("not served vs PASS is not a disagreement: %+v", m.Disagreements)
+	}
+	var md bytes.Buffer
+	if err := Markdown(&md, m); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"⛔ not served", "⛔ / ✅", "#### Failures, N/A and not-served reasons",
+		"- ⛔ transactions: transactions are not served", "| client | PASS | FAIL | N/A | not run | not served |"} {
+		if !strings.Contains(md.String(), w) {
+			t.Errorf("markdown lacks %q", w)
+		}
+	}
+	if n := strings.Count(md.String(), "- ⛔ sasl-scram:"); n != 1 {
+		t.Errorf("the not-served reason of sasl-scram is listed %d times, want once", n)
 	}
 }

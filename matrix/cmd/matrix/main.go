@@ -2,6 +2,12 @@
 // reports/SCHEMA.md), index.html (a static, filterable page) and SVG badges per target and client.
 //
 //	matrix --report reference=conformance/out/reference.json [--report kafka=...] --out reports --levels "1.0 2.0 2.6"
+//
+// The mutants subcommand judges runs against the reference started with deliberate faults
+// (reference/faults) and writes reports/mutants.md and mutants.json; it exits 1 when a mutant
+// survived or was not run:
+//
+//	matrix mutants --mutant no-long-poll=conformance/out/mutant-no-long-poll.json [--mutant ...] --out reports
 package main
 
 import (
@@ -18,24 +24,36 @@ import (
 	"github.com/kop-conformance/kop-conformance/matrix/report"
 )
 
-type reportFlags []report.Input
+// namedPaths is a repeatable NAME=PATH flag (--report TARGET=PATH, --mutant NAME=PATH).
+type namedPaths struct {
+	what  string // what NAME stands for, for the error message
+	pairs [][2]string
+}
 
-func (r *reportFlags) String() string { return fmt.Sprint(*r) }
-func (r *reportFlags) Set(v string) error {
-	target, path, ok := strings.Cut(v, "=")
-	if !ok || target == "" || path == "" {
-		return fmt.Errorf("want TARGET=PATH, got %q", v)
+func (n *namedPaths) String() string { return fmt.Sprint(n.pairs) }
+func (n *namedPaths) Set(v string) error {
+	name, path, ok := strings.Cut(v, "=")
+	if !ok || name == "" || path == "" {
+		return fmt.Errorf("want %s=PATH, got %q", n.what, v)
 	}
-	*r = append(*r, report.Input{Target: target, Path: path})
+	n.pairs = append(n.pairs, [2]string{name, path})
 	return nil
 }
 
 func main() {
-	var inputs reportFlags
-	flag.Var(&inputs, "report", "TARGET=PATH of a Ginkgo JSON report (repeatable)")
+	// A subcommand, recognised before the flags so the plain form keeps its flags unchanged.
+	if len(os.Args) > 1 && os.Args[1] == "mutants" {
+		os.Exit(mutants(os.Args[2:], os.Stdout, os.Stderr))
+	}
+	given := namedPaths{what: "TARGET"}
+	flag.Var(&given, "report", "TARGET=PATH of a Ginkgo JSON report (repeatable)")
 	out := flag.String("out", "reports", "directory for matrix.md, matrix.json, index.html and badges/")
 	levels := flag.String("levels", "all", `levels run, space or comma separated, or "all"`)
 	flag.Parse()
+	var inputs []report.Input
+	for _, p := range given.pairs {
+		inputs = append(inputs, report.Input{Target: p[0], Path: p[1]})
+	}
 	if err := run(inputs, *out, *levels); err != nil {
 		fmt.Fprintln(os.Stderr, "matrix:", err)
 		os.Exit(1)
@@ -65,29 +83,8 @@ func run(inputs []report.Input, out, levelArg string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return err
-	}
-	js, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return err
-	}
-	write := func(name string, render func(io.Writer) error) error {
-		path := filepath.Join(out, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return err
-		}
-		f, err := os.Create(path)
-		if err != nil {
-			return err
-		}
-		if err := render(f); err != nil {
-			f.Close()
-			return fmt.Errorf("writing %s: %w", path, err)
-		}
-		return f.Close()
-	}
-	if err := write("matrix.json", func(w io.Writer) error { _, err := w.Write(append(js, '\n')); return err }); err != nil {
+	write := func(name string, render func(io.Writer) error) error { return writeFile(out, name, render) }
+	if err := write("matrix.json", writeJSON(m)); err != nil {
 		return err
 	}
 	if err := write("matrix.md", func(w io.Writer) error { return report.Markdown(w, m) }); err != nil {
@@ -107,8 +104,9 @@ func run(inputs []report.Input, out, levelArg string) error {
 		}
 	}
 	for _, t := range m.Targets {
-		fmt.Printf("==> [matrix] %s: specs %d passed, %d failed; cells PASS %d, FAIL %d, N/A %d, not run %d\n", t.Name,
-			t.SpecsPassed, t.SpecsFailed, t.CellCounts.Pass, t.CellCounts.Fail, t.CellCounts.NA, t.CellCounts.NotRun)
+		n := t.CellCounts
+		fmt.Printf("==> [matrix] %s: specs %d passed, %d failed; cells PASS %d, FAIL %d, N/A %d, not run %d, not served %d\n", t.Name,
+			t.SpecsPassed, t.SpecsFailed, n.Pass, n.Fail, n.NA, n.NotRun, n.NotServed)
 	}
 	fmt.Printf("==> [matrix] wrote matrix.md, matrix.json, index.html and badges/ in %s\n", out)
 	for _, t := range m.Targets {
@@ -116,4 +114,33 @@ func run(inputs []report.Input, out, levelArg string) error {
 		fmt.Printf("%s: %d passed, %d failed\n", t.Name, t.SpecsPassed, t.SpecsFailed)
 	}
 	return nil
+}
+
+// writeFile renders dir/name, creating the directories it needs.
+func writeFile(dir, name string, render func(io.Writer) error) error {
+	path := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := render(f); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// writeJSON renders v as indented JSON.
+func writeJSON(v any) func(io.Writer) error {
+	return func(w io.Writer) error {
+		js, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(append(js, '\n'))
+		return err
+	}
 }
