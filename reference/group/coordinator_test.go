@@ -271,3 +271,33 @@ func TestUnusedPendingIDExpiresAndReleasesTheJoin(t *testing.T) {
 		t.Fatalf("%d pending ids left", n)
 	}
 }
+
+// TestCommitFencingOrder checks the codes a commit gets, in Kafka's order: an unknown member or
+// a stale generation is refused as such even while the group completes a rebalance; only a
+// valid commit of the current generation gets REBALANCE_IN_PROGRESS then.
+func TestCommitFencingOrder(t *testing.T) {
+	ctx := context.Background()
+	c := testCoordinator(t, newMemStore())
+	j1 := c.Join(ctx, joinReq("g", "", "range"))
+	wantErr(t, "join", j1.Err, nil)
+	wantErr(t, "sync", c.Sync(ctx, "g", j1.MemberID, nil, j1.Generation, nil, nil, map[string][]byte{j1.MemberID: []byte("a")}).Err, nil)
+	commit := func(member string, gen int32) *kerr.Error {
+		gerr, perr := c.Commit(ctx, "g", member, nil, gen, []OffsetCommit{{Topic: "t", Partition: 0, Offset: 1}})
+		if gerr == nil && perr[0] != nil {
+			return perr[0]
+		}
+		return gerr
+	}
+	wantErr(t, "current generation", commit(j1.MemberID, j1.Generation), nil)
+	wantErr(t, "future generation", commit(j1.MemberID, j1.Generation+1), kerr.IllegalGeneration)
+	wantErr(t, "unknown member", commit("nobody", j1.Generation), kerr.UnknownMemberID)
+
+	j2 := c.Join(ctx, joinReq("g", j1.MemberID, "range")) // the leader rejoins: CompletingRebalance
+	wantErr(t, "rejoin", j2.Err, nil)
+	if got := c.Describe("g").State; got != CompletingRebalance {
+		t.Fatalf("state %s, want CompletingRebalance", got)
+	}
+	wantErr(t, "new generation before its sync", commit(j2.MemberID, j2.Generation), kerr.RebalanceInProgress)
+	wantErr(t, "old generation during the rebalance", commit(j2.MemberID, j1.Generation), kerr.IllegalGeneration)
+	wantErr(t, "unknown member during the rebalance", commit("nobody", j2.Generation), kerr.UnknownMemberID)
+}

@@ -392,18 +392,20 @@ func (c *Coordinator) Commit(ctx context.Context, gid, memberID string, instance
 	c.mu.Lock()
 	g := c.groupLocked(gid)
 	var gerr *kerr.Error
+	// Kafka's order: the member and generation are validated first; a valid commit of the
+	// current generation waits for the rebalance only while the group completes it.
 	switch {
 	case generation < 0 && memberID == "" && len(g.members) == 0:
 	case fencedLocked(g, memberID, instanceID):
 		gerr = kerr.FencedInstanceID
-	case g.state == CompletingRebalance:
-		gerr = kerr.RebalanceInProgress
 	case g.members[memberID] == nil:
 		gerr = kerr.UnknownMemberID
 	case instanceID != nil && (g.members[memberID].instanceID == nil || *g.members[memberID].instanceID != *instanceID):
 		gerr = kerr.FencedInstanceID
 	case generation != g.generation:
 		gerr = kerr.IllegalGeneration
+	case g.state == CompletingRebalance:
+		gerr = kerr.RebalanceInProgress
 	}
 	if c.cfg.Faults.On(faults.NoCommitFencing) {
 		gerr = nil
