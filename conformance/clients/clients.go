@@ -27,6 +27,9 @@ type Record struct {
 	Value     []byte
 	Headers   []Header
 	Timestamp time.Time
+	// HighWatermark is the partition's high watermark in the fetch response that carried a
+	// consumed record, where the client exposes it (0: not known; produced records have none).
+	HighWatermark int64
 }
 
 // Acks is the producer acknowledgement mode.
@@ -85,10 +88,14 @@ type Client interface {
 	Close()
 }
 
-// ConsumeConfig sets a consumer's fetch size limits (0: the client's default).
+// ConsumeConfig sets a consumer's fetch limits (0: the client's default).
 type ConsumeConfig struct {
 	MaxBytes          int32 // per fetch response
 	PartitionMaxBytes int32 // per partition
+	// MaxWait and MinBytes, when set, are sent as the Fetch request's max wait and min bytes
+	// (long poll: the server holds the fetch until MinBytes are there or MaxWait has passed).
+	MaxWait  time.Duration
+	MinBytes int32
 }
 
 // ClientMaxMessageBytes is the producers' own size limit, far above the servers' so the server
@@ -123,6 +130,10 @@ type GroupConfig struct {
 	InstanceID     string // static membership when set
 	ResetLatest    bool   // auto.offset.reset=latest; earliest otherwise
 	SessionTimeout time.Duration
+	// API picks the group consumer of clients that have more than one (other clients ignore
+	// it): "" the client's group API with assignments; "reader" kafka-go's kafka.Reader with
+	// GroupID (Assigned() returns nil: a Reader does not expose its assignment).
+	API string
 }
 
 // Group timing the adapters use unless a spec sets its own: a short heartbeat so members learn
@@ -183,16 +194,50 @@ type Target struct {
 	// FailFast asks clients not to retry failed requests, so a refused connection surfaces as
 	// the client's error instead of retries until a deadline.
 	FailFast bool `json:"-"`
+	// ClientID prefixes the client id every client sends ("<ClientID>.<client name>"), so the
+	// wire tap can tell one spec's requests from another's; empty uses a fixed id.
+	ClientID string `json:"-"`
+	// WireURL is the wire tap recording every request by client id (package wiretap): the
+	// reference server's debug endpoint, or the suite's level proxies.
+	WireURL string `json:",omitempty"`
+	// Pulsar is where the target keeps its data, for targets on Pulsar the suite can reach.
+	Pulsar *Pulsar `json:",omitempty"`
 }
 
-// Credentials are a SASL/PLAIN username and password.
-type Credentials struct{ User, Password string }
+// PulsarListener is the name of the Pulsar listener advertised to the suite's own clients.
+const PulsarListener = "external"
+
+// Pulsar is the Pulsar cluster behind a Kafka-on-Pulsar target.
+type Pulsar struct {
+	ServiceURL string // pulsar://host:port, reachable from the suite
+	AdminURL   string // http://host:port
+	Token      string `json:",omitempty"` // a superuser token when Pulsar authenticates
+	Tenant     string
+	Namespace  string
+}
+
+// ClientIDFor is the client id a client of the named library sends on t.
+func (t Target) ClientIDFor(kind string) string {
+	if t.ClientID == "" {
+		return "kop-conformance-" + kind
+	}
+	return t.ClientID + "." + kind
+}
+
+// Credentials are a SASL username and password, and the mechanism to present them with
+// (Mechanism* constants; "" is PLAIN). For OAUTHBEARER, User is the subject of the unsecured
+// token the client mints (see UnsecuredJWT) and Password is unused.
+type Credentials struct {
+	User, Password string
+	Mechanism      string `json:",omitempty"`
+}
 
 // The principals of the security specs, by role (Target.Users).
 const (
 	UserAllowed       = "allowed"        // may use the suite's topics and groups
 	UserWrongPassword = "wrong-password" // the allowed user with a password the server refuses
 	UserDenied        = "denied"         // authenticates, but has no permissions
+	UserConsumeOnly   = "consume-only"   // may read topics and use groups, but not produce
 )
 
 // Endpoint is a listener and its level-capped companions.
@@ -227,17 +272,27 @@ type Kind struct {
 	Name string
 	// Balancers are the group assignors the client implements, by protocol name.
 	Balancers []string
+	// BalancerMinLevel is the first level at which the client offers an assignor, where it
+	// needs one.
+	BalancerMinLevel map[string]string
 	// Pinnable clients cap their own request versions to a level. The others negotiate from
 	// ApiVersions, so a level needs a server listener that advertises only that level.
 	Pinnable bool
-	New      func(t Target, level string) (Client, error)
+	// EmptyAsNull clients return an empty key, value or header value as null when consuming
+	// (kafka-go's Reader reads a zero length as no bytes at all), so null and empty cannot be
+	// told apart through them; they produce the two distinctly.
+	EmptyAsNull bool
+	New         func(t Target, level string) (Client, error)
 }
 
 // Kinds is every client under test, in report order.
 var Kinds = []Kind{
+	// franz-go's cooperative-sticky is client-side (KIP-429 over any JoinGroup version), so it
+	// runs at every level; sarama refuses a cooperative strategy below 2.4 in its config check.
 	{Name: "franz-go", Pinnable: true, New: newFranz, Balancers: []string{"range", "roundrobin", "sticky", "cooperative-sticky"}},
-	{Name: "sarama", Pinnable: true, New: newSarama, Balancers: []string{"range", "roundrobin", "sticky"}},
-	{Name: "kafka-go", Pinnable: false, New: newKafkaGo, Balancers: []string{"range", "roundrobin"}},
+	{Name: "sarama", Pinnable: true, New: newSarama, Balancers: []string{"range", "roundrobin", "sticky", "cooperative-sticky"},
+		BalancerMinLevel: map[string]string{"cooperative-sticky": "2.4"}},
+	{Name: "kafka-go", Pinnable: false, EmptyAsNull: true, New: newKafkaGo, Balancers: []string{"range", "roundrobin"}},
 }
 
 // ErrNoLevelListener means a non-pinnable client was asked for a level the target cannot emulate.

@@ -5,11 +5,11 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kversion"
-	"github.com/twmb/franz-go/pkg/sasl/plain"
 
 	"github.com/kop-conformance/kop-conformance/reference/protocol"
 )
@@ -20,6 +20,7 @@ type franz struct {
 	failFast bool
 	seeds    []string
 	versions *kversion.Versions
+	clientID string
 	admin    *kgo.Client
 }
 
@@ -28,7 +29,13 @@ func newFranz(t Target, level string) (Client, error) {
 	if !ok {
 		return nil, fmt.Errorf("franz-go: unknown level %q", level)
 	}
-	f := &franz{seeds: []string{t.Bootstrap}, versions: lv(), tls: t.TLS, sasl: t.SASL, failFast: t.FailFast}
+	// The client pins itself to the level and talks to a listener capped to it, so a version
+	// above the level is refused on the wire rather than silently served.
+	addr, err := levelAddr(t, level)
+	if err != nil {
+		return nil, err
+	}
+	f := &franz{seeds: []string{addr}, versions: lv(), tls: t.TLS, sasl: t.SASL, failFast: t.FailFast, clientID: t.ClientIDFor("franz-go")}
 	cl, err := kgo.NewClient(f.opts()...)
 	if err != nil {
 		return nil, err
@@ -41,7 +48,7 @@ func (f *franz) opts(extra ...kgo.Opt) []kgo.Opt {
 	opts := append([]kgo.Opt{
 		kgo.SeedBrokers(f.seeds...),
 		kgo.MaxVersions(f.versions),
-		kgo.ClientID("kop-conformance-franz-go"),
+		kgo.ClientID(f.clientID),
 		// Every client dials through dial (TLS when the target says so); a later Dialer in
 		// extra (a group member's cutter) replaces it.
 		kgo.Dialer(func(ctx context.Context, network, host string) (net.Conn, error) {
@@ -52,7 +59,7 @@ func (f *franz) opts(extra ...kgo.Opt) []kgo.Opt {
 		opts = append(opts, kgo.RequestRetries(0))
 	}
 	if f.sasl != nil {
-		opts = append(opts, kgo.SASL(plain.Auth{User: f.sasl.User, Pass: f.sasl.Password}.AsMechanism()))
+		opts = append(opts, kgo.SASL(franzMechanism(*f.sasl)))
 	}
 	return opts
 }
@@ -148,9 +155,16 @@ func (f *franz) Consume(ctx context.Context, topic string, partition int32, offs
 }
 
 func (f *franz) ConsumeWith(ctx context.Context, cc ConsumeConfig, topic string, partition int32, offset int64, n int) ([]Record, error) {
+	wait := 500 * time.Millisecond
+	if cc.MaxWait > 0 {
+		wait = cc.MaxWait
+	}
 	opts := []kgo.Opt{
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {partition: kgo.NewOffset().At(offset)}}),
-		kgo.FetchMaxWait(500e6),
+		kgo.FetchMaxWait(wait),
+	}
+	if cc.MinBytes > 0 {
+		opts = append(opts, kgo.FetchMinBytes(cc.MinBytes))
 	}
 	if cc.MaxBytes > 0 {
 		opts = append(opts, kgo.FetchMaxBytes(cc.MaxBytes))
@@ -174,7 +188,13 @@ func (f *franz) ConsumeWith(ctx context.Context, cc ConsumeConfig, topic string,
 		if ferr != nil {
 			return out, ferr
 		}
-		fs.EachRecord(func(r *kgo.Record) { out = append(out, fromKgo(r)) })
+		fs.EachPartition(func(p kgo.FetchTopicPartition) {
+			p.EachRecord(func(r *kgo.Record) {
+				rec := fromKgo(r)
+				rec.HighWatermark = p.HighWatermark
+				out = append(out, rec)
+			})
+		})
 	}
 	byOffset(out)
 	return out[:n], nil
@@ -200,6 +220,11 @@ func (f *franz) ListOffset(ctx context.Context, topic string, partition int32, q
 	o, ok := lo.Lookup(topic, partition)
 	if !ok {
 		return 0, fmt.Errorf("no offset returned for %s/%d", topic, partition)
+	}
+	if query >= 0 && o.Err == nil && o.Timestamp < 0 {
+		// No record that late: the broker answered -1, which kadm replaces with the end offset
+		// (its documented fallback, recognisable by the missing timestamp).
+		return -1, nil
 	}
 	return o.Offset, o.Err
 }

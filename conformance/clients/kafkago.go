@@ -5,20 +5,23 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
+	"sync"
 	"time"
 
 	kafka "github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/sasl"
-	"github.com/segmentio/kafka-go/sasl/plain"
 )
 
 // kafkaGo cannot pin its request versions: it negotiates from ApiVersions. A level is reached
 // by connecting to a listener that advertises only that level's versions.
+//
+// Records go through what kafka-go applications run: kafka.Writer to produce and kafka.Reader
+// to consume. The low-level kafka.Client only serves admin calls and offsets.
 type kafkaGo struct {
 	tls       *tls.Config
 	sasl      sasl.Mechanism
 	addr      string
+	clientID  string
 	client    *kafka.Client
 	transport *kafka.Transport
 }
@@ -32,10 +35,13 @@ func newKafkaGo(t Target, level string) (Client, error) {
 	// out connections a previous client opened (dead ones, after a server restart).
 	var mech sasl.Mechanism
 	if t.SASL != nil {
-		mech = plain.Mechanism{Username: t.SASL.User, Password: t.SASL.Password}
+		if mech, err = kafkaGoMechanism(*t.SASL); err != nil {
+			return nil, err
+		}
 	}
-	tr := &kafka.Transport{TLS: t.TLS, SASL: mech}
-	return &kafkaGo{tls: t.TLS, sasl: mech, addr: addr, client: &kafka.Client{Addr: kafka.TCP(addr), Timeout: 30 * time.Second, Transport: tr}, transport: tr}, nil
+	id := t.ClientIDFor("kafka-go")
+	tr := &kafka.Transport{TLS: t.TLS, SASL: mech, ClientID: id}
+	return &kafkaGo{tls: t.TLS, sasl: mech, addr: addr, clientID: id, client: &kafka.Client{Addr: kafka.TCP(addr), Timeout: 30 * time.Second, Transport: tr}, transport: tr}, nil
 }
 
 func (k *kafkaGo) Close() { k.transport.CloseIdleConnections() }
@@ -70,8 +76,28 @@ func kafkaGoCodec(name string) (kafka.Compression, error) {
 	return 0, fmt.Errorf("kafka-go: unknown codec %q", name)
 }
 
+// Writer settings. A Writer retries a batch only on errors kafka-go deems temporary (kafka
+// Error.Temporary, connection refused/reset, unexpected EOF); a non-idempotent retry after a
+// lost response writes the batch twice, so attempts stay few and failures name how many retries
+// there were.
+const (
+	writerAttempts   = 3
+	writerBackoffMin = 100 * time.Millisecond
+	writerBackoffMax = 500 * time.Millisecond
+	// A batch is sent when it holds all of a call's records (BatchSize) or after this long. A
+	// call to several partitions leaves each partition's batch short of BatchSize, so this is
+	// what such a call waits; the Writer adds all of a partition's records under one lock before
+	// its timer can take the batch, so a short timeout never splits a partition's records.
+	writerBatchTimeout = 5 * time.Millisecond
+	// The Writer's default 10 s per attempt would, on timing out, retry (a deadline is
+	// temporary to kafka-go) and may write the batch twice; allow as long as the admin client.
+	writerTimeout = 30 * time.Second
+)
+
+// ProduceWith writes recs with one kafka.Writer per call, so that every call is one batch per
+// partition: Produce requests carry exactly the call's records, and offsets come from the
+// responses through the Writer's Completion callback.
 func (k *kafkaGo) ProduceWith(ctx context.Context, pc ProduceConfig, recs []Record) ([]Record, error) {
-	acks := pc.Acks
 	if pc.Idempotent {
 		return nil, errors.New("kafka-go has no idempotent producer")
 	}
@@ -79,118 +105,85 @@ func (k *kafkaGo) ProduceWith(ctx context.Context, pc ProduceConfig, recs []Reco
 	if err != nil {
 		return nil, err
 	}
-	// The client's Produce call addresses one partition; group consecutive records per partition.
 	out := make([]Record, len(recs))
 	copy(out, recs)
-	byPart := map[string]map[int32][]int{}
-	var order [][2]any
-	for i, r := range recs {
-		if byPart[r.Topic] == nil {
-			byPart[r.Topic] = map[int32][]int{}
-		}
-		if len(byPart[r.Topic][r.Partition]) == 0 {
-			order = append(order, [2]any{r.Topic, r.Partition})
-		}
-		byPart[r.Topic][r.Partition] = append(byPart[r.Topic][r.Partition], i)
+	if len(recs) == 0 {
+		return out, nil
 	}
-	for _, tp := range order {
-		topic, part := tp[0].(string), tp[1].(int32)
-		idx := byPart[topic][part]
-		krs := make([]kafka.Record, len(idx))
-		for j, i := range idx {
-			r := recs[i]
-			kr := kafka.Record{Time: r.Timestamp, Key: kafka.NewBytes(r.Key), Value: kafka.NewBytes(r.Value)}
-			for _, h := range r.Headers {
-				kr.Headers = append(kr.Headers, kafka.Header{Key: h.Key, Value: h.Value})
+	msgs := make([]kafka.Message, len(recs))
+	for i, r := range recs {
+		// Partition is read by the balancer only (the Writer ignores it otherwise); WriterData
+		// carries the record's index to Completion.
+		m := kafka.Message{Topic: r.Topic, Partition: int(r.Partition), Key: r.Key, Value: r.Value, Time: r.Timestamp, WriterData: i}
+		for _, h := range r.Headers {
+			m.Headers = append(m.Headers, kafka.Header{Key: h.Key, Value: h.Value})
+		}
+		msgs[i] = m
+	}
+	var mu sync.Mutex // Completion runs on one goroutine per partition
+	w := &kafka.Writer{
+		Addr:      kafka.TCP(k.addr),
+		Transport: k.transport, // carries the client id, TLS and SASL
+		// WriteMessages asks the balancer once per message, in order, with a copy of it: send
+		// each record to the partition it names.
+		Balancer:     kafka.BalancerFunc(func(m kafka.Message, _ ...int) int { return m.Partition }),
+		RequiredAcks: kafka.RequiredAcks(pc.Acks), // the Writer's zero value is RequireNone
+		Compression:  codec,
+		BatchSize:    len(recs),
+		// The Writer refuses a message over BatchBytes itself; the server under test must be
+		// the one that refuses a large record, so the limit is the producers' own.
+		BatchBytes:      ClientMaxMessageBytes,
+		BatchTimeout:    writerBatchTimeout,
+		MaxAttempts:     writerAttempts,
+		WriteBackoffMin: writerBackoffMin,
+		WriteBackoffMax: writerBackoffMax,
+		ReadTimeout:     writerTimeout,
+		WriteTimeout:    writerTimeout,
+		Completion: func(done []kafka.Message, err error) {
+			if err != nil {
+				return
 			}
-			krs[j] = kr
-		}
-		resp, err := k.client.Produce(ctx, &kafka.ProduceRequest{
-			Topic: topic, Partition: int(part), RequiredAcks: kafka.RequiredAcks(acks), Compression: codec,
-			Records: kafka.NewRecordReader(krs...),
-		})
-		if err != nil {
-			return nil, err
-		}
-		if acks == AcksNone { // no response to read
-			for _, i := range idx {
-				out[i].Offset = -1
+			mu.Lock()
+			defer mu.Unlock()
+			for _, m := range done {
+				// Offset is BaseOffset+i of the batch's response; acks=0 has no response.
+				i := m.WriterData.(int)
+				out[i].Offset = m.Offset
+				if pc.Acks == AcksNone {
+					out[i].Offset = -1
+				}
 			}
-			continue
-		}
-		if resp.Error != nil {
-			return nil, resp.Error
-		}
-		for j, i := range idx {
-			out[i].Offset = resp.BaseOffset + int64(j)
-		}
+		},
+	}
+	err = w.WriteMessages(ctx, msgs...)
+	if ctx.Err() != nil {
+		// WriteMessages returned early; Close would wait for the batches in flight, which keep
+		// their own timeouts. Let them finish in the background.
+		go w.Close()
+	} else {
+		w.Close()
+	}
+	if err != nil {
+		return nil, kafkaGoWriteError(err, w.Stats().Retries)
 	}
 	return out, nil
 }
 
-func (k *kafkaGo) Consume(ctx context.Context, topic string, partition int32, offset int64, n int) ([]Record, error) {
-	return k.ConsumeWith(ctx, ConsumeConfig{}, topic, partition, offset, n)
-}
-
-func (k *kafkaGo) ConsumeWith(ctx context.Context, cc ConsumeConfig, topic string, partition int32, offset int64, n int) ([]Record, error) {
-	maxBytes := int64(8 << 20)
-	if cc.MaxBytes > 0 {
-		maxBytes = int64(cc.MaxBytes) // kafka-go uses one limit for the response and the partition
+// kafkaGoWriteError makes a Writer's error one whose Kafka code ErrorCode reaches: WriteErrors
+// (one error per message) does not unwrap, so the first failed message's error is wrapped.
+// Errors that are not WriteErrors (a bare kafka.Error from the Writer's metadata lookup, a
+// MessageTooLargeError, a context error) unwrap already.
+func kafkaGoWriteError(err error, retries int64) error {
+	var werrs kafka.WriteErrors
+	if !errors.As(err, &werrs) {
+		return fmt.Errorf("kafka-go writer: %w", err)
 	}
-	var out []Record
-	next := offset
-	for len(out) < n {
-		if err := ctx.Err(); err != nil {
-			return out, fmt.Errorf("consumed %d of %d records: %w", len(out), n, err)
-		}
-		resp, err := k.client.Fetch(ctx, &kafka.FetchRequest{
-			Topic: topic, Partition: int(partition), Offset: next,
-			MinBytes: 1, MaxBytes: maxBytes, MaxWait: 500 * time.Millisecond,
-		})
-		if err != nil {
-			return out, err
-		}
-		if resp.Error != nil {
-			return out, resp.Error
-		}
-		for {
-			r, err := resp.Records.ReadRecord()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return out, err
-			}
-			if r.Offset < next { // a batch may start before the requested offset
-				continue
-			}
-			rec := Record{Topic: topic, Partition: partition, Offset: r.Offset, Timestamp: r.Time}
-			if rec.Key, err = readBytes(r.Key); err == nil {
-				rec.Value, err = readBytes(r.Value)
-			}
-			if err != nil {
-				return out, err
-			}
-			for _, h := range r.Headers {
-				rec.Headers = append(rec.Headers, Header{Key: h.Key, Value: h.Value})
-			}
-			out = append(out, rec)
-			next = r.Offset + 1
+	for i, e := range werrs {
+		if e != nil {
+			return fmt.Errorf("kafka-go writer: %d of %d messages failed after %d retries, message %d: %w", werrs.Count(), len(werrs), retries, i, e)
 		}
 	}
-	return out[:n], nil
-}
-
-func readBytes(b kafka.Bytes) ([]byte, error) {
-	if b == nil {
-		return nil, nil
-	}
-	defer b.Close()
-	out, err := io.ReadAll(b)
-	if out == nil {
-		out = []byte{}
-	}
-	return out, err
+	return err
 }
 
 func (k *kafkaGo) ListOffset(ctx context.Context, topic string, partition int32, query int64) (int64, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -66,116 +67,282 @@ func (k *kafkaGo) FetchOffsets(ctx context.Context, group, topic string, n int32
 	return out, nil
 }
 
-// kafkaGoConsumer runs kafka-go's ConsumerGroup and fetches each generation's partitions with
-// the low-level client.
-type kafkaGoConsumer struct {
-	k       *kafkaGo
-	cg      *kafka.ConsumerGroup
-	cancel  context.CancelFunc
-	done    chan struct{}
+// The kafka-go group members report what kafka-go would otherwise retry forever without a
+// word (its ConsumerGroup rejoins after any error; its Readers reconnect after any error):
+//
+//   - Retried quietly, then reported: errors that say "try again". Errors that are not Kafka
+//     errors (connection refused, reset or closed, timeouts) and the Kafka codes of a group in
+//     motion (REBALANCE_IN_PROGRESS, NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE,
+//     COORDINATOR_LOAD_IN_PROGRESS, UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION) or that
+//     kafka.Error.Temporary names (NOT_LEADER_OR_FOLLOWER, UNKNOWN_TOPIC_OR_PARTITION, ...).
+//     One is reported once kafkaGoQuietRetries attempts failed in a row, or kafkaGoQuietWindow
+//     passed since the first, without a new generation (group loop) or a record (Reader) in
+//     between. An error from a Reader counts as kafkaGoReaderAttempts attempts: a Reader
+//     reports a failure to join or to reach a partition's leader only after that many.
+//   - Reported at once: every other Kafka code, such as GROUP_AUTHORIZATION_FAILED,
+//     TOPIC_AUTHORIZATION_FAILED, OFFSET_OUT_OF_RANGE, INVALID_SESSION_TIMEOUT or
+//     INCONSISTENT_GROUP_PROTOCOL.
+//
+// Poll returns a reported error (records fetched before it go out first); the code stays
+// reachable through ErrorCode. kafka-go goes on trying after a report, so a condition that
+// persists is reported again, except OFFSET_OUT_OF_RANGE: kafka-go has no reset policy, so the
+// partition is not read again before the next generation.
+const (
+	kafkaGoQuietRetries = 10
+	kafkaGoQuietWindow  = 15 * time.Second
+)
+
+// kafkaGoTransient tells the errors that say "try again" from the others (see above).
+func kafkaGoTransient(err error) bool {
+	var ke kafka.Error
+	if !errors.As(err, &ke) {
+		return true
+	}
+	switch ke {
+	case kafka.RebalanceInProgress, kafka.NotCoordinatorForGroup, kafka.GroupCoordinatorNotAvailable,
+		kafka.GroupLoadInProgress, kafka.UnknownMemberId, kafka.IllegalGeneration:
+		return true
+	}
+	return ke.Temporary()
+}
+
+// quietRetries counts a run of transient errors.
+type quietRetries struct {
+	n     int
+	since time.Time
+}
+
+// failed records err, which stands for attempts failed attempts, and says whether to report
+// it now.
+func (q *quietRetries) failed(err error, attempts int) bool {
+	if !kafkaGoTransient(err) {
+		q.reset()
+		return true
+	}
+	if q.n == 0 {
+		q.since = time.Now()
+	}
+	q.n += attempts
+	if q.n >= kafkaGoQuietRetries || time.Since(q.since) >= kafkaGoQuietWindow {
+		q.reset()
+		return true
+	}
+	return false
+}
+
+// reset ends a run: the group got a generation, or the partition a record.
+func (q *quietRetries) reset() { q.n = 0 }
+
+// kafkaGoFeed carries a group member's records and reported errors to Poll.
+type kafkaGoFeed struct {
 	records chan Record
+	errs    chan error
+}
+
+func newKafkaGoFeed() kafkaGoFeed {
+	return kafkaGoFeed{records: make(chan Record, 4096), errs: make(chan error, 1)}
+}
+
+// report hands err to Poll. While one error waits, later ones are dropped: the first is the
+// cause, and a condition that persists is reported again after the next Poll.
+func (f kafkaGoFeed) report(err error) {
+	select {
+	case f.errs <- err:
+	default:
+	}
+}
+
+// deliver queues a record for Poll; false when ctx ended first.
+func (f kafkaGoFeed) deliver(ctx context.Context, r Record) bool {
+	select {
+	case f.records <- r:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (f kafkaGoFeed) Poll(ctx context.Context) ([]Record, error) {
+	var first Record
+	select {
+	case first = <-f.records: // records fetched before an error go out before it
+	default:
+		select {
+		case first = <-f.records:
+		case err := <-f.errs:
+			return nil, err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	out := []Record{first}
+	for {
+		select {
+		case r := <-f.records:
+			out = append(out, r)
+		default:
+			return out, nil
+		}
+	}
+}
+
+// pump moves r's messages to Poll until ctx ends or r is closed, and reports r's errors as
+// described above. After OFFSET_OUT_OF_RANGE the Reader no longer reads the partition
+// (readerConfig), so FetchMessage waits for another partition's message or for ctx.
+func (f kafkaGoFeed) pump(ctx context.Context, r *kafka.Reader, what string) {
+	var quiet quietRetries
+	for {
+		m, err := r.FetchMessage(ctx)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, io.EOF) { // io.EOF: the Reader is closed
+				return
+			}
+			if quiet.failed(err, kafkaGoReaderAttempts) {
+				f.report(fmt.Errorf("%s: %w", what, err))
+			}
+			continue
+		}
+		quiet.reset()
+		if !f.deliver(ctx, fromKafkaGo(m)) {
+			return
+		}
+	}
+}
+
+// Consumer joins gc.Group with kafka-go's ConsumerGroup (gc.API "") or a kafka.Reader with a
+// GroupID (gc.API "reader").
+func (k *kafkaGo) Consumer(_ context.Context, gc GroupConfig) (GroupConsumer, error) {
+	cut := newCutter(k.tls)
+	// Every connection of the member, the group's and the fetching Readers', is dialled through
+	// the cutter (which does TLS), so that Vanish severs them all.
+	dialer := &kafka.Dialer{ClientID: k.clientID, DialFunc: cut.DialContext, SASLMechanism: k.sasl, Timeout: 10 * time.Second}
+	cfg, err := k.groupConfig(gc, dialer)
+	if err != nil {
+		return nil, err
+	}
+	switch gc.API {
+	case "":
+		return k.groupConsumer(cfg, cut)
+	case "reader":
+		return k.readerMember(cfg, cut)
+	}
+	return nil, fmt.Errorf("kafka-go has no group API %q", gc.API)
+}
+
+// groupConfig is the membership both kinds of member have.
+func (k *kafkaGo) groupConfig(gc GroupConfig, dialer *kafka.Dialer) (kafka.ConsumerGroupConfig, error) {
+	bal, err := kafkaGoBalancer(gc.Balancer)
+	if err != nil {
+		return kafka.ConsumerGroupConfig{}, err
+	}
+	if gc.InstanceID != "" {
+		return kafka.ConsumerGroupConfig{}, errors.New("kafka-go has no static group membership")
+	}
+	// Where the group has no committed offset; kafka-go applies it to nothing else.
+	start := kafka.FirstOffset
+	if gc.ResetLatest {
+		start = kafka.LastOffset
+	}
+	return kafka.ConsumerGroupConfig{
+		ID: gc.Group, Brokers: []string{k.addr}, Dialer: dialer, Topics: gc.Topics,
+		GroupBalancers: []kafka.GroupBalancer{bal},
+		SessionTimeout: gc.session(), HeartbeatInterval: HeartbeatInterval, RebalanceTimeout: 30 * time.Second,
+		JoinGroupBackoff: 200 * time.Millisecond, StartOffset: start,
+	}, nil
+}
+
+// kafkaGoConsumer runs kafka-go's ConsumerGroup for membership and assignments, and reads each
+// partition of a generation with a kafka.Reader in partition mode from the generation's offset,
+// as applications that use ConsumerGroup do.
+type kafkaGoConsumer struct {
+	kafkaGoFeed
+	k      *kafkaGo
+	cg     *kafka.ConsumerGroup
+	dialer *kafka.Dialer
+	cancel context.CancelFunc
+	done   chan struct{}
 
 	mu       sync.Mutex
-	gen      *kafka.Generation
+	gen      *kafka.Generation // nil between generations
 	assigned map[string][]int32
-	err      error
 
 	closeOnce sync.Once
 	cut       *cutter
 }
 
-func (k *kafkaGo) Consumer(_ context.Context, gc GroupConfig) (GroupConsumer, error) {
-	bal, err := kafkaGoBalancer(gc.Balancer)
-	if err != nil {
-		return nil, err
-	}
-	if gc.InstanceID != "" {
-		return nil, errors.New("kafka-go has no static group membership")
-	}
-	cut := newCutter(k.tls)
-	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
-		Dialer: &kafka.Dialer{ClientID: "kop-conformance-kafka-go", DialFunc: cut.DialContext, SASLMechanism: k.sasl},
-		ID:     gc.Group, Brokers: []string{k.addr}, Topics: gc.Topics, GroupBalancers: []kafka.GroupBalancer{bal},
-		SessionTimeout: gc.session(), HeartbeatInterval: HeartbeatInterval, RebalanceTimeout: 30 * time.Second,
-		JoinGroupBackoff: 200 * time.Millisecond, StartOffset: kafka.FirstOffset,
-	})
+func (k *kafkaGo) groupConsumer(cfg kafka.ConsumerGroupConfig, cut *cutter) (GroupConsumer, error) {
+	cg, err := kafka.NewConsumerGroup(cfg)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &kafkaGoConsumer{cut: cut, k: k, cg: cg, cancel: cancel, done: make(chan struct{}), records: make(chan Record, 4096), assigned: map[string][]int32{}}
-	go c.run(ctx)
+	c := &kafkaGoConsumer{kafkaGoFeed: newKafkaGoFeed(), k: k, cg: cg, dialer: cfg.Dialer, cut: cut,
+		cancel: cancel, done: make(chan struct{}), assigned: map[string][]int32{}}
+	go c.run(ctx, cfg.ID)
 	return c, nil
 }
 
-func (c *kafkaGoConsumer) run(ctx context.Context) {
+func (c *kafkaGoConsumer) run(ctx context.Context, group string) {
 	defer close(c.done)
+	var quiet quietRetries
 	for {
 		gen, err := c.cg.Next(ctx)
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, kafka.ErrGroupClosed) {
 				return
 			}
-			c.mu.Lock()
-			c.err = err
-			c.mu.Unlock()
+			if quiet.failed(err, 1) {
+				c.report(fmt.Errorf("kafka-go consumer group %s: %w", group, err))
+			}
 			continue
 		}
+		quiet.reset()
 		assigned := map[string][]int32{}
 		for topic, pas := range gen.Assignments {
 			for _, pa := range pas {
 				assigned[topic] = append(assigned[topic], int32(pa.ID))
-				topic, pa := topic, pa
-				gen.Start(func(ctx context.Context) { c.fetchLoop(ctx, topic, pa) })
+				gen.Start(func(ctx context.Context) { c.readPartition(ctx, topic, pa) })
 			}
 		}
 		c.mu.Lock()
 		c.gen, c.assigned = gen, assignedCopy(assigned)
 		c.mu.Unlock()
+		gen.Start(func(ctx context.Context) {
+			<-ctx.Done() // the generation ended: nothing is assigned until the next one
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			if c.gen == gen {
+				c.gen, c.assigned = nil, map[string][]int32{}
+			}
+		})
 	}
 }
 
-func (c *kafkaGoConsumer) fetchLoop(ctx context.Context, topic string, pa kafka.PartitionAssignment) {
-	offset := pa.Offset
-	if offset < 0 {
-		off, err := c.k.ListOffset(ctx, topic, int32(pa.ID), offset)
-		if err != nil {
-			return
-		}
-		offset = off
+// readPartition reads one assigned partition until the generation ends. A function started on
+// a generation ends the generation when it returns, so it returns only when the generation does.
+func (c *kafkaGoConsumer) readPartition(ctx context.Context, topic string, pa kafka.PartitionAssignment) {
+	cfg := c.k.readerConfig(ConsumeConfig{}, c.dialer)
+	cfg.Topic, cfg.Partition = topic, pa.ID
+	r, err := newKafkaGoReader(cfg)
+	if err == nil {
+		// Close waits for the Reader's fetch in flight, so the next generation does not start
+		// while this one still reads the partition.
+		defer r.Close()
+		// The committed offset, or the group's StartOffset (FirstOffset or LastOffset) where none.
+		err = r.SetOffset(pa.Offset)
 	}
-	for ctx.Err() == nil {
-		recs, err := c.k.Consume(ctx, topic, int32(pa.ID), offset, 1)
-		if err != nil {
-			select { // the generation ends or the error passes; do not spin
-			case <-ctx.Done():
-			case <-time.After(100 * time.Millisecond):
-			}
-			continue
-		}
-		for _, r := range recs {
-			select {
-			case c.records <- r:
-			case <-ctx.Done():
-				return
-			}
-			offset = r.Offset + 1
-		}
+	if err != nil {
+		c.report(err)
+		<-ctx.Done()
+		return
 	}
+	c.pump(ctx, r, fmt.Sprintf("kafka-go reader of %s/%d", topic, pa.ID))
 }
 
 func (c *kafkaGoConsumer) Assigned() map[string][]int32 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return assignedCopy(c.assigned)
-}
-
-func (c *kafkaGoConsumer) Poll(ctx context.Context) ([]Record, error) {
-	out, ok := drain(ctx, c.records)
-	if !ok {
-		return nil, ctx.Err()
-	}
-	return out, nil
 }
 
 func (c *kafkaGoConsumer) Commit(_ context.Context, offsets []Offset) error {
@@ -200,7 +367,7 @@ func (c *kafkaGoConsumer) Vanish() { c.cut.Cut() }
 func (c *kafkaGoConsumer) Close() {
 	c.closeOnce.Do(func() {
 		c.cancel()
-		c.cg.Close() // leaves the group
+		c.cg.Close() // ends the generation, waits for its Readers, and leaves the group
 		<-c.done
 	})
 }

@@ -26,26 +26,30 @@ func newSarama(t Target, level string) (Client, error) {
 	if !ok {
 		return nil, fmt.Errorf("sarama: unknown level %q", level)
 	}
+	addr, err := levelAddr(t, level)
+	if err != nil {
+		return nil, err
+	}
 	cfg := sarama.NewConfig()
 	cfg.Version = v
-	cfg.ClientID = "kop-conformance-sarama"
+	cfg.ClientID = t.ClientIDFor("sarama")
 	cfg.Metadata.Retry.Backoff = 100 * time.Millisecond
 	if t.TLS != nil {
 		cfg.Net.TLS.Enable, cfg.Net.TLS.Config = true, t.TLS
 	}
 	if t.SASL != nil {
-		cfg.Net.SASL.Enable, cfg.Net.SASL.Mechanism = true, sarama.SASLTypePlaintext
-		cfg.Net.SASL.User, cfg.Net.SASL.Password = t.SASL.User, t.SASL.Password
-		cfg.Net.SASL.Handshake, cfg.Net.SASL.Version = true, sarama.SASLHandshakeV1
+		if err := saramaSASL(cfg, *t.SASL); err != nil {
+			return nil, err
+		}
 	}
 	if t.FailFast {
 		cfg.Metadata.Retry.Max = 0
 	}
-	cl, err := sarama.NewClient([]string{t.Bootstrap}, cfg)
+	cl, err := sarama.NewClient([]string{addr}, cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &saramaClient{addrs: []string{t.Bootstrap}, cfg: cfg, client: cl}, nil
+	return &saramaClient{addrs: []string{addr}, cfg: cfg, client: cl}, nil
 }
 
 func (s *saramaClient) Close() { s.client.Close() }
@@ -147,16 +151,29 @@ func (s *saramaClient) ConsumeWith(ctx context.Context, cc ConsumeConfig, topic 
 	}
 	cfg.Consumer.Return.Errors = true
 	cfg.Consumer.MaxWaitTime = 500 * time.Millisecond
+	if cc.MaxWait > 0 {
+		cfg.Consumer.MaxWaitTime = cc.MaxWait
+	}
+	if cc.MinBytes > 0 {
+		cfg.Consumer.Fetch.Min = cc.MinBytes
+	}
 	c, err := sarama.NewConsumer(s.addrs, &cfg)
 	if err != nil {
 		return nil, err
 	}
-	defer c.Close()
 	pc, err := c.ConsumePartition(topic, partition, offset)
 	if err != nil {
+		c.Close()
 		return nil, err
 	}
-	defer pc.Close()
+	// Closing waits for the fetch in flight, a long poll of up to MaxWait: close in the
+	// background so the records are returned when they arrive, not a long poll later.
+	defer func() {
+		go func() {
+			pc.Close()
+			c.Close()
+		}()
+	}()
 	var out []Record
 	for len(out) < n {
 		select {
@@ -165,6 +182,9 @@ func (s *saramaClient) ConsumeWith(ctx context.Context, cc ConsumeConfig, topic 
 			for _, h := range m.Headers {
 				rec.Headers = append(rec.Headers, Header{Key: string(h.Key), Value: h.Value})
 			}
+			// sarama keeps the last fetch's high watermark on the consumer, not on the message:
+			// this is the one of the fetch the record came in or of a later one.
+			rec.HighWatermark = pc.HighWaterMarkOffset()
 			out = append(out, rec)
 		case err := <-pc.Errors():
 			return out, err

@@ -18,6 +18,8 @@ func saramaBalancer(name string) (sarama.BalanceStrategy, error) {
 		return sarama.NewBalanceStrategyRoundRobin(), nil
 	case "sticky":
 		return sarama.NewBalanceStrategySticky(), nil
+	case "cooperative-sticky":
+		return sarama.NewBalanceStrategyCooperativeSticky(), nil
 	}
 	return nil, fmt.Errorf("sarama has no %q balancer", name)
 }
@@ -166,12 +168,30 @@ func (c *saramaConsumer) setErr(err error) {
 	c.mu.Unlock()
 }
 
-// Setup, Cleanup and ConsumeClaim implement sarama.ConsumerGroupHandler.
+// Setup, Cleanup and ConsumeClaim implement sarama.ConsumerGroupHandler. The assignment is
+// the claims being consumed: with a cooperative strategy sarama keeps one session across
+// rebalances, starting a ConsumeClaim for each partition gained and ending the ones revoked.
 func (c *saramaConsumer) Setup(s sarama.ConsumerGroupSession) error {
 	c.mu.Lock()
-	c.session, c.assigned = s, assignedCopy(s.Claims())
+	c.session = s
 	c.mu.Unlock()
 	return nil
+}
+
+// claim adds or removes one claimed partition.
+func (c *saramaConsumer) claim(topic string, partition int32, add bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ps := c.assigned[topic][:0:0]
+	for _, p := range c.assigned[topic] {
+		if p != partition {
+			ps = append(ps, p)
+		}
+	}
+	if add {
+		ps = append(ps, partition)
+	}
+	c.assigned[topic] = ps
 }
 
 func (c *saramaConsumer) Cleanup(sarama.ConsumerGroupSession) error {
@@ -182,6 +202,8 @@ func (c *saramaConsumer) Cleanup(sarama.ConsumerGroupSession) error {
 }
 
 func (c *saramaConsumer) ConsumeClaim(s sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
+	c.claim(claim.Topic(), claim.Partition(), true)
+	defer c.claim(claim.Topic(), claim.Partition(), false)
 	for {
 		select {
 		case m, ok := <-claim.Messages():
@@ -216,7 +238,8 @@ func (c *saramaConsumer) Poll(ctx context.Context) ([]Record, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.err != nil {
-		return nil, fmt.Errorf("%w (last consumer group error: %v)", ctx.Err(), c.err)
+		// Both wrapped: the Kafka code of the group's error stays reachable (ErrorCode).
+		return nil, fmt.Errorf("%w (last consumer group error: %w)", ctx.Err(), c.err)
 	}
 	return nil, ctx.Err()
 }

@@ -1,0 +1,127 @@
+package clients
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/IBM/sarama"
+)
+
+var _ Transactional = (*saramaClient)(nil)
+
+// ProduceTransactions runs each batch as one transaction of a sarama transactional
+// SyncProducer: BeginTxn, SendMessages (every record acked), CommitTxn or AbortTxn. sarama
+// initialises the producer id (InitProducerId) when the producer is created.
+func (s *saramaClient) ProduceTransactions(_ context.Context, txnID, topic string, partition int32, batches []TxnBatch) ([]Record, error) {
+	cfg := *s.cfg
+	// sarama's requirements for a transactional producer: idempotence, acks=all, one request
+	// in flight per broker.
+	cfg.Producer.Transaction.ID = txnID
+	cfg.Producer.Idempotent, cfg.Net.MaxOpenRequests = true, 1
+	cfg.Producer.RequiredAcks = sarama.WaitForAll
+	cfg.Producer.Retry.Max, cfg.Producer.Retry.Backoff = 5, 100*time.Millisecond
+	// Transaction requests are retried while the coordinator is not ready (Kafka creates
+	// __transaction_state on the first transactional id) and while the previous transaction's
+	// markers are written (CONCURRENT_TRANSACTIONS): up to 20 s instead of sarama's 5.
+	cfg.Producer.Transaction.Retry.Max, cfg.Producer.Transaction.Retry.Backoff = 100, 200*time.Millisecond
+	cfg.Producer.Return.Successes = true
+	cfg.Producer.Partitioner = sarama.NewManualPartitioner
+	p, err := sarama.NewSyncProducer(s.addrs, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer p.Close()
+	var out []Record
+	for i, b := range batches {
+		if err := p.BeginTxn(); err != nil {
+			return out, fmt.Errorf("sarama: beginning transaction %d: %w", i, err)
+		}
+		msgs := saramaMessages(topic, partition, b.Records)
+		if err := p.SendMessages(msgs); err != nil {
+			_ = p.AbortTxn()
+			var pe sarama.ProducerErrors
+			if errors.As(err, &pe) && len(pe) > 0 {
+				err = pe[0].Err
+			}
+			return out, fmt.Errorf("sarama: producing transaction %d: %w", i, err)
+		}
+		for j, m := range msgs {
+			r := b.Records[j]
+			r.Topic, r.Partition, r.Offset = topic, m.Partition, m.Offset
+			out = append(out, r)
+		}
+		end := p.AbortTxn
+		if b.Commit {
+			end = p.CommitTxn
+		}
+		if err := end(); err != nil {
+			return out, fmt.Errorf("sarama: ending transaction %d (commit %v): %w", i, b.Commit, err)
+		}
+	}
+	return out, nil
+}
+
+// saramaMessages are recs as sarama producer messages to one partition.
+func saramaMessages(topic string, partition int32, recs []Record) []*sarama.ProducerMessage {
+	msgs := make([]*sarama.ProducerMessage, len(recs))
+	for i, r := range recs {
+		m := &sarama.ProducerMessage{Topic: topic, Partition: partition, Timestamp: r.Timestamp}
+		if r.Key != nil {
+			m.Key = sarama.ByteEncoder(r.Key)
+		}
+		if r.Value != nil {
+			m.Value = sarama.ByteEncoder(r.Value)
+		}
+		for _, h := range r.Headers {
+			m.Headers = append(m.Headers, sarama.RecordHeader{Key: []byte(h.Key), Value: h.Value})
+		}
+		msgs[i] = m
+	}
+	return msgs
+}
+
+// ConsumeIsolated is Consume at a fetch isolation level (sarama's Consumer.IsolationLevel;
+// Fetch v4+, which every level here has).
+func (s *saramaClient) ConsumeIsolated(ctx context.Context, iso Isolation, topic string, partition int32, offset int64, n int) ([]Record, error) {
+	cfg := *s.cfg
+	cfg.Consumer.IsolationLevel = sarama.ReadUncommitted
+	if iso == ReadCommitted {
+		cfg.Consumer.IsolationLevel = sarama.ReadCommitted
+	}
+	return saramaConsume(ctx, &cfg, s.addrs, topic, partition, offset, n)
+}
+
+// saramaConsume reads n records of one partition from offset with a consumer of its own, in
+// the order sarama delivers them.
+func saramaConsume(ctx context.Context, cfg *sarama.Config, addrs []string, topic string, partition int32, offset int64, n int) ([]Record, error) {
+	cfg.Consumer.Return.Errors = true
+	cfg.Consumer.MaxWaitTime = 500 * time.Millisecond
+	c, err := sarama.NewConsumer(addrs, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	pc, err := c.ConsumePartition(topic, partition, offset)
+	if err != nil {
+		return nil, err
+	}
+	defer pc.Close()
+	var out []Record
+	for len(out) < n {
+		select {
+		case m := <-pc.Messages():
+			rec := Record{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Key: m.Key, Value: m.Value, Timestamp: m.Timestamp}
+			for _, h := range m.Headers {
+				rec.Headers = append(rec.Headers, Header{Key: string(h.Key), Value: h.Value})
+			}
+			out = append(out, rec)
+		case err := <-pc.Errors():
+			return out, err
+		case <-ctx.Done():
+			return out, fmt.Errorf("consumed %d of %d records: %w", len(out), n, ctx.Err())
+		}
+	}
+	return out, nil
+}
