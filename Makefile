@@ -11,18 +11,24 @@ PROCS ?= 2
 BOOTSTRAP ?=
 LABELS ?=
 PULSAR_IMAGE ?=
+SPECS ?=
+MUTANTS ?=
+MUTANT_LEVELS ?= 2.0
 
-.PHONY: help conformance matrix test images reference clean
+.PHONY: help conformance matrix mutants test images reference clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 conformance: ## provision Docker, images, Pulsar + reference; run the PR-gate slice; write reports/
 	@TARGET="$(TARGET)" LEVELS="$(LEVELS)" PROCS="$(PROCS)" BOOTSTRAP="$(BOOTSTRAP)" LABELS="$(LABELS)" \
-		PULSAR_IMAGE="$(PULSAR_IMAGE)" fixtures/scripts/conformance.sh
+		SPECS="$(SPECS)" PULSAR_IMAGE="$(PULSAR_IMAGE)" fixtures/scripts/conformance.sh
 
 matrix: ## the full matrix: every level 1.0-2.6
 	@$(MAKE) --no-print-directory conformance LEVELS=all
+
+mutants: ## the suite's mutation check: every reference fault must turn a spec red; writes reports/mutants.md
+	@MUTANTS="$(MUTANTS)" MUTANT_LEVELS="$(MUTANT_LEVELS)" PROCS="$(PROCS)" fixtures/scripts/mutants.sh
 
 test: ## formatting, vet and unit tests (no Docker needed)
 	@fixtures/scripts/test.sh

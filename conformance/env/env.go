@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -30,6 +31,7 @@ import (
 	"github.com/kop-conformance/kop-conformance/conformance/levelproxy"
 	"github.com/kop-conformance/kop-conformance/fixtures/certs"
 	"github.com/kop-conformance/kop-conformance/reference/protocol"
+	"github.com/kop-conformance/kop-conformance/reference/wiretap"
 )
 
 // Options configure Start; set them with the With* functions.
@@ -42,6 +44,7 @@ type Options struct {
 	StartupTimeout time.Duration
 	CertDir        string // with certificates (package certs): TLS listeners too
 	SASL           bool   // SASL/PLAIN listeners, Pulsar with token authentication and grants
+	Fault          string // reference server faults (the mutation check); empty in normal runs
 }
 
 // Option customises Start.
@@ -66,6 +69,10 @@ func WithProgress(w io.Writer) Option { return func(o *Options) { o.Progress = w
 // certificates certs.Generate wrote to dir.
 func WithCerts(dir string) Option { return func(o *Options) { o.CertDir = dir } }
 
+// WithFault starts the reference server with deliberate faults (package reference/faults), for
+// the suite's mutation check.
+func WithFault(names string) Option { return func(o *Options) { o.Fault = names } }
+
 // WithSASL adds SASL/PLAIN listeners with an allowed and a denied principal; for the reference
 // server, Pulsar runs with token authentication and authorization.
 func WithSASL() Option { return func(o *Options) { o.SASL = true } }
@@ -79,11 +86,17 @@ type Env struct {
 	reference *testcontainers.DockerContainer
 	kafka     *testcontainers.DockerContainer
 	proxies   []*levelproxy.Proxy
+	// tap records the level proxies' traffic (targets without a server-side tap), served to
+	// every suite process over loopback HTTP.
+	tap     *wiretap.Tap
+	tapSrv  *http.Server
+	proxyLg *os.File
 }
 
 const (
 	pulsarAlias    = "pulsar"
 	referencePort  = 9092
+	debugPort      = 9099 // the reference server's wire tap
 	levelPortStart = 9101
 	// TLS listeners: the main one, then one per level from its start (reference and Kafka).
 	sslPort, sslLevelStart   = 9094, 9201
@@ -132,19 +145,65 @@ func External(ctx context.Context, name, bootstrap string, opts ...Option) (*Env
 	if err := e.proxyLevels(name, bootstrap); err != nil {
 		return nil, err
 	}
+	if err := e.serveTap(); err != nil {
+		e.Stop(context.Background())
+		return nil, err
+	}
 	return e, nil
+}
+
+// serveTap serves the proxies' wire tap on loopback for every suite process.
+func (e *Env) serveTap() error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("wire tap listener: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(wiretap.Path, e.proxyTap().Handler())
+	e.tapSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go e.tapSrv.Serve(ln)
+	e.Target.WireURL = "http://" + ln.Addr().String()
+	return nil
+}
+
+func (e *Env) proxyTap() *wiretap.Tap {
+	if e.tap == nil {
+		e.tap = wiretap.New()
+	}
+	return e.tap
+}
+
+// startProxy starts a level proxy that records into the environment's tap and logs refusals
+// to levelproxy.log in the log directory.
+func (e *Env) startProxy(cfg levelproxy.Config) (string, error) {
+	cfg.Tap = e.proxyTap()
+	if e.proxyLg == nil && e.opts.LogDir != "" {
+		if err := os.MkdirAll(e.opts.LogDir, 0o755); err == nil {
+			e.proxyLg, _ = os.Create(filepath.Join(e.opts.LogDir, "levelproxy.log"))
+		}
+	}
+	if lg := e.proxyLg; lg != nil {
+		cfg.Logf = func(format string, args ...any) {
+			fmt.Fprintf(lg, time.Now().UTC().Format(time.RFC3339Nano)+" "+format+"\n", args...)
+		}
+	}
+	p, addr, err := levelproxy.New(cfg)
+	if err != nil {
+		return "", err
+	}
+	e.proxies = append(e.proxies, p)
+	return addr, nil
 }
 
 // proxyLevels sets the target with one level proxy per protocol level in front of bootstrap.
 func (e *Env) proxyLevels(name, bootstrap string) error {
 	e.Target = clients.Target{Name: name, Bootstrap: bootstrap, Levels: map[string]string{}}
 	for _, lv := range protocol.LevelNames() {
-		p, addr, err := levelproxy.Start(bootstrap, lv)
+		addr, err := e.startProxy(levelproxy.Config{Bootstrap: bootstrap, Level: lv})
 		if err != nil {
 			e.Stop(context.Background())
 			return err
 		}
-		e.proxies = append(e.proxies, p)
 		e.Target.Levels[lv] = addr
 	}
 	return nil
@@ -171,11 +230,10 @@ func (e *Env) proxySecureLevels(hostPorts []int) error {
 		}
 		ep := clients.Endpoint{Bootstrap: fmt.Sprintf("127.0.0.1:%d", hostPorts[i]), Levels: map[string]string{}}
 		for _, lv := range protocol.LevelNames() {
-			p, addr, err := levelproxy.StartTLS(ep.Bootstrap, lv, front, back)
+			addr, err := e.startProxy(levelproxy.Config{Bootstrap: ep.Bootstrap, Level: lv, Front: front, Back: back})
 			if err != nil {
 				return err
 			}
-			e.proxies = append(e.proxies, p)
 			ep.Levels[lv] = addr
 		}
 		e.Target.Secure[s.name] = ep
@@ -202,15 +260,18 @@ func StartKafka(ctx context.Context, opts ...Option) (e *Env, err error) {
 	}
 	bootstrap := fmt.Sprintf("127.0.0.1:%d", ports[0])
 	published := map[int]int{9092: ports[0]}
-	listeners, advertised := "PLAINTEXT://0.0.0.0:9092,CONTROLLER://localhost:9093", "PLAINTEXT://"+bootstrap
-	protocols := "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+	// The broker talks to itself (transaction markers, say) on INTERNAL: the advertised
+	// PLAINTEXT address is a host port, unreachable from inside the container.
+	listeners := "PLAINTEXT://0.0.0.0:9092,CONTROLLER://localhost:9093,INTERNAL://localhost:9091"
+	advertised := "PLAINTEXT://" + bootstrap + ",INTERNAL://localhost:9091"
+	protocols := "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,INTERNAL:PLAINTEXT"
 	add := func(name, protocol string, port, hostPort int) {
 		published[port] = hostPort
 		listeners += fmt.Sprintf(",%s://0.0.0.0:%d", name, port)
 		advertised += fmt.Sprintf(",%s://127.0.0.1:%d", name, hostPort)
 		protocols += fmt.Sprintf(",%s:%s", name, protocol)
 	}
-	conf := map[string]string{}
+	conf := map[string]string{"inter.broker.listener.name": "INTERNAL"}
 	custom := []testcontainers.ContainerCustomizer{}
 	if o.CertDir != "" {
 		// Kafka's own TLS listeners, PEM key and trust stores; MTLS requires client certificates.
@@ -263,20 +324,25 @@ func StartKafka(ctx context.Context, opts ...Option) (e *Env, err error) {
 		if err := grantKafka(ctx, bootstrap); err != nil {
 			return nil, err
 		}
+		if err := createKafkaSCRAM(ctx, bootstrap); err != nil {
+			return nil, err
+		}
 		// SASL frames are ordinary Kafka requests: plain level proxies pass them through.
 		sasl := clients.Endpoint{Bootstrap: fmt.Sprintf("127.0.0.1:%d", saslHostPort), Levels: map[string]string{}}
 		for _, lv := range protocol.LevelNames() {
-			p, addr, err := levelproxy.Start(sasl.Bootstrap, lv)
+			addr, err := e.startProxy(levelproxy.Config{Bootstrap: sasl.Bootstrap, Level: lv})
 			if err != nil {
 				return nil, err
 			}
-			e.proxies = append(e.proxies, p)
 			sasl.Levels[lv] = addr
 		}
 		if e.Target.Secure == nil {
 			e.Target.Secure = map[string]clients.Endpoint{}
 		}
 		e.Target.Secure["SASL"], e.Target.Users = sasl, kafkaUsers
+	}
+	if err := e.serveTap(); err != nil {
+		return nil, err
 	}
 	o.say("Kafka ready after %s", time.Since(start).Round(time.Second))
 	return e, nil
@@ -315,22 +381,31 @@ func Start(ctx context.Context, opts ...Option) (e *Env, err error) {
 		}
 	}
 	o.say("starting Pulsar (%s)%s", o.PulsarImage, map[bool]string{true: " with token authentication", false: ""}[o.SASL])
-	if e.pulsar, err = startPulsar(ctx, e.net, o, sec); err != nil {
+	pulsarPorts, err := freePorts(1)
+	if err != nil {
+		return nil, err
+	}
+	if e.pulsar, err = startPulsar(ctx, e.net, o, sec, pulsarPorts[0]); err != nil {
 		return nil, fmt.Errorf("pulsar: %w", err)
 	}
+	adminURL, err := e.pulsar.PortEndpoint(ctx, "8080/tcp", "http")
+	if err != nil {
+		return nil, err
+	}
 	if sec != nil {
-		adminURL, err := e.pulsar.PortEndpoint(ctx, "8080/tcp", "http")
-		if err != nil {
-			return nil, err
-		}
 		if err := sec.grantPulsar(ctx, adminURL); err != nil {
 			return nil, err
 		}
 	}
+	pulsarTarget := &clients.Pulsar{ServiceURL: fmt.Sprintf("pulsar://127.0.0.1:%d", pulsarPorts[0]), AdminURL: adminURL,
+		Tenant: "public", Namespace: "default"}
+	if sec != nil {
+		pulsarTarget.Token = sec.admin
+	}
 	o.say("Pulsar ready after %s", time.Since(start).Round(time.Second))
 
 	levels := protocol.LevelNames()
-	nports := 1 + len(levels)
+	nports := 2 + len(levels) // the default listener, one per level, the wire tap
 	if o.CertDir != "" {
 		nports += len(secureListeners) * (1 + len(levels))
 	}
@@ -341,9 +416,10 @@ func Start(ctx context.Context, opts ...Option) (e *Env, err error) {
 	if err != nil {
 		return nil, err
 	}
-	e.Target = clients.Target{Name: "reference", Bootstrap: fmt.Sprintf("127.0.0.1:%d", ports[0]), Levels: map[string]string{}}
+	e.Target = clients.Target{Name: "reference", Bootstrap: fmt.Sprintf("127.0.0.1:%d", ports[0]), Levels: map[string]string{},
+		Pulsar: pulsarTarget, WireURL: fmt.Sprintf("http://127.0.0.1:%d", ports[nports-1])}
 	listeners := []string{fmt.Sprintf("0.0.0.0:%d=127.0.0.1:%d", referencePort, ports[0])}
-	published := map[int]int{referencePort: ports[0]}
+	published := map[int]int{referencePort: ports[0], debugPort: ports[nports-1]}
 	for i, lv := range levels {
 		cport, hport := levelPortStart+i, ports[i+1]
 		listeners = append(listeners, fmt.Sprintf("%s/0.0.0.0:%d=127.0.0.1:%d", lv, cport, hport))
@@ -354,6 +430,10 @@ func Start(ctx context.Context, opts ...Option) (e *Env, err error) {
 		"KOP_PULSAR_URL":        "pulsar://" + pulsarAlias + ":6650",
 		"KOP_PULSAR_ADMIN_URL":  "http://" + pulsarAlias + ":8080",
 		"KOP_MAX_MESSAGE_BYTES": strconv.Itoa(MaxMessageBytes),
+		"KOP_DEBUG_ADDR":        fmt.Sprintf("0.0.0.0:%d", debugPort),
+	}
+	if o.Fault != "" {
+		envVars["KOP_FAULT"] = o.Fault
 	}
 	custom := []testcontainers.ContainerCustomizer{}
 	if o.CertDir != "" {
@@ -382,7 +462,7 @@ func Start(ctx context.Context, opts ...Option) (e *Env, err error) {
 		custom = append(custom, certFiles(o.CertDir))
 	}
 	if sec != nil {
-		next := ports[nports-1-len(levels):]
+		next := ports[nports-2-len(levels):]
 		ep := clients.Endpoint{Bootstrap: fmt.Sprintf("127.0.0.1:%d", next[0]), Levels: map[string]string{}}
 		listeners = append(listeners, fmt.Sprintf("SASL_PLAINTEXT://0.0.0.0:%d=%s", saslPort, ep.Bootstrap))
 		published[saslPort] = next[0]
@@ -424,16 +504,30 @@ func Start(ctx context.Context, opts ...Option) (e *Env, err error) {
 	return e, nil
 }
 
-func startPulsar(ctx context.Context, nw *testcontainers.DockerNetwork, o Options, sec *sasl) (*testcontainers.DockerContainer, error) {
+// startPulsar starts Pulsar standalone. Its broker port is published on binaryPort of the
+// host's loopback and advertised twice: as pulsar:6650 to the reference server on the Docker
+// network (the internal listener) and as 127.0.0.1:binaryPort to the suite's own Pulsar
+// clients (the "external" listener), since a Pulsar client connects where the broker says.
+func startPulsar(ctx context.Context, nw *testcontainers.DockerNetwork, o Options, sec *sasl, binaryPort int) (*testcontainers.DockerContainer, error) {
 	ready := wait.ForHTTP("/admin/v2/namespaces/public/default").WithPort("8080/tcp").WithStartupTimeout(o.StartupTimeout)
-	extra := map[string]string{}
+	extra := map[string]string{
+		"advertisedListeners":  fmt.Sprintf("internal:pulsar://%s:6650,%s:pulsar://127.0.0.1:%d", pulsarAlias, clients.PulsarListener, binaryPort),
+		"internalListenerName": "internal",
+	}
 	if sec != nil {
 		ready = ready.WithHeaders(map[string]string{"Authorization": "Bearer " + sec.admin})
-		extra = sec.pulsarSettings()
+		for k, v := range sec.pulsarSettings() {
+			extra[k] = v
+		}
 	}
 	custom := []testcontainers.ContainerCustomizer{
 		tcnetwork.WithNetwork([]string{pulsarAlias}, nw),
 		testcontainers.WithExposedPorts("6650/tcp", "8080/tcp"),
+		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+			hc.PortBindings = loopback(map[int]int{6650: binaryPort})
+			// 8080 stays on a port Docker picks, published on loopback too.
+			hc.PortBindings[network.MustParsePort("8080/tcp")] = []network.PortBinding{{HostIP: netip.MustParseAddr("127.0.0.1")}}
+		}),
 		testcontainers.WithWaitStrategy(ready),
 	}
 	if strings.HasPrefix(o.PulsarImage, "apachepulsar/") {
@@ -498,8 +592,14 @@ func (e *Env) RestartServer(ctx context.Context) error {
 
 // Stop saves container logs (when a log directory is set) and removes everything.
 func (e *Env) Stop(ctx context.Context) {
+	if e.tapSrv != nil {
+		e.tapSrv.Close()
+	}
 	for _, p := range e.proxies {
 		p.Close()
+	}
+	if e.proxyLg != nil {
+		e.proxyLg.Close()
 	}
 	for name, c := range map[string]*testcontainers.DockerContainer{"pulsar": e.pulsar, "reference": e.reference, "kafka": e.kafka} {
 		if c == nil {

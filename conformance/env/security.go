@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -20,14 +21,15 @@ import (
 const (
 	allowedRole = "alice"   // may produce and consume topics and use consumer groups
 	deniedRole  = "mallory" // authenticates, but holds no grant
+	readerRole  = "carol"   // may consume topics and use consumer groups, but not produce
 	adminRole   = "admin"   // Pulsar superuser: the reference server's own identity
 )
 
 // sasl is one run's token material: Pulsar verifies tokens signed with key.
 type sasl struct {
-	key                    []byte
-	admin, allowed, denied string
-	forged                 string // signed with another key: Pulsar must refuse it
+	key                            []byte
+	admin, allowed, denied, reader string
+	forged                         string // signed with another key: Pulsar must refuse it
 }
 
 func newSASL() (*sasl, error) {
@@ -40,7 +42,7 @@ func newSASL() (*sasl, error) {
 		return nil, err
 	}
 	return &sasl{key: key, admin: tokens.Sign(key, adminRole), allowed: tokens.Sign(key, allowedRole),
-		denied: tokens.Sign(key, deniedRole), forged: tokens.Sign(other, allowedRole)}, nil
+		denied: tokens.Sign(key, deniedRole), reader: tokens.Sign(key, readerRole), forged: tokens.Sign(other, allowedRole)}, nil
 }
 
 // pulsarSettings turn on token authentication and authorization, the admin role a superuser.
@@ -63,13 +65,24 @@ func (s *sasl) users() map[string]clients.Credentials {
 		clients.UserAllowed:       {User: ns, Password: "token:" + s.allowed},
 		clients.UserWrongPassword: {User: ns, Password: "token:" + s.forged},
 		clients.UserDenied:        {User: ns, Password: "token:" + s.denied},
+		clients.UserConsumeOnly:   {User: ns, Password: "token:" + s.reader},
 	}
 }
 
-// grantPulsar gives the allowed role produce and consume on the namespace.
+// grantPulsar gives the allowed role produce and consume on the namespace, and the reader role
+// consume only.
 func (s *sasl) grantPulsar(ctx context.Context, adminURL string) error {
-	url := adminURL + "/admin/v2/namespaces/public/default/permissions/" + allowedRole
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewBufferString(`["produce","consume"]`))
+	for role, actions := range map[string]string{allowedRole: `["produce","consume"]`, readerRole: `["consume"]`} {
+		if err := s.grant(ctx, adminURL, role, actions); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *sasl) grant(ctx context.Context, adminURL, role, actions string) error {
+	url := adminURL + "/admin/v2/namespaces/public/default/permissions/" + role
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewBufferString(actions))
 	if err != nil {
 		return err
 	}
@@ -77,12 +90,12 @@ func (s *sasl) grantPulsar(ctx context.Context, adminURL string) error {
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("granting %s on public/default: %w", allowedRole, err)
+		return fmt.Errorf("granting %s on public/default: %w", role, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return fmt.Errorf("granting %s on public/default: Pulsar answered %d: %s", allowedRole, resp.StatusCode, strings.TrimSpace(string(body)))
+		return fmt.Errorf("granting %s on public/default: Pulsar answered %d: %s", role, resp.StatusCode, strings.TrimSpace(string(body)))
 	}
 	return nil
 }
@@ -92,6 +105,15 @@ var kafkaUsers = map[string]clients.Credentials{
 	clients.UserAllowed:       {User: allowedRole, Password: "alice-secret"},
 	clients.UserWrongPassword: {User: allowedRole, Password: "not-alice-secret"},
 	clients.UserDenied:        {User: deniedRole, Password: "mallory-secret"},
+	clients.UserConsumeOnly:   {User: readerRole, Password: "carol-secret"},
+	// The allowed user by SCRAM (credentials created after start, see createKafkaSCRAM) and by
+	// an unsecured OAUTHBEARER token (minted by the client for the subject). The SCRAM
+	// passwords differ from the PLAIN one and from each other, so a client that fell back to
+	// another mechanism would be refused rather than pass as SCRAM.
+	clients.UserSCRAMSHA256: {User: allowedRole, Password: "alice-scram-256-secret", Mechanism: clients.MechanismSCRAMSHA256},
+	clients.UserSCRAMSHA512: {User: allowedRole, Password: "alice-scram-512-secret", Mechanism: clients.MechanismSCRAMSHA512},
+	clients.UserOAuth:       {User: allowedRole, Mechanism: clients.MechanismOAuthBearer},
+	clients.UserOAuthDenied: {User: deniedRole, Mechanism: clients.MechanismOAuthBearer},
 }
 
 // kafkaSASLSettings add the SASL listener's PLAIN users and the KRaft authorizer. Principals
@@ -99,34 +121,96 @@ var kafkaUsers = map[string]clients.Credentials{
 // so every other spec runs unrestricted, as on a Kafka with no authorizer.
 func kafkaSASLSettings() map[string]string {
 	jaas := "org.apache.kafka.common.security.plain.PlainLoginModule required"
-	for _, u := range []clients.Credentials{kafkaUsers[clients.UserAllowed], kafkaUsers[clients.UserDenied]} {
+	for _, u := range []clients.Credentials{kafkaUsers[clients.UserAllowed], kafkaUsers[clients.UserDenied], kafkaUsers[clients.UserConsumeOnly]} {
 		jaas += fmt.Sprintf(" user_%s=%q", u.User, u.Password)
 	}
 	return map[string]string{
-		"sasl.enabled.mechanisms":                   "PLAIN",
+		"sasl.enabled.mechanisms":                   "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER",
 		"listener.name.sasl.plain.sasl.jaas.config": jaas + ";",
-		"authorizer.class.name":                     "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-		"super.users":                               "User:ANONYMOUS;User:CN=kop-conformance client",
+		// SCRAM: the users' credentials live in the cluster metadata (createKafkaSCRAM).
+		"listener.name.sasl.scram-sha-256.sasl.jaas.config": scramJAAS,
+		"listener.name.sasl.scram-sha-512.sasl.jaas.config": scramJAAS,
+		// OAUTHBEARER: with no sasl.server.callback.handler.class configured, the broker
+		// validates tokens with OAuthBearerUnsecuredValidatorCallbackHandler (unsecured JWS,
+		// alg "none", principal from "sub"): for tests only, as Kafka's documentation says.
+		// The login module's own token (the broker's identity as a client, never used: no
+		// broker connects over this listener) is an unsecured one for "admin".
+		"listener.name.sasl.oauthbearer.sasl.jaas.config": "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub=\"admin\";",
+		"authorizer.class.name":                           "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+		"super.users":                                     "User:ANONYMOUS;User:CN=kop-conformance client",
+	}
+}
+
+const scramJAAS = "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+
+// createKafkaSCRAM gives the allowed user its SCRAM-SHA-256 and SCRAM-SHA-512 credentials
+// (AlterUserScramCredentials, KIP-554: in KRaft they are metadata records) and waits until
+// the broker describes both, i.e. has applied them and will authenticate with them.
+func createKafkaSCRAM(ctx context.Context, bootstrap string) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	want := map[kadm.ScramMechanism]clients.Credentials{
+		kadm.ScramSha256: kafkaUsers[clients.UserSCRAMSHA256],
+		kadm.ScramSha512: kafkaUsers[clients.UserSCRAMSHA512],
+	}
+	for mech, u := range want { // one request per mechanism: never a duplicate (user, mechanism)
+		res, err := adm.AlterUserSCRAMs(ctx, nil, []kadm.UpsertSCRAM{{User: u.User, Mechanism: mech, Iterations: 8192, Password: u.Password}})
+		if err != nil {
+			return fmt.Errorf("creating Kafka SCRAM credentials: %w", err)
+		}
+		if err := res.Error(); err != nil {
+			return fmt.Errorf("creating Kafka %s credentials for %s: %w", mech, u.User, err)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		described, err := adm.DescribeUserSCRAMs(ctx, allowedRole)
+		have := map[kadm.ScramMechanism]bool{}
+		if err == nil {
+			for _, ci := range described[allowedRole].CredInfos {
+				have[ci.Mechanism] = true
+			}
+		}
+		if have[kadm.ScramSha256] && have[kadm.ScramSha512] {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("kafka did not describe %s's SCRAM credentials within 30s (have %v, err %v)", allowedRole, have, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 }
 
 // grantKafka lets the allowed user do everything to the suite's topics (ct-*) and groups
-// (cg-*), as the Pulsar grant does for the namespace.
+// (cg-*), as the Pulsar grant does for the namespace, and the reader user read them (Kafka's
+// READ implies DESCRIBE; it has no WRITE, so it cannot produce).
 func grantKafka(ctx context.Context, bootstrap string) error {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap))
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	acl := kadm.NewACLs().Allow("User:" + allowedRole).AllowHosts().
+	all := kadm.NewACLs().Allow("User:" + allowedRole).AllowHosts().
 		Topics("ct-").Groups("cg-").ResourcePatternType(kadm.ACLPatternPrefixed).Operations(kadm.OpAll)
-	results, err := kadm.NewClient(cl).CreateACLs(ctx, acl)
-	if err != nil {
-		return fmt.Errorf("creating Kafka ACLs: %w", err)
-	}
-	for _, r := range results {
-		if r.Err != nil {
-			return fmt.Errorf("creating Kafka ACL: %w", r.Err)
+	read := kadm.NewACLs().Allow("User:" + readerRole).AllowHosts().
+		Topics("ct-").Groups("cg-").ResourcePatternType(kadm.ACLPatternPrefixed).Operations(kadm.OpRead)
+	for _, acl := range []*kadm.ACLBuilder{all, read} {
+		results, err := kadm.NewClient(cl).CreateACLs(ctx, acl)
+		if err != nil {
+			return fmt.Errorf("creating Kafka ACLs: %w", err)
+		}
+		for _, r := range results {
+			if r.Err != nil {
+				return fmt.Errorf("creating Kafka ACL: %w", r.Err)
+			}
 		}
 	}
 	return nil

@@ -27,3 +27,15 @@ func variantEntries(feature string, variants func(c cell) []string) []TableEntry
 	}
 	return out
 }
+
+// franzEntries is entries limited to franz-go's cells, for specs that send raw requests with
+// franz-go's kmsg.
+func franzEntries(feature string) []TableEntry {
+	var out []TableEntry
+	for _, c := range cells(feature) {
+		if c.kind.Name == "franz-go" {
+			out = append(out, Entry(c.String()+" raw", c, c.labels(feature), SpecTimeout(90*time.Second)))
+		}
+	}
+	return out
+}

@@ -12,6 +12,14 @@ import (
 	"github.com/kop-conformance/kop-conformance/conformance/clients"
 )
 
+// Session timeout of eviction specs: Kafka's group.min.session.timeout.ms, the shortest a
+// member may ask for; a survivor must take over within evictSlack after it (its heartbeat
+// learns of the rebalance, then it rejoins and syncs).
+const (
+	evictSession = 6 * time.Second
+	evictSlack   = 6 * time.Second
+)
+
 // pollUntil collects records from a group consumer until it has n of them.
 func pollUntil(ctx context.Context, gc clients.GroupConsumer, n int) []clients.Record {
 	var got []clients.Record
@@ -143,20 +151,59 @@ var _ = Describe("groups", func() {
 			fmt.Fprintf(GinkgoWriter, "3 members: join to a record at every member %s\n", slowest.Round(time.Millisecond))
 		}, entries("groups"))
 
-	DescribeTable("a member that vanishes without leaving is evicted after its session timeout",
+	DescribeTable("a member that vanishes without leaving is evicted after its session timeout, not before and not much after",
 		func(ctx SpecContext, c cell) {
 			cl := c.open()
 			topic := newTopic(ctx, cl, c, "groups", 4)
 			// 6 s is Kafka's group.min.session.timeout.ms, the shortest a member may ask for.
-			cfg := clients.GroupConfig{Group: groupName(c, "evict"), Topics: []string{topic}, Balancer: "range", SessionTimeout: 6 * time.Second}
+			cfg := clients.GroupConfig{Group: groupName(c, "evict"), Topics: []string{topic}, Balancer: "range", SessionTimeout: evictSession}
 			members := joinOneByOne(ctx, cl, cfg, 4, [][]int{{4}, {2, 2}})
 			start := time.Now()
 			members[1].Vanish()
 			eventuallyAssigned(ctx, topic, 4, members[:1], []int{4})
 			took := time.Since(start)
 			fmt.Fprintf(GinkgoWriter, "survivor took over after %s\n", took.Round(time.Millisecond))
-			Expect(took).To(BeNumerically(">=", 5*time.Second), "the coordinator must wait for the session timeout, not evict early")
+			AddReportEntry("eviction-takeover-ms", ReportEntryVisibilityNever, took.Milliseconds())
+			Expect(took).To(BeNumerically(">=", evictSession-time.Second), "the coordinator must wait for the session timeout, not evict early")
+			Expect(took).To(BeNumerically("<=", evictSession+evictSlack), "eviction must follow the session timeout closely")
 		}, entries("groups"))
+
+	DescribeTable("a member taking over a partition resumes exactly at the committed offset: nothing lost, nothing read twice",
+		func(ctx SpecContext, c cell, how string) {
+			cl := c.open()
+			topic := newTopic(ctx, cl, c, "groups", 1)
+			want := sampleRecords(topic, 10)
+			_, err := cl.Produce(ctx, clients.AcksAll, want)
+			Expect(err).NotTo(HaveOccurred())
+			cfg := clients.GroupConfig{Group: groupName(c, "handover"), Topics: []string{topic}, Balancer: "range", SessionTimeout: evictSession}
+			members := joinOneByOne(ctx, cl, cfg, 1, [][]int{{1}})
+			got := pollUntil(ctx, members[0], 4)
+			for i := 0; i < 4; i++ {
+				Expect(got[i]).To(matchRecord(want[i], int64(i)), "first member, record %d", i)
+			}
+			Expect(members[0].Commit(ctx, []clients.Offset{{Topic: topic, Partition: 0, Offset: 4}})).To(Succeed())
+			Expect(cl.FetchOffsets(ctx, cfg.Group, topic, 1)).To(ConsistOf(HaveField("Offset", int64(4))), "the commit is stored before the handover")
+
+			second, err := cl.Consumer(ctx, cfg)
+			Expect(err).NotTo(HaveOccurred())
+			DeferCleanup(second.Close)
+			eventuallyAssigned(ctx, topic, 1, []clients.GroupConsumer{members[0], second}, []int{1, 0})
+			if how == "leaves" {
+				members[0].Close()
+			} else {
+				members[0].Vanish()
+			}
+			eventuallyAssigned(ctx, topic, 1, []clients.GroupConsumer{second}, []int{1})
+			rest := pollUntil(ctx, second, 6)
+			Expect(rest).To(HaveLen(6), "the new owner reads the six records after the commit, none twice")
+			for i, r := range rest {
+				Expect(r).To(matchRecord(want[4+i], int64(4+i)), "taken-over record %d", i)
+			}
+			quiet, cancel := context.WithTimeout(ctx, time.Second)
+			defer cancel()
+			again, _ := second.Poll(quiet)
+			Expect(again).To(BeEmpty(), "no record is delivered twice")
+		}, variantEntries("groups", func(cell) []string { return []string{"leaves", "dies"} }))
 })
 
 var _ = Describe("mixed-group", func() {
@@ -218,8 +265,8 @@ func mixedLevels() []string {
 func assignors(c cell) []string {
 	var out []string
 	for _, bal := range c.kind.Balancers {
-		if bal == "cooperative-sticky" && c.level < "2.4" {
-			continue // KIP-429 incremental rebalancing arrived with 2.4
+		if min, ok := c.kind.BalancerMinLevel[bal]; ok && !c.levelAtLeast(min) {
+			continue
 		}
 		out = append(out, bal)
 	}

@@ -14,11 +14,14 @@ var _ = Describe("idempotence", func() {
 			cl := c.open()
 			topic := newTopic(ctx, cl, c, "idempotence", 1)
 			// A proxy that loses the first Produce response: the batch is written, the client
-			// hears nothing and sends it again with the same producer id and sequence.
-			px, addr, err := levelproxy.Start(target.Bootstrap, c.level)
+			// hears nothing and sends it again with the same producer id and sequence. It sits
+			// in front of the level listener, so the wire tap still sees the traffic.
+			px, addr, err := levelproxy.Start(target.Levels[c.level], c.level)
 			Expect(err).NotTo(HaveOccurred())
 			DeferCleanup(px.Close)
-			viaProxy, err := c.kind.New(clients.Target{Name: target.Name, Bootstrap: addr, Levels: map[string]string{c.level: addr}}, c.level)
+			via := target
+			via.Bootstrap, via.Levels = addr, map[string]string{c.level: addr}
+			viaProxy, err := c.kind.New(via, c.level)
 			Expect(err).NotTo(HaveOccurred())
 			DeferCleanup(viaProxy.Close)
 			px.DropProduceResponses(1)

@@ -1,6 +1,8 @@
 package suite
 
 import (
+	"time"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -61,6 +63,40 @@ var _ = Describe("offsets", func() {
 			}{{base - 3_600_000, 0}, {base, 0}, {base + 3_500, 4}, {base + 9_000, 9}}
 			for _, tc := range cases {
 				Expect(cl.ListOffset(ctx, topic, 0, tc.at)).To(Equal(tc.want), "offset for timestamp base%+dms", tc.at-base)
+			}
+		}, entries("offsets"))
+
+	DescribeTable("ListOffsets by timestamp across batches: exact boundaries, nothing past the last record, nothing in the future",
+		func(ctx SpecContext, c cell) {
+			cl := c.open()
+			topic := newTopic(ctx, cl, c, "offsets", 1)
+			base := time.UnixMilli(time.Now().Add(-2 * time.Hour).UnixMilli())
+			// Three batches of four; record i has timestamp base + i seconds.
+			for b := 0; b < 3; b++ {
+				recs := sampleRecords(topic, 4)
+				for j := range recs {
+					recs[j].Timestamp = base.Add(time.Duration(4*b+j) * time.Second)
+				}
+				_, err := cl.Produce(ctx, clients.AcksAll, recs)
+				Expect(err).NotTo(HaveOccurred())
+			}
+			ms := func(d time.Duration) int64 { return base.Add(d).UnixMilli() }
+			cases := []struct {
+				what string
+				at   int64
+				want int64
+			}{
+				{"before the first record", ms(-time.Minute), 0},
+				{"the last record of the first batch", ms(3 * time.Second), 3},
+				{"between batches", ms(3*time.Second + 500*time.Millisecond), 4},
+				{"the first record of the last batch", ms(8 * time.Second), 8},
+				{"inside the last batch", ms(9*time.Second + time.Millisecond), 10},
+				{"the last record", ms(11 * time.Second), 11},
+				{"a millisecond past the last record", ms(11*time.Second + time.Millisecond), -1},
+				{"an hour in the future", time.Now().Add(time.Hour).UnixMilli(), -1},
+			}
+			for _, tc := range cases {
+				Expect(cl.ListOffset(ctx, topic, 0, tc.at)).To(Equal(tc.want), "offset for a timestamp %s", tc.what)
 			}
 		}, entries("offsets"))
 })

@@ -62,8 +62,13 @@ func matchRecord(want clients.Record, offset int64) types.GomegaMatcher {
 	)
 }
 
+// emptyAsNull is set for specs whose only client cannot tell an empty key, value or header
+// value from a null one when it consumes (kafka-go's Reader, clients.Kind.EmptyAsNull): their
+// records compare empty as null. The other clients' cells keep the distinction as evidence.
+var emptyAsNull bool
+
 func describeBytes(b []byte) string {
-	if b == nil {
+	if b == nil || emptyAsNull && len(b) == 0 {
 		return "<null>"
 	}
 	return fmt.Sprintf("%q", b)

@@ -5,6 +5,7 @@
 //
 //	KOP_TARGET=reference|kafka|external   KOP_BOOTSTRAP=host:port (external)
 //	KOP_PULSAR_IMAGE, KOP_REFERENCE_IMAGE, KOP_KAFKA_IMAGE (`make conformance` sets them)
+//	KOP_FAULT=<fault,...> starts the reference server with deliberate faults (`make mutants`)
 //
 // Labels carry the matrix dimensions: client:<name>, level:<x.y>, feature:<name>.
 package suite
@@ -54,6 +55,7 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 		env.WithReferenceImage(os.Getenv("KOP_REFERENCE_IMAGE")),
 		env.WithKafkaImage(os.Getenv("KOP_KAFKA_IMAGE")),
 		env.WithLogDir(os.Getenv("KOP_LOG_DIR")),
+		env.WithFault(os.Getenv("KOP_FAULT")),
 		env.WithProgress(GinkgoWriter),
 	}
 	var err error
@@ -103,17 +105,24 @@ type cell struct {
 
 func (c cell) String() string { return c.kind.Name + "@" + c.level }
 
+// levelAtLeast says whether the cell's level is min or newer.
+func (c cell) levelAtLeast(min string) bool { return rules.LevelAtLeast(c.level, min) }
+
 func (c cell) labels(feature string) Labels {
 	return Label("client:"+c.kind.Name, "level:"+c.level, "feature:"+feature)
 }
 
 // cells lists the applicable (client, level) pairs for a feature; inapplicable ones are not
-// specs at all, and the matrix marks them N/A from the same rules.
+// specs at all, and the matrix marks them N/A (or not served) from the same rules. A feature
+// missing from the rules stops the suite: a mistyped name must not select nothing.
 func cells(feature string) []cell {
+	if _, ok := rules.Lookup(feature); !ok {
+		panic(fmt.Sprintf("suite: feature %q is not declared in conformance/rules", feature))
+	}
 	var out []cell
 	for _, k := range clients.Kinds {
 		for _, lv := range rules.Levels() {
-			if ok, _ := rules.Applies(feature, k.Name, lv, matrixTarget); ok {
+			if rules.Runs(feature, k.Name, lv, matrixTarget) {
 				out = append(out, cell{kind: k, level: lv})
 			}
 		}
@@ -131,12 +140,18 @@ func (c cell) open() clients.Client {
 
 var topicSeq = 0
 
+// topicName is a new, unique topic name for the cell (ct-*: the prefix the security specs'
+// grants cover).
+func topicName(c cell, feature string) string {
+	topicSeq++
+	return fmt.Sprintf("ct-%s-%s-%s-p%d-%d-%d", feature, c.kind.Name, c.level, GinkgoParallelProcess(), topicSeq, time.Now().UnixNano()%1e9)
+}
+
 // newTopic creates a uniquely named topic with the cell's own client and waits until every
 // partition answers. Kafka creates topics asynchronously: for a moment after CreateTopics the
 // broker may answer NOT_LEADER_FOR_PARTITION, and applications wait exactly like this.
 func newTopic(ctx context.Context, cl clients.Client, c cell, feature string, partitions int32) string {
-	topicSeq++
-	name := fmt.Sprintf("ct-%s-%s-%s-p%d-%d-%d", feature, c.kind.Name, c.level, GinkgoParallelProcess(), topicSeq, time.Now().UnixNano()%1e9)
+	name := topicName(c, feature)
 	Expect(cl.CreateTopic(ctx, name, partitions)).To(Succeed(), "creating topic %s", name)
 	for p := int32(0); p < partitions; p++ {
 		Eventually(ctx, func() error {
