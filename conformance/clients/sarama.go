@@ -107,25 +107,8 @@ func (s *saramaClient) ProduceWith(_ context.Context, pc ProduceConfig, recs []R
 		return nil, err
 	}
 	defer p.Close()
-	msgs := make([]*sarama.ProducerMessage, len(recs))
-	for i, r := range recs {
-		m := &sarama.ProducerMessage{Topic: r.Topic, Partition: r.Partition, Timestamp: r.Timestamp}
-		if r.Key != nil {
-			m.Key = sarama.ByteEncoder(r.Key)
-		}
-		if r.Value != nil {
-			m.Value = sarama.ByteEncoder(r.Value)
-		}
-		for _, h := range r.Headers {
-			m.Headers = append(m.Headers, sarama.RecordHeader{Key: []byte(h.Key), Value: h.Value})
-		}
-		msgs[i] = m
-	}
-	if err := p.SendMessages(msgs); err != nil {
-		var pe sarama.ProducerErrors
-		if errors.As(err, &pe) && len(pe) > 0 {
-			return nil, pe[0].Err
-		}
+	msgs, err := saramaSend(p, recs)
+	if err != nil {
 		return nil, err
 	}
 	out := make([]Record, len(recs))
@@ -149,7 +132,6 @@ func (s *saramaClient) ConsumeWith(ctx context.Context, cc ConsumeConfig, topic 
 	if cc.PartitionMaxBytes > 0 {
 		cfg.Consumer.Fetch.Default, cfg.Consumer.Fetch.Max = cc.PartitionMaxBytes, cc.PartitionMaxBytes
 	}
-	cfg.Consumer.Return.Errors = true
 	cfg.Consumer.MaxWaitTime = 500 * time.Millisecond
 	if cc.MaxWait > 0 {
 		cfg.Consumer.MaxWaitTime = cc.MaxWait
@@ -157,7 +139,14 @@ func (s *saramaClient) ConsumeWith(ctx context.Context, cc ConsumeConfig, topic 
 	if cc.MinBytes > 0 {
 		cfg.Consumer.Fetch.Min = cc.MinBytes
 	}
-	c, err := sarama.NewConsumer(s.addrs, &cfg)
+	return saramaConsume(ctx, &cfg, s.addrs, topic, partition, offset, n)
+}
+
+// saramaConsume reads n records of one partition from offset with a partition consumer of its
+// own, in the order sarama delivers them.
+func saramaConsume(ctx context.Context, cfg *sarama.Config, addrs []string, topic string, partition int32, offset int64, n int) ([]Record, error) {
+	cfg.Consumer.Return.Errors = true
+	c, err := sarama.NewConsumer(addrs, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -193,6 +182,39 @@ func (s *saramaClient) ConsumeWith(ctx context.Context, cc ConsumeConfig, topic 
 		}
 	}
 	return out, nil
+}
+
+// saramaMessage is a record as a sarama producer message to its topic and partition; nil key
+// and value stay null.
+func saramaMessage(r Record) *sarama.ProducerMessage {
+	m := &sarama.ProducerMessage{Topic: r.Topic, Partition: r.Partition, Timestamp: r.Timestamp}
+	if r.Key != nil {
+		m.Key = sarama.ByteEncoder(r.Key)
+	}
+	if r.Value != nil {
+		m.Value = sarama.ByteEncoder(r.Value)
+	}
+	for _, h := range r.Headers {
+		m.Headers = append(m.Headers, sarama.RecordHeader{Key: []byte(h.Key), Value: h.Value})
+	}
+	return m
+}
+
+// saramaSend sends recs, each to its own topic and partition, in one SendMessages call and
+// returns the messages with the offsets (and, for LogAppendTime, timestamps) sarama filled in.
+func saramaSend(p sarama.SyncProducer, recs []Record) ([]*sarama.ProducerMessage, error) {
+	msgs := make([]*sarama.ProducerMessage, len(recs))
+	for i, r := range recs {
+		msgs[i] = saramaMessage(r)
+	}
+	if err := p.SendMessages(msgs); err != nil {
+		var pe sarama.ProducerErrors
+		if errors.As(err, &pe) && len(pe) > 0 {
+			return nil, pe[0].Err
+		}
+		return nil, err
+	}
+	return msgs, nil
 }
 
 func (s *saramaClient) ListOffset(_ context.Context, topic string, partition int32, query int64) (int64, error) {

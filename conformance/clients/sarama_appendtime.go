@@ -2,7 +2,6 @@ package clients
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -41,15 +40,8 @@ func (s *saramaClient) ProduceAppendTime(_ context.Context, recs []Record) ([]Re
 		return nil, err
 	}
 	defer p.Close()
-	msgs := make([]*sarama.ProducerMessage, 0, len(recs))
-	for _, r := range recs {
-		msgs = append(msgs, saramaMessages(r.Topic, r.Partition, []Record{r})...)
-	}
-	if err := p.SendMessages(msgs); err != nil {
-		var pe sarama.ProducerErrors
-		if errors.As(err, &pe) && len(pe) > 0 {
-			return nil, pe[0].Err
-		}
+	msgs, err := saramaSend(p, recs)
+	if err != nil {
 		return nil, err
 	}
 	out := make([]Record, len(recs))

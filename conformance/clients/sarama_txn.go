@@ -67,17 +67,8 @@ func (s *saramaClient) ProduceTransactions(_ context.Context, txnID, topic strin
 func saramaMessages(topic string, partition int32, recs []Record) []*sarama.ProducerMessage {
 	msgs := make([]*sarama.ProducerMessage, len(recs))
 	for i, r := range recs {
-		m := &sarama.ProducerMessage{Topic: topic, Partition: partition, Timestamp: r.Timestamp}
-		if r.Key != nil {
-			m.Key = sarama.ByteEncoder(r.Key)
-		}
-		if r.Value != nil {
-			m.Value = sarama.ByteEncoder(r.Value)
-		}
-		for _, h := range r.Headers {
-			m.Headers = append(m.Headers, sarama.RecordHeader{Key: []byte(h.Key), Value: h.Value})
-		}
-		msgs[i] = m
+		r.Topic, r.Partition = topic, partition
+		msgs[i] = saramaMessage(r)
 	}
 	return msgs
 }
@@ -91,37 +82,4 @@ func (s *saramaClient) ConsumeIsolated(ctx context.Context, iso Isolation, topic
 		cfg.Consumer.IsolationLevel = sarama.ReadCommitted
 	}
 	return saramaConsume(ctx, &cfg, s.addrs, topic, partition, offset, n)
-}
-
-// saramaConsume reads n records of one partition from offset with a consumer of its own, in
-// the order sarama delivers them.
-func saramaConsume(ctx context.Context, cfg *sarama.Config, addrs []string, topic string, partition int32, offset int64, n int) ([]Record, error) {
-	cfg.Consumer.Return.Errors = true
-	cfg.Consumer.MaxWaitTime = 500 * time.Millisecond
-	c, err := sarama.NewConsumer(addrs, cfg)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	pc, err := c.ConsumePartition(topic, partition, offset)
-	if err != nil {
-		return nil, err
-	}
-	defer pc.Close()
-	var out []Record
-	for len(out) < n {
-		select {
-		case m := <-pc.Messages():
-			rec := Record{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Key: m.Key, Value: m.Value, Timestamp: m.Timestamp}
-			for _, h := range m.Headers {
-				rec.Headers = append(rec.Headers, Header{Key: string(h.Key), Value: h.Value})
-			}
-			out = append(out, rec)
-		case err := <-pc.Errors():
-			return out, err
-		case <-ctx.Done():
-			return out, fmt.Errorf("consumed %d of %d records: %w", len(out), n, ctx.Err())
-		}
-	}
-	return out, nil
 }

@@ -11,7 +11,7 @@ import (
 )
 
 var _ = Describe("concurrent-produce", func() {
-	DescribeTable("four producers writing a 32-partition topic at once: every record stored once, in each producer's order, offsets continuous",
+	DescribeTable("four producers writing a 32-partition topic at once: every record stored once, in each producer's order, offsets continuous", nightlyLabel,
 		func(ctx SpecContext, c cell) {
 			const partitions, producers, rounds, perPartition = 32, 4, 3, 4
 			cl := c.open()

@@ -1,6 +1,7 @@
 package suite
 
 import (
+	"slices"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -17,16 +18,25 @@ func entries(feature string) []TableEntry {
 }
 
 // variantEntries is entries with one entry per variant of each cell (an assignor, say); the
-// variant is the spec's second parameter.
-func variantEntries(feature string, variants func(c cell) []string) []TableEntry {
+// variant is the spec's second parameter. Variants named in nightly wait on purpose and are
+// labelled so (the PR gate leaves them out).
+func variantEntries(feature string, variants func(c cell) []string, nightly ...string) []TableEntry {
 	var out []TableEntry
 	for _, c := range cells(feature) {
 		for _, v := range variants(c) {
-			out = append(out, Entry(c.String()+" "+v, c, v, c.labels(feature), SpecTimeout(90*time.Second)))
+			labels := c.labels(feature)
+			if slices.Contains(nightly, v) {
+				labels = append(labels, nightlyLabel...)
+			}
+			out = append(out, Entry(c.String()+" "+v, c, v, labels, SpecTimeout(90*time.Second)))
 		}
 	}
 	return out
 }
+
+// nightlyLabel marks specs that wait on purpose (timeouts, long polls): the PR gate leaves them
+// out, the full matrix and the mutation check run them.
+var nightlyLabel = Label("nightly")
 
 // franzEntries is entries limited to franz-go's cells, for specs that send raw requests with
 // franz-go's kmsg.

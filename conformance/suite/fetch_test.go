@@ -41,6 +41,31 @@ func consumeAsync(ctx context.Context, cl clients.Client, cc clients.ConsumeConf
 	return out
 }
 
+// parkedConsumer makes a one-partition topic holding three records and starts a consumer of n
+// records at its high watermark (3) with cc; it returns once the server holds the consumer's
+// fetch there, so what the spec produces next races nothing.
+func parkedConsumer(ctx context.Context, cl clients.Client, c cell, cc clients.ConsumeConfig, n int) (string, chan consumed, fetchEvent) {
+	GinkgoHelper()
+	topic := newTopic(ctx, cl, c, "fetch", 1)
+	explainFetchesOnFailure(topic, 0)
+	_, err := cl.Produce(ctx, clients.AcksAll, sampleRecords(topic, 3))
+	Expect(err).NotTo(HaveOccurred())
+	got := consumeAsync(ctx, cl, cc, topic, 3, n)
+	return topic, got, parkedFetch(ctx, topic, 0, 3)
+}
+
+// produceAndAwait produces recs and waits for the parked consumer's result; it returns the
+// result and how long after the produce's acknowledgement the consumer had its records.
+func produceAndAwait(ctx context.Context, cl clients.Client, recs []clients.Record, got chan consumed) (consumed, time.Duration) {
+	GinkgoHelper()
+	_, err := cl.Produce(ctx, clients.AcksAll, recs)
+	Expect(err).NotTo(HaveOccurred())
+	acked := time.Now()
+	r := awaitConsumed(got, longWait+10*time.Second)
+	Expect(r.err).NotTo(HaveOccurred())
+	return r, r.at.Sub(acked)
+}
+
 // awaitConsumed waits for a consumeAsync result, at most within.
 func awaitConsumed(ch chan consumed, within time.Duration) consumed {
 	GinkgoHelper()
@@ -69,28 +94,18 @@ var _ = Describe("fetch", func() {
 	DescribeTable("a fetch parked at the high watermark is woken by a produce, long before its max wait",
 		func(ctx SpecContext, c cell) {
 			cl := c.open()
-			topic := newTopic(ctx, cl, c, "fetch", 1)
-			explainFetchesOnFailure(topic, 0)
-			_, err := cl.Produce(ctx, clients.AcksAll, sampleRecords(topic, 3))
-			Expect(err).NotTo(HaveOccurred())
-			got := consumeAsync(ctx, cl, clients.ConsumeConfig{MaxWait: longWait}, topic, 3, 1)
-			parked := parkedFetch(ctx, topic, 0, 3)
+			topic, got, parked := parkedConsumer(ctx, cl, c, clients.ConsumeConfig{MaxWait: longWait}, 1)
 			Expect(parked.MaxWait()).To(BeNumerically(">=", longWait/2), "the client asked the server to wait")
 
 			later := sampleRecords(topic, 1)
-			_, err = cl.Produce(ctx, clients.AcksAll, later)
-			Expect(err).NotTo(HaveOccurred())
-			acked := time.Now()
-			r := awaitConsumed(got, longWait+10*time.Second)
-			Expect(r.err).NotTo(HaveOccurred())
+			r, wake := produceAndAwait(ctx, cl, later, got)
 			Expect(r.recs[0]).To(matchRecord(later[0], 3))
-			wake := r.at.Sub(acked)
 			AddReportEntry("fetch-wakeup-ms", ReportEntryVisibilityNever, wake.Milliseconds())
 			fmt.Fprintf(GinkgoWriter, "parked fetch (max wait %s) woken %s after the produce was acknowledged\n", parked.MaxWait(), wake.Round(time.Millisecond))
 			Expect(wake).To(BeNumerically("<", maxWakeup), "a parked fetch must be woken by new data, not wait out its max wait")
 		}, entries("fetch"))
 
-	DescribeTable("an empty fetch is held for its max wait, then answered with the high watermark and log start",
+	DescribeTable("an empty fetch is held for its max wait, then answered with the high watermark and log start", nightlyLabel,
 		func(ctx SpecContext, c cell) {
 			cl := c.open()
 			topic := newTopic(ctx, cl, c, "fetch", 1)
@@ -124,16 +139,11 @@ var _ = Describe("fetch", func() {
 	DescribeTable("a parked fetch waits for min bytes: a small record does not end it, enough bytes do",
 		func(ctx SpecContext, c cell) {
 			cl := c.open()
-			topic := newTopic(ctx, cl, c, "fetch", 1)
-			explainFetchesOnFailure(topic, 0)
-			_, err := cl.Produce(ctx, clients.AcksAll, sampleRecords(topic, 3))
-			Expect(err).NotTo(HaveOccurred())
-			got := consumeAsync(ctx, cl, clients.ConsumeConfig{MaxWait: longWait, MinBytes: 4096}, topic, 3, 2)
-			parked := parkedFetch(ctx, topic, 0, 3)
+			topic, got, parked := parkedConsumer(ctx, cl, c, clients.ConsumeConfig{MaxWait: longWait, MinBytes: 4096}, 2)
 			Expect(parked.Fetch.MinBytes).To(Equal(int32(4096)))
 
 			small := clients.Record{Topic: topic, Key: []byte("small"), Value: []byte("well under min bytes"), Timestamp: time.UnixMilli(time.Now().UnixMilli())}
-			_, err = cl.Produce(ctx, clients.AcksAll, []clients.Record{small})
+			_, err := cl.Produce(ctx, clients.AcksAll, []clients.Record{small})
 			Expect(err).NotTo(HaveOccurred())
 			Consistently(func() bool {
 				for _, f := range fetchEvents(ctx, topic, 0) {
@@ -146,14 +156,10 @@ var _ = Describe("fetch", func() {
 				"a fetch with min bytes 4096 was answered with less")
 
 			big := clients.Record{Topic: topic, Key: []byte("big"), Value: bytes.Repeat([]byte("m"), 6<<10), Timestamp: small.Timestamp}
-			_, err = cl.Produce(ctx, clients.AcksAll, []clients.Record{big})
-			Expect(err).NotTo(HaveOccurred())
-			acked := time.Now()
-			r := awaitConsumed(got, longWait+10*time.Second)
-			Expect(r.err).NotTo(HaveOccurred())
+			r, wake := produceAndAwait(ctx, cl, []clients.Record{big}, got)
 			Expect(r.recs[0]).To(matchRecord(small, 3))
 			Expect(r.recs[1]).To(matchRecord(big, 4))
-			Expect(r.at.Sub(acked)).To(BeNumerically("<", maxWakeup), "the fetch ends once min bytes are there")
+			Expect(wake).To(BeNumerically("<", maxWakeup), "the fetch ends once min bytes are there")
 		}, entries("fetch"))
 
 	DescribeTable("an oversized first record comes back whole under small fetch limits (KIP-74), then the rest",

@@ -151,7 +151,7 @@ var _ = Describe("groups", func() {
 			fmt.Fprintf(GinkgoWriter, "3 members: join to a record at every member %s\n", slowest.Round(time.Millisecond))
 		}, entries("groups"))
 
-	DescribeTable("a member that vanishes without leaving is evicted after its session timeout, not before and not much after",
+	DescribeTable("a member that vanishes without leaving is evicted after its session timeout, not before and not much after", nightlyLabel,
 		func(ctx SpecContext, c cell) {
 			cl := c.open()
 			topic := newTopic(ctx, cl, c, "groups", 4)
@@ -203,7 +203,7 @@ var _ = Describe("groups", func() {
 			defer cancel()
 			again, _ := second.Poll(quiet)
 			Expect(again).To(BeEmpty(), "no record is delivered twice")
-		}, variantEntries("groups", func(cell) []string { return []string{"leaves", "dies"} }))
+		}, variantEntries("groups", func(cell) []string { return []string{"leaves", "dies"} }, "dies"))
 })
 
 var _ = Describe("mixed-group", func() {

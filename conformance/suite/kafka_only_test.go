@@ -88,11 +88,7 @@ var _ = Describe("sasl-scram", func() {
 			Expect(t.SASL.Mechanism).To(Equal(mechanism), "the target's %s user", role)
 			cl, err := c.openOn(t, false)
 			Expect(err).NotTo(HaveOccurred())
-			topic := newTopic(ctx, cl, c, "scram", 1)
-			want := sampleRecords(topic, 10)
-			produced, err := cl.Produce(ctx, clients.AcksAll, want)
-			Expect(err).NotTo(HaveOccurred())
-			expectLog(ctx, cl, topic, produced, want)
+			topic, _ := roundTrip(ctx, cl, c, "scram", 10)
 
 			By("authenticating with a wrong password")
 			wrong := *t.SASL
@@ -117,11 +113,7 @@ var _ = Describe("sasl-oauthbearer", func() {
 		func(ctx SpecContext, c cell) {
 			cl, err := c.openAs(clients.UserOAuth, false)
 			Expect(err).NotTo(HaveOccurred())
-			topic := newTopic(ctx, cl, c, "oauth", 1)
-			want := sampleRecords(topic, 10)
-			produced, err := cl.Produce(ctx, clients.AcksAll, want)
-			Expect(err).NotTo(HaveOccurred())
-			expectLog(ctx, cl, topic, produced, want)
+			topic, _ := roundTrip(ctx, cl, c, "oauth", 10)
 
 			By("authenticating with a token for a subject without grants")
 			denied, err := c.openAs(clients.UserOAuthDenied, true)

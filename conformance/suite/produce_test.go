@@ -11,11 +11,7 @@ var _ = Describe("produce", func() {
 	DescribeTable("a batch round-trips with keys, nulls, headers, timestamps and exact offsets (acks=all)",
 		func(ctx SpecContext, c cell) {
 			cl := c.open()
-			topic := newTopic(ctx, cl, c, "produce", 1)
-			want := sampleRecords(topic, 10)
-			produced, err := cl.Produce(ctx, clients.AcksAll, want)
-			Expect(err).NotTo(HaveOccurred())
-			expectLog(ctx, cl, topic, produced, want)
+			roundTrip(ctx, cl, c, "produce", 10)
 		}, entries("produce"))
 
 	DescribeTable("consecutive batches get continuous offsets (acks=1)",

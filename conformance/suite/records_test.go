@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/types"
 
@@ -49,6 +50,19 @@ func expectLog(ctx context.Context, cl clients.Client, topic string, produced, w
 	for i := range want {
 		Expect(got[i]).To(matchRecord(want[i], int64(i)), "record %d", i)
 	}
+}
+
+// roundTrip creates a one-partition topic for the cell, produces n sample records with
+// acks=all and checks that they read back exactly from offset 0; it returns the topic and the
+// records.
+func roundTrip(ctx context.Context, cl clients.Client, c cell, feature string, n int) (string, []clients.Record) {
+	GinkgoHelper()
+	topic := newTopic(ctx, cl, c, feature, 1)
+	want := sampleRecords(topic, n)
+	produced, err := cl.Produce(ctx, clients.AcksAll, want)
+	Expect(err).NotTo(HaveOccurred())
+	expectLog(ctx, cl, topic, produced, want)
+	return topic, want
 }
 
 // matchRecord checks everything a consumer sees of a record against what was produced.

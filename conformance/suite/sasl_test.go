@@ -27,11 +27,7 @@ var _ = Describe("sasl-plain", func() {
 		func(ctx SpecContext, c cell) {
 			cl, err := c.openAs(clients.UserAllowed, false)
 			Expect(err).NotTo(HaveOccurred())
-			topic := newTopic(ctx, cl, c, "sasl", 1)
-			want := sampleRecords(topic, 10)
-			produced, err := cl.Produce(ctx, clients.AcksAll, want)
-			Expect(err).NotTo(HaveOccurred())
-			expectLog(ctx, cl, topic, produced, want)
+			topic, want := roundTrip(ctx, cl, c, "sasl", 10)
 
 			By("consuming in a group and committing")
 			group := groupName(c, "sasl")

@@ -58,11 +58,7 @@ var _ = Describe("tls", func() {
 		func(ctx SpecContext, c cell) {
 			cl, err := c.openOver("SSL", "", "", false)
 			Expect(err).NotTo(HaveOccurred())
-			topic := newTopic(ctx, cl, c, "tls", 1)
-			want := sampleRecords(topic, 10)
-			produced, err := cl.Produce(ctx, clients.AcksAll, want)
-			Expect(err).NotTo(HaveOccurred())
-			expectLog(ctx, cl, topic, produced, want)
+			topic, want := roundTrip(ctx, cl, c, "tls", 10)
 
 			By("consuming in a group over TLS")
 			m, err := cl.Consumer(ctx, clients.GroupConfig{Group: groupName(c, "tls"), Topics: []string{topic}, Balancer: "range"})
@@ -78,11 +74,7 @@ var _ = Describe("mtls", func() {
 		func(ctx SpecContext, c cell) {
 			cl, err := c.openOver("MTLS", certs.ClientCertFile, certs.ClientKeyFile, false)
 			Expect(err).NotTo(HaveOccurred())
-			topic := newTopic(ctx, cl, c, "mtls", 1)
-			want := sampleRecords(topic, 5)
-			produced, err := cl.Produce(ctx, clients.AcksAll, want)
-			Expect(err).NotTo(HaveOccurred())
-			expectLog(ctx, cl, topic, produced, want)
+			topic, want := roundTrip(ctx, cl, c, "mtls", 5)
 
 			for _, bad := range []struct{ what, cert, key string }{
 				{"no client certificate", "", ""},
