@@ -14,7 +14,6 @@ import (
 	"github.com/kop-conformance/kop-conformance/conformance/clients"
 	"github.com/kop-conformance/kop-conformance/reference/protocol"
 	"github.com/kop-conformance/kop-conformance/reference/records"
-	"github.com/kop-conformance/kop-conformance/reference/storage"
 )
 
 var _ = Describe("topics", func() {
@@ -160,5 +159,5 @@ func rawListOffsets(ctx context.Context, b *kgo.Broker, topic string, partition 
 // oneRecordBatch is an uncompressed v2 record batch holding one record, encoded by the
 // reference's codec (Kafka accepts it too: this spec runs on both).
 func oneRecordBatch() []byte {
-	return records.AppendBatch(nil, []storage.Record{{Timestamp: time.Now().UnixMilli(), Key: []byte("k"), Value: []byte("v")}})
+	return records.AppendBatch(nil, []records.Record{{Timestamp: time.Now().UnixMilli(), Key: []byte("k"), Value: []byte("v")}})
 }

@@ -1,5 +1,6 @@
-// Package records decodes produced Kafka record batches (magic v2, any codec) and encodes
-// stored records into uncompressed v2 batches for fetch responses.
+// Package records is the gateway's Kafka record model (Record, Header) and the batch codec: it
+// decodes produced record batches (magic v2, any codec) and encodes stored records into
+// uncompressed v2 batches for fetch responses. It knows nothing of where records are stored.
 package records
 
 import (
@@ -16,8 +17,6 @@ import (
 	"github.com/pierrec/lz4/v4"
 	"github.com/twmb/franz-go/pkg/kbin"
 	"github.com/twmb/franz-go/pkg/kmsg"
-
-	"github.com/kop-conformance/kop-conformance/reference/storage"
 )
 
 var crc32c = crc32.MakeTable(crc32.Castagnoli)
@@ -32,7 +31,7 @@ var (
 // Batch is one decoded record batch.
 type Batch struct {
 	Header  kmsg.RecordBatch // Records emptied
-	Records []storage.Record
+	Records []Record
 }
 
 // batchHeaderLen is the v2 batch header size up to and including NumRecords.
@@ -83,7 +82,7 @@ func decodeBatch(raw []byte, limit int) (Batch, error) {
 	if int(h.NumRecords) > len(body) { // every record takes at least one byte
 		return Batch{}, fmt.Errorf("%w: %d records in %d bytes", ErrCorrupt, h.NumRecords, len(body))
 	}
-	recs := make([]storage.Record, 0, h.NumRecords)
+	recs := make([]Record, 0, h.NumRecords)
 	rd := kbin.Reader{Src: body}
 	for i := int32(0); i < h.NumRecords; i++ {
 		start := rd.Src
@@ -98,9 +97,9 @@ func decodeBatch(raw []byte, limit int) (Batch, error) {
 		}
 		rd.Src = start[n:]
 		ts := h.FirstTimestamp + r.TimestampDelta64
-		sr := storage.Record{Offset: int64(r.OffsetDelta), Timestamp: ts, Key: r.Key, Value: r.Value}
+		sr := Record{Offset: int64(r.OffsetDelta), Timestamp: ts, Key: r.Key, Value: r.Value}
 		for _, hd := range r.Headers {
-			sr.Headers = append(sr.Headers, storage.Header{Key: hd.Key, Value: hd.Value})
+			sr.Headers = append(sr.Headers, Header{Key: hd.Key, Value: hd.Value})
 		}
 		recs = append(recs, sr)
 	}
@@ -198,7 +197,7 @@ func snappyBlock(src []byte, limit int) ([]byte, error) {
 
 // AppendBatch appends recs (consecutive offsets, starting at recs[0].Offset) as one
 // uncompressed v2 record batch.
-func AppendBatch(dst []byte, recs []storage.Record) []byte {
+func AppendBatch(dst []byte, recs []Record) []byte {
 	if len(recs) == 0 {
 		return dst
 	}

@@ -12,13 +12,11 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/pierrec/lz4/v4"
 	"github.com/twmb/franz-go/pkg/kmsg"
-
-	"github.com/kop-conformance/kop-conformance/reference/storage"
 )
 
-func sample() []storage.Record {
-	return []storage.Record{
-		{Offset: 10, Timestamp: 1000, Key: []byte("k1"), Value: []byte("v1"), Headers: []storage.Header{{Key: "h", Value: []byte("x")}}},
+func sample() []Record {
+	return []Record{
+		{Offset: 10, Timestamp: 1000, Key: []byte("k1"), Value: []byte("v1"), Headers: []Header{{Key: "h", Value: []byte("x")}}},
 		{Offset: 11, Timestamp: 1005, Key: nil, Value: nil},
 		{Offset: 12, Timestamp: 999, Key: []byte{}, Value: []byte{}},
 	}

@@ -118,7 +118,7 @@ func (s *Server) producePartition(ctx context.Context, version int16, tp storage
 		rp.ErrorCode = kerr.CorruptMessage.Code
 		return
 	}
-	var recs []storage.Record
+	var recs []records.Record
 	for _, b := range batches {
 		if b.Header.Attributes&0x7 == codecZstd && version < 7 {
 			rp.ErrorCode = kerr.UnsupportedCompressionType.Code // zstd needs Produce v7+ (KIP-110)

@@ -176,7 +176,7 @@ func (s *Server) fetchPartition(ctx context.Context, tp storage.TP, offset int64
 }
 
 // swapContent exchanges two records' content, keeping their offsets (the reorder fault).
-func swapContent(a, b *storage.Record) {
+func swapContent(a, b *records.Record) {
 	a.Offset, b.Offset = b.Offset, a.Offset
 	*a, *b = *b, *a
 }

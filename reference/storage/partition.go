@@ -11,6 +11,7 @@ import (
 	"github.com/apache/pulsar-client-go/pulsar"
 
 	"github.com/kop-conformance/kop-conformance/reference/faults"
+	"github.com/kop-conformance/kop-conformance/reference/records"
 )
 
 const (
@@ -319,7 +320,7 @@ func (p *Partition) firstStoredOffset(ctx context.Context, hwm int64) (int64, er
 }
 
 // Append stores records as one Pulsar batch and returns the offset of the first one.
-func (p *Partition) Append(ctx context.Context, recs []Record) (int64, error) {
+func (p *Partition) Append(ctx context.Context, recs []records.Record) (int64, error) {
 	if len(recs) == 0 {
 		return 0, errors.New("append of no records")
 	}
@@ -425,7 +426,7 @@ func (p *Partition) readOffsetAt(ctx context.Context, id pulsar.MessageID) (int6
 
 // Batch is a run of consecutive records from one Pulsar entry.
 type Batch struct {
-	Records []Record
+	Records []records.Record
 }
 
 // Read returns records from offset on, up to maxBytes, but always at least one record when any

@@ -8,31 +8,9 @@ import (
 
 	"github.com/apache/pulsar-client-go/pulsar"
 	"github.com/twmb/franz-go/pkg/kbin"
+
+	"github.com/kop-conformance/kop-conformance/reference/records"
 )
-
-// Header is a Kafka record header. A nil Value is a null header value.
-type Header struct {
-	Key   string
-	Value []byte
-}
-
-// Record is a Kafka record as the gateway sees it. A nil Key or Value is null.
-type Record struct {
-	Offset    int64
-	Timestamp int64 // milliseconds since the epoch
-	Key       []byte
-	Value     []byte
-	Headers   []Header
-}
-
-// Size is an estimate of the record's encoded size, used for fetch byte limits.
-func (r *Record) Size() int {
-	n := 16 + len(r.Key) + len(r.Value)
-	for _, h := range r.Headers {
-		n += 4 + len(h.Key) + len(h.Value)
-	}
-	return n
-}
 
 // Reserved Pulsar message properties that carry what a plain Pulsar message cannot say.
 // Kafka headers are also written as ordinary properties so Pulsar consumers see them (unless
@@ -49,7 +27,7 @@ const (
 // headers -> properties, timestamp -> event time. hideHeaders is the test-only fault
 // faults.HeadersHidden: headers are written only inside the private __kafka.headers property,
 // so a native Pulsar consumer does not see them (the gateway still reads them back).
-func toMessage(r *Record, hideHeaders bool) *pulsar.ProducerMessage {
+func toMessage(r *records.Record, hideHeaders bool) *pulsar.ProducerMessage {
 	m := &pulsar.ProducerMessage{Payload: r.Value}
 	props := map[string]string{}
 	if r.Key != nil {
@@ -94,13 +72,13 @@ func toMessage(r *Record, hideHeaders bool) *pulsar.ProducerMessage {
 // fromMessage maps a Pulsar message (written by the gateway or by any Pulsar producer) back to a
 // Kafka record. The offset is the broker entry index; a message without it is an error, because
 // it means Pulsar does not expose broker entry metadata.
-func fromMessage(msg pulsar.Message) (Record, error) {
+func fromMessage(msg pulsar.Message) (records.Record, error) {
 	idx := msg.Index()
 	if idx == nil {
-		return Record{}, errNoIndex
+		return records.Record{}, errNoIndex
 	}
 	props := msg.Properties()
-	r := Record{Offset: int64(*idx), Value: msg.Payload()}
+	r := records.Record{Offset: int64(*idx), Value: msg.Payload()}
 	if _, ok := props[propNullValue]; ok {
 		r.Value = nil
 	} else if r.Value == nil {
@@ -129,12 +107,12 @@ func fromMessage(msg pulsar.Message) (Record, error) {
 		if len(k) >= len(propPrefix) && k[:len(propPrefix)] == propPrefix {
 			continue
 		}
-		r.Headers = append(r.Headers, Header{Key: k, Value: []byte(v)})
+		r.Headers = append(r.Headers, records.Header{Key: k, Value: []byte(v)})
 	}
 	return r, nil
 }
 
-func encodeHeaders(hs []Header) string {
+func encodeHeaders(hs []records.Header) string {
 	var b []byte
 	b = kbin.AppendVarint(b, int32(len(hs)))
 	for _, h := range hs {
@@ -144,7 +122,7 @@ func encodeHeaders(hs []Header) string {
 	return base64.StdEncoding.EncodeToString(b)
 }
 
-func decodeHeaders(s string) ([]Header, error) {
+func decodeHeaders(s string) ([]records.Header, error) {
 	raw, err := base64.StdEncoding.DecodeString(s)
 	if err != nil {
 		return nil, err
@@ -154,9 +132,9 @@ func decodeHeaders(s string) ([]Header, error) {
 	if n < 0 || int(n) > len(raw) {
 		return nil, fmt.Errorf("bad header count %d", n)
 	}
-	hs := make([]Header, 0, n)
+	hs := make([]records.Header, 0, n)
 	for i := int32(0); i < n; i++ {
-		hs = append(hs, Header{Key: rd.VarintString(), Value: rd.VarintBytes()})
+		hs = append(hs, records.Header{Key: rd.VarintString(), Value: rd.VarintBytes()})
 	}
 	return hs, rd.Complete()
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
+
+	"github.com/kop-conformance/kop-conformance/reference/records"
 )
 
 // fakeMessage is the part of a Pulsar message fromMessage reads.
@@ -23,8 +25,8 @@ func (f fakeMessage) EventTime() time.Time          { return f.m.EventTime }
 func (f fakeMessage) PublishTime() time.Time        { return time.UnixMilli(1) }
 
 func TestHeadersAsProperties(t *testing.T) {
-	rec := Record{Timestamp: 1700000000000, Key: []byte("k"), Value: []byte("v"),
-		Headers: []Header{{Key: "trace", Value: []byte("abc")}}}
+	rec := records.Record{Timestamp: 1700000000000, Key: []byte("k"), Value: []byte("v"),
+		Headers: []records.Header{{Key: "trace", Value: []byte("abc")}}}
 	cases := []struct {
 		name      string
 		hide      bool
