@@ -25,12 +25,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/kop-conformance/kop-conformance/reference/auth"
 	"github.com/kop-conformance/kop-conformance/reference/faults"
+	"github.com/kop-conformance/kop-conformance/reference/internal/auth"
 
-	"github.com/kop-conformance/kop-conformance/reference/idempotence"
+	"github.com/kop-conformance/kop-conformance/reference/internal/idempotence"
+	"github.com/kop-conformance/kop-conformance/reference/internal/storage"
 	"github.com/kop-conformance/kop-conformance/reference/records"
-	"github.com/kop-conformance/kop-conformance/reference/storage"
 )
 
 func init() { register(kmsg.Produce.Int16(), 3, 8, handleProduce) }

@@ -19,11 +19,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/kop-conformance/kop-conformance/reference/auth"
 	"github.com/kop-conformance/kop-conformance/reference/faults"
+	"github.com/kop-conformance/kop-conformance/reference/internal/auth"
 
+	"github.com/kop-conformance/kop-conformance/reference/internal/storage"
 	"github.com/kop-conformance/kop-conformance/reference/records"
-	"github.com/kop-conformance/kop-conformance/reference/storage"
 )
 
 func init() { register(kmsg.Fetch.Int16(), 4, 11, handleFetch) }

@@ -15,8 +15,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/kop-conformance/kop-conformance/reference/auth"
-	"github.com/kop-conformance/kop-conformance/reference/group"
+	"github.com/kop-conformance/kop-conformance/reference/internal/auth"
+	"github.com/kop-conformance/kop-conformance/reference/internal/group"
 )
 
 func init() { register(kmsg.OffsetCommit.Int16(), 0, 8, handleOffsetCommit) }

@@ -2,7 +2,7 @@ package server
 
 // JoinGroup, key 11, versions 0–7.
 //
-// Joins a consumer group through the coordinator (reference/group): blocks until the join
+// Joins a consumer group through the coordinator (reference/internal/group): blocks until the join
 // phase completes, then answers with the generation, the chosen protocol, the leader, and for
 // the leader every member's metadata. v4+: a member without an id first gets
 // MEMBER_ID_REQUIRED with its id (KIP-394); v5+: group.instance.id makes a static member.
@@ -16,7 +16,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/kop-conformance/kop-conformance/reference/group"
+	"github.com/kop-conformance/kop-conformance/reference/internal/group"
 )
 
 func init() { register(kmsg.JoinGroup.Int16(), 0, 7, handleJoinGroup) }

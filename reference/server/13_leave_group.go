@@ -11,7 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/kop-conformance/kop-conformance/reference/group"
+	"github.com/kop-conformance/kop-conformance/reference/internal/group"
 )
 
 func init() { register(kmsg.LeaveGroup.Int16(), 0, 4, handleLeaveGroup) }

@@ -16,9 +16,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/kop-conformance/kop-conformance/reference/auth"
-	"github.com/kop-conformance/kop-conformance/reference/catalog"
-	"github.com/kop-conformance/kop-conformance/reference/storage"
+	"github.com/kop-conformance/kop-conformance/reference/internal/auth"
+	"github.com/kop-conformance/kop-conformance/reference/internal/catalog"
+	"github.com/kop-conformance/kop-conformance/reference/internal/storage"
 )
 
 func init() { register(kmsg.DeleteTopics.Int16(), 0, 5, handleDeleteTopics) }

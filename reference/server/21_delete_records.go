@@ -14,8 +14,8 @@ package server
 // Records are not physically removed: Pulsar's retention governs the bytes. The new log start
 // is written to the compacted Pulsar topic __kop_log_start (key "<topic>/<partition>") and
 // acknowledged by Pulsar before the response is sent, so every gateway and every restart
-// agree on it (reference/storage/logstart.go). A deleted topic's log starts are deleted with
-// it, so a topic created again under the name starts at 0.
+// agree on it (reference/internal/storage/logstart.go). A deleted topic's log starts are
+// deleted with it, so a topic created again under the name starts at 0.
 //
 // Partitions are moved concurrently (at most 32 at a time). Errors per partition:
 // TOPIC_AUTHORIZATION_FAILED without Pulsar's produce grant on the topic (Kafka's DELETE on the
@@ -39,9 +39,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/kop-conformance/kop-conformance/reference/auth"
 	"github.com/kop-conformance/kop-conformance/reference/faults"
-	"github.com/kop-conformance/kop-conformance/reference/storage"
+	"github.com/kop-conformance/kop-conformance/reference/internal/auth"
+	"github.com/kop-conformance/kop-conformance/reference/internal/storage"
 )
 
 func init() { register(kmsg.DeleteRecords.Int16(), 0, 2, handleDeleteRecords) }

@@ -28,8 +28,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/kop-conformance/kop-conformance/reference/auth"
-	"github.com/kop-conformance/kop-conformance/reference/storage"
+	"github.com/kop-conformance/kop-conformance/reference/internal/auth"
+	"github.com/kop-conformance/kop-conformance/reference/internal/storage"
 )
 
 func init() { register(kmsg.OffsetForLeaderEpoch.Int16(), 0, 3, handleOffsetForLeaderEpoch) }

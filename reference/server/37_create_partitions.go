@@ -16,8 +16,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/kop-conformance/kop-conformance/reference/auth"
-	"github.com/kop-conformance/kop-conformance/reference/catalog"
+	"github.com/kop-conformance/kop-conformance/reference/internal/auth"
+	"github.com/kop-conformance/kop-conformance/reference/internal/catalog"
 )
 
 func init() { register(kmsg.CreatePartitions.Int16(), 0, 3, handleCreatePartitions) }

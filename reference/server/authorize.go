@@ -5,8 +5,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
-	"github.com/kop-conformance/kop-conformance/reference/auth"
 	"github.com/kop-conformance/kop-conformance/reference/faults"
+	"github.com/kop-conformance/kop-conformance/reference/internal/auth"
 )
 
 // Authorization: connections on listeners without SASL are trusted, as Kafka's are when no

@@ -13,7 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/kop-conformance/kop-conformance/reference/auth"
+	"github.com/kop-conformance/kop-conformance/reference/internal/auth"
 	"github.com/kop-conformance/kop-conformance/reference/protocol"
 )
 

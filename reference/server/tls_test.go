@@ -14,7 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kop-conformance/kop-conformance/fixtures/certs"
-	"github.com/kop-conformance/kop-conformance/reference/config"
+	"github.com/kop-conformance/kop-conformance/reference/internal/config"
 	"github.com/kop-conformance/kop-conformance/reference/protocol"
 )
 

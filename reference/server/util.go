@@ -8,8 +8,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/kop-conformance/kop-conformance/reference/catalog"
-	"github.com/kop-conformance/kop-conformance/reference/naming"
+	"github.com/kop-conformance/kop-conformance/reference/internal/catalog"
+	"github.com/kop-conformance/kop-conformance/reference/internal/naming"
 )
 
 func fmtAny(v any) string { return fmt.Sprint(v) }

@@ -21,14 +21,14 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/kop-conformance/kop-conformance/reference/auth"
-	"github.com/kop-conformance/kop-conformance/reference/catalog"
-	"github.com/kop-conformance/kop-conformance/reference/config"
 	"github.com/kop-conformance/kop-conformance/reference/faults"
-	"github.com/kop-conformance/kop-conformance/reference/group"
+	"github.com/kop-conformance/kop-conformance/reference/internal/auth"
+	"github.com/kop-conformance/kop-conformance/reference/internal/catalog"
+	"github.com/kop-conformance/kop-conformance/reference/internal/config"
+	"github.com/kop-conformance/kop-conformance/reference/internal/group"
+	"github.com/kop-conformance/kop-conformance/reference/internal/storage"
 	"github.com/kop-conformance/kop-conformance/reference/protocol"
 	"github.com/kop-conformance/kop-conformance/reference/server"
-	"github.com/kop-conformance/kop-conformance/reference/storage"
 	"github.com/kop-conformance/kop-conformance/reference/wiretap"
 )
 

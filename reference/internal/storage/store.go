@@ -19,7 +19,7 @@ import (
 	plog "github.com/apache/pulsar-client-go/pulsar/log"
 
 	"github.com/kop-conformance/kop-conformance/reference/faults"
-	"github.com/kop-conformance/kop-conformance/reference/naming"
+	"github.com/kop-conformance/kop-conformance/reference/internal/naming"
 )
 
 var errNoIndex = errors.New("pulsar message has no broker entry index: enable " +

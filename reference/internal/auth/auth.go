@@ -23,7 +23,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/kop-conformance/kop-conformance/reference/naming"
+	"github.com/kop-conformance/kop-conformance/reference/internal/naming"
 )
 
 // Action is what a principal wants to do, in Pulsar's permission names.

@@ -18,8 +18,8 @@ import (
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/rest"
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/utils"
 
-	"github.com/kop-conformance/kop-conformance/reference/naming"
-	"github.com/kop-conformance/kop-conformance/reference/storage"
+	"github.com/kop-conformance/kop-conformance/reference/internal/naming"
+	"github.com/kop-conformance/kop-conformance/reference/internal/storage"
 )
 
 // Errors callers map to Kafka codes.
