@@ -1,0 +1,179 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/apache/pulsar-client-go/pulsar"
+
+	"github.com/kop-conformance/kop-conformance/reference/records"
+)
+
+// cursor is a fetch reader with the offset it will return next, kept for sequential reads.
+type cursor struct {
+	r       pulsar.Reader
+	next    int64           // offset of the next record this cursor returns
+	pending *pulsar.Message // read but not yet returned (did not fit the last response)
+}
+
+// Batch is a run of consecutive records from one Pulsar entry.
+type Batch struct {
+	Records []records.Record
+}
+
+// Read returns records from offset on, up to maxBytes, but always at least one record when any
+// is available (KIP-74). It never waits for new data: callers long-poll with Changed.
+func (p *Partition) Read(ctx context.Context, offset int64, maxBytes int) ([]Batch, error) {
+	hwm, err := p.HighWatermark(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if offset >= hwm {
+		return nil, nil
+	}
+	c, err := p.takeCursor(ctx, offset)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		out   []Batch
+		size  int
+		entry entryKey
+	)
+	for c.next < hwm {
+		msgp, err := c.peek(ctx, p.store.cfg.OperationTimeout)
+		if err != nil {
+			c.r.Close()
+			return nil, err
+		}
+		msg := *msgp
+		rec, err := fromMessage(msg)
+		if err != nil {
+			c.r.Close()
+			return nil, err
+		}
+		if rec.Offset < offset {
+			c.pending = nil // before the requested offset (mid-entry start): skip
+			continue
+		}
+		rs := rec.Size()
+		if size > 0 && size+rs > maxBytes {
+			break
+		}
+		c.pending = nil
+		c.next = rec.Offset + 1
+		size += rs
+		id := msg.ID()
+		ek := entryKey{id.LedgerID(), id.EntryID()}
+		if len(out) == 0 || ek != entry {
+			out = append(out, Batch{})
+			entry = ek
+			b := int64(id.BatchIdx())
+			if b < 0 {
+				b = 0
+			}
+			p.mu.Lock()
+			p.learnLocked(ek, rec.Offset-b)
+			p.mu.Unlock()
+		}
+		out[len(out)-1].Records = append(out[len(out)-1].Records, rec)
+	}
+	p.putCursor(c)
+	return out, nil
+}
+
+// peek returns the cursor's next message without consuming it.
+func (c *cursor) peek(ctx context.Context, timeout time.Duration) (*pulsar.Message, error) {
+	if c.pending != nil {
+		return c.pending, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	msg, err := c.r.Next(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading: %w", err)
+	}
+	if msg.Index() == nil {
+		return nil, errNoIndex
+	}
+	c.pending = &msg
+	return c.pending, nil
+}
+
+// takeCursor returns an idle cursor positioned at offset, or opens one near it.
+func (p *Partition) takeCursor(ctx context.Context, offset int64) (*cursor, error) {
+	p.mu.Lock()
+	for i, c := range p.idle {
+		if c.next == offset {
+			p.idle = append(p.idle[:i], p.idle[i+1:]...)
+			p.mu.Unlock()
+			return c, nil
+		}
+	}
+	pt, ok := p.index.floor(offset)
+	ls := p.firstStored // where a reader from the earliest message starts
+	p.mu.Unlock()
+	near := ok && offset-pt.offset <= searchGap || !ok && ls >= 0 && offset-ls <= searchGap
+	if !near {
+		// The nearest known entry is far below (or unknown, e.g. after a restart): bisect the
+		// topic's entries rather than read every record in between.
+		found, fok, err := p.locate(ctx, offset)
+		if err != nil {
+			p.log.Warn("offset search failed; reading forward from the nearest known entry", "offset", offset, "err", err)
+		} else if fok {
+			pt, ok = found, true
+		}
+	}
+	start := pulsar.EarliestMessageID()
+	next := ls
+	if ok {
+		start = pulsar.NewMessageID(pt.pos.ledger, pt.pos.entry, -1, -1)
+		next = pt.offset
+	}
+	return p.openCursor(ctx, start, next)
+}
+
+// openCursor opens a reader for sequential fetches (it prefetches up to 500 messages).
+func (p *Partition) openCursor(ctx context.Context, start pulsar.MessageID, next int64) (*cursor, error) {
+	return p.openReader(start, next, 500)
+}
+
+// openProbe opens a reader that wants one message: it prefetches no more than that, which
+// matters when records are megabytes.
+func (p *Partition) openProbe(start pulsar.MessageID) (*cursor, error) {
+	return p.openReader(start, 0, 1)
+}
+
+func (p *Partition) openReader(start pulsar.MessageID, next int64, queue int) (*cursor, error) {
+	r, err := p.store.client.CreateReader(pulsar.ReaderOptions{
+		Topic:                   p.name,
+		StartMessageID:          start,
+		StartMessageIDInclusive: true,
+		ReceiverQueueSize:       queue,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reader on %s: %w", p.name, err)
+	}
+	return &cursor{r: r, next: next}, nil
+}
+
+// putCursor keeps a cursor for reuse, closing the oldest when too many are idle.
+func (p *Partition) putCursor(c *cursor) {
+	p.mu.Lock()
+	if p.ctx.Err() != nil {
+		p.mu.Unlock()
+		c.r.Close()
+		return
+	}
+	p.idle = append(p.idle, c)
+	var drop *cursor
+	if len(p.idle) > idleCursors {
+		drop = p.idle[0]
+		p.idle = p.idle[1:]
+	}
+	p.mu.Unlock()
+	if drop != nil {
+		drop.r.Close()
+	}
+}
