@@ -4,42 +4,11 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"maps"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 )
-
-// memStore stands in for the Pulsar topic in unit tests: latest value per key.
-type memStore struct {
-	mu sync.Mutex
-	kv map[string][]byte
-}
-
-func newMemStore() *memStore { return &memStore{kv: map[string][]byte{}} }
-
-func (s *memStore) write(_ context.Context, recs []record) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, r := range recs {
-		if len(r.value) == 0 {
-			delete(s.kv, r.key)
-		} else {
-			s.kv[r.key] = r.value
-		}
-	}
-	return nil
-}
-
-func (s *memStore) load() map[string][]byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return maps.Clone(s.kv)
-}
-
-func (s *memStore) close() {}
 
 func testCoordinator(t *testing.T, st store) *Coordinator {
 	t.Helper()
@@ -65,7 +34,7 @@ func wantErr(t *testing.T, what string, got, want *kerr.Error) {
 }
 
 func TestJoinV4AsksForAMemberIDFirst(t *testing.T) {
-	c := testCoordinator(t, newMemStore())
+	c := testCoordinator(t, NewMemoryStore())
 	r := joinReq("g", "", "range")
 	r.RequireKnownMemberID = true
 	first := c.Join(context.Background(), r)
@@ -85,7 +54,7 @@ func TestJoinV4AsksForAMemberIDFirst(t *testing.T) {
 
 func TestTwoMembersRebalanceVoteAndSync(t *testing.T) {
 	ctx := context.Background()
-	c := testCoordinator(t, newMemStore())
+	c := testCoordinator(t, NewMemoryStore())
 	a := c.Join(ctx, joinReq("g", "", "sticky", "range"))
 	wantErr(t, "a joins", a.Err, nil)
 	if a.Protocol != "sticky" {
@@ -135,7 +104,7 @@ func mustGroupErr(gerr *kerr.Error, _ []*kerr.Error) *kerr.Error { return gerr }
 
 func TestSilentMemberIsEvictedAfterItsSession(t *testing.T) {
 	ctx := context.Background()
-	c := testCoordinator(t, newMemStore())
+	c := testCoordinator(t, NewMemoryStore())
 	r := joinReq("g", "", "range")
 	r.SessionTimeout = 50 * time.Millisecond
 	a := c.Join(ctx, r)
@@ -153,7 +122,7 @@ func TestSilentMemberIsEvictedAfterItsSession(t *testing.T) {
 
 func TestCommittedOffsetsAndGroupsSurviveARestart(t *testing.T) {
 	ctx := context.Background()
-	st := newMemStore()
+	st := NewMemoryStore()
 	c := testCoordinator(t, st)
 	md := "checkpoint"
 	gerr, errs := c.Commit(ctx, "g", "", nil, -1, []OffsetCommit{
@@ -197,7 +166,7 @@ func TestCommittedOffsetsAndGroupsSurviveARestart(t *testing.T) {
 
 func TestStaticMemberRestartKeepsItsAssignment(t *testing.T) {
 	ctx := context.Background()
-	c := testCoordinator(t, newMemStore())
+	c := testCoordinator(t, NewMemoryStore())
 	id := "instance-1"
 	r := joinReq("g", "", "range")
 	r.InstanceID = &id
@@ -220,7 +189,7 @@ func TestStaticMemberRestartKeepsItsAssignment(t *testing.T) {
 
 func TestJoinWaitsForMembersHandedAnID(t *testing.T) {
 	ctx := context.Background()
-	c := testCoordinator(t, newMemStore())
+	c := testCoordinator(t, NewMemoryStore())
 	req := func(member string) JoinRequest {
 		r := joinReq("g", member, "range")
 		r.RequireKnownMemberID = true
@@ -250,7 +219,7 @@ func TestJoinWaitsForMembersHandedAnID(t *testing.T) {
 
 func TestUnusedPendingIDExpiresAndReleasesTheJoin(t *testing.T) {
 	ctx := context.Background()
-	c := testCoordinator(t, newMemStore())
+	c := testCoordinator(t, NewMemoryStore())
 	r := joinReq("g", "", "range")
 	r.RequireKnownMemberID, r.SessionTimeout = true, 50*time.Millisecond
 	a := c.Join(ctx, r)
@@ -277,7 +246,7 @@ func TestUnusedPendingIDExpiresAndReleasesTheJoin(t *testing.T) {
 // valid commit of the current generation gets REBALANCE_IN_PROGRESS then.
 func TestCommitFencingOrder(t *testing.T) {
 	ctx := context.Background()
-	c := testCoordinator(t, newMemStore())
+	c := testCoordinator(t, NewMemoryStore())
 	j1 := c.Join(ctx, joinReq("g", "", "range"))
 	wantErr(t, "join", j1.Err, nil)
 	wantErr(t, "sync", c.Sync(ctx, "g", j1.MemberID, nil, j1.Generation, nil, nil, map[string][]byte{j1.MemberID: []byte("a")}).Err, nil)

@@ -12,7 +12,7 @@ import (
 	"github.com/apache/pulsar-client-go/pulsar"
 )
 
-// store persists group state; the Pulsar stateStore is the only implementation outside tests.
+// store persists group state: the Pulsar stateStore in production, a MemoryStore in tests.
 type store interface {
 	write(ctx context.Context, recs []record) error
 	load() map[string][]byte
