@@ -77,7 +77,7 @@ func AppendResponse(dst []byte, correlationID int32, resp kmsg.Response) []byte 
 	start := len(dst)
 	dst = append(dst, 0, 0, 0, 0)
 	dst = kbin.AppendInt32(dst, correlationID)
-	if resp.IsFlexible() && resp.Key() != 18 {
+	if resp.IsFlexible() && resp.Key() != kmsg.ApiVersions.Int16() {
 		dst = append(dst, 0) // empty tagged fields
 	}
 	dst = resp.AppendTo(dst)

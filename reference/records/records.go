@@ -34,6 +34,18 @@ type Batch struct {
 	Records []Record
 }
 
+// Compression codecs, as a batch's attributes name them (Codec).
+const (
+	CodecNone   int16 = 0
+	CodecGzip   int16 = 1
+	CodecSnappy int16 = 2
+	CodecLZ4    int16 = 3
+	CodecZstd   int16 = 4
+)
+
+// Codec is the compression codec a batch's attributes name.
+func Codec(attributes int16) int16 { return attributes & 0x7 }
+
 // batchHeaderLen is the v2 batch header size up to and including NumRecords.
 const batchHeaderLen = 61
 
@@ -75,7 +87,7 @@ func decodeBatch(raw []byte, limit int) (Batch, error) {
 	if h.NumRecords < 0 {
 		return Batch{}, fmt.Errorf("%w: %d records", ErrCorrupt, h.NumRecords)
 	}
-	body, err := decompress(h.Attributes&0x7, h.Records, limit)
+	body, err := decompress(Codec(h.Attributes), h.Records, limit)
 	if err != nil {
 		return Batch{}, err
 	}
@@ -118,18 +130,18 @@ func decompress(codec int16, src []byte, limit int) ([]byte, error) {
 		err error
 	)
 	switch codec {
-	case 0:
+	case CodecNone:
 		return src, nil
-	case 1:
+	case CodecGzip:
 		var zr *gzip.Reader
 		if zr, err = gzip.NewReader(bytes.NewReader(src)); err == nil {
 			out, err = readLimited(zr, limit)
 		}
-	case 2:
+	case CodecSnappy:
 		out, err = unsnappy(src, limit)
-	case 3:
+	case CodecLZ4:
 		out, err = readLimited(lz4.NewReader(bytes.NewReader(src)), limit)
-	case 4:
+	case CodecZstd:
 		var zr *zstd.Decoder
 		if zr, err = zstd.NewReader(bytes.NewReader(src), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(uint64(limit)+1)); err == nil {
 			out, err = readLimited(zr, limit)

@@ -7,9 +7,12 @@ package server
 // read back from Pulsar's broker entry index. acks must be -1, 0 or 1 (INVALID_REQUIRED_ACKS);
 // acks=0 writes and sends no response, as Kafka does. Errors per partition:
 // TOPIC_AUTHORIZATION_FAILED, UNKNOWN_TOPIC_OR_PARTITION (also for a name no topic can have, as
-// Kafka), CORRUPT_MESSAGE, UNSUPPORTED_FOR_MESSAGE_FORMAT, MESSAGE_TOO_LARGE (a batch over max
-// message bytes), UNSUPPORTED_COMPRESSION_TYPE (zstd below v7), KAFKA_STORAGE_ERROR (Pulsar
-// failed). v5+ responses carry the partition's log start (moved by DeleteRecords).
+// Kafka), NOT_LEADER_OR_FOLLOWER when the topic could not be looked up (REQUEST_TIMED_OUT when
+// the request's timeout ran out first), CORRUPT_MESSAGE, UNSUPPORTED_FOR_MESSAGE_FORMAT,
+// MESSAGE_TOO_LARGE (a batch over max message bytes), UNSUPPORTED_COMPRESSION_TYPE (zstd below
+// v7), INVALID_RECORD (one partition's batches from more than one producer),
+// KAFKA_STORAGE_ERROR (Pulsar failed). v5+ responses carry the partition's log start (moved by
+// DeleteRecords).
 // Partitions are written concurrently; records within a partition keep their order.
 // Idempotent batches (producer id >= 0) are checked against the producer's last five batches on
 // the partition: a retry is answered with the offsets it got the first time and not written
@@ -26,14 +29,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kop-conformance/kop-conformance/reference/faults"
-	"github.com/kop-conformance/kop-conformance/reference/internal/auth"
-
 	"github.com/kop-conformance/kop-conformance/reference/internal/idempotence"
-	"github.com/kop-conformance/kop-conformance/reference/internal/storage"
+	"github.com/kop-conformance/kop-conformance/reference/internal/partition"
 	"github.com/kop-conformance/kop-conformance/reference/records"
 )
 
-func init() { register(kmsg.Produce.Int16(), 3, 8, handleProduce) }
+func init() { register(kmsg.Produce, 3, 8, handleProduce) }
 
 func handleProduce(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.ProduceRequest)
@@ -46,11 +47,7 @@ func handleProduce(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Respon
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	names := make([]string, len(req.Topics))
-	for i, t := range req.Topics {
-		names[i] = t.Topic
-	}
-	denied := rc.denied(ctx, auth.Produce, names)
+	topics := rc.resolver(ctx, kmsg.Produce)
 	var wg sync.WaitGroup
 	for _, t := range req.Topics {
 		rt := kmsg.NewProduceResponseTopic()
@@ -58,34 +55,23 @@ func handleProduce(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Respon
 		rt.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(t.Partitions))
 		resp.Topics = append(resp.Topics, rt)
 		out := resp.Topics[len(resp.Topics)-1].Partitions
-		n, bad, lookupErr := s.lookupTopic(ctx, kmsg.Produce, t.Topic)
+		topic := topicState{err: kerr.InvalidRequiredAcks}
+		if req.Acks == -1 || req.Acks == 0 || req.Acks == 1 {
+			topic = topics.topic(t.Topic)
+		}
 		for i, p := range t.Partitions {
 			rp := &out[i]
 			*rp = kmsg.NewProduceResponseTopicPartition()
 			rp.Partition = p.Partition
 			rp.BaseOffset, rp.LogAppendTime, rp.LogStartOffset = -1, -1, -1
-			switch {
-			case req.Acks != -1 && req.Acks != 0 && req.Acks != 1:
-				rp.ErrorCode = kerr.InvalidRequiredAcks.Code
-				continue
-			case denied[t.Topic]:
-				rp.ErrorCode = kerr.TopicAuthorizationFailed.Code
-				continue
-			case bad != nil:
-				rp.ErrorCode = bad.Code
-				continue
-			case lookupErr != nil:
-				s.log.Error("produce: topic lookup", "topic", t.Topic, "err", lookupErr)
-				rp.ErrorCode = kerr.KafkaStorageError.Code
-				continue
-			case p.Partition < 0 || p.Partition >= n:
-				rp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			if e := topic.partition(p.Partition); e != nil {
+				rp.ErrorCode = e.Code
 				continue
 			}
 			wg.Add(1)
 			go func(topic string, p kmsg.ProduceRequestTopicPartition) {
 				defer wg.Done()
-				s.producePartition(ctx, req.Version, storage.TP{Topic: topic, Partition: p.Partition}, p.Records, rp)
+				s.producePartition(ctx, req.Version, partition.TP{Topic: topic, Partition: p.Partition}, p.Records, rp)
 			}(t.Topic, p)
 		}
 	}
@@ -96,11 +82,9 @@ func handleProduce(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Respon
 	return resp, nil
 }
 
-const codecZstd = 4
+func producerKey(tp partition.TP) string { return tp.Topic + "/" + strconv.Itoa(int(tp.Partition)) }
 
-func producerKey(tp storage.TP) string { return tp.Topic + "/" + strconv.Itoa(int(tp.Partition)) }
-
-func (s *Server) producePartition(ctx context.Context, version int16, tp storage.TP, raw []byte, rp *kmsg.ProduceResponseTopicPartition) {
+func (s *Server) producePartition(ctx context.Context, version int16, tp partition.TP, raw []byte, rp *kmsg.ProduceResponseTopicPartition) {
 	if len(raw) > int(s.cfg.MaxMessageBytes) {
 		rp.ErrorCode = kerr.MessageTooLarge.Code
 		return
@@ -120,7 +104,7 @@ func (s *Server) producePartition(ctx context.Context, version int16, tp storage
 	}
 	var recs []records.Record
 	for _, b := range batches {
-		if b.Header.Attributes&0x7 == codecZstd && version < 7 {
+		if records.Codec(b.Header.Attributes) == records.CodecZstd && version < 7 {
 			rp.ErrorCode = kerr.UnsupportedCompressionType.Code // zstd needs Produce v7+ (KIP-110)
 			return
 		}
@@ -157,7 +141,7 @@ func (s *Server) producePartition(ctx context.Context, version int16, tp storage
 			return
 		}
 	}
-	p, err := s.store.Partition(tp)
+	p, err := s.logs.Partition(tp)
 	if err == nil {
 		rp.BaseOffset, err = p.Append(ctx, recs)
 	}

@@ -7,8 +7,11 @@ package server
 // max bytes and (v3+) response max bytes, except that the first record of the first partition
 // with data is returned even when larger (KIP-74). Long poll: when fewer than min_bytes are
 // available the request waits up to max_wait_ms and is woken by new data, not by polling.
-// An offset below the log start or above the high watermark gets OFFSET_OUT_OF_RANGE; an
-// unknown topic or partition UNKNOWN_TOPIC_OR_PARTITION. Fetch sessions (KIP-227) are not
+// Errors per partition: TOPIC_AUTHORIZATION_FAILED (consume), UNKNOWN_TOPIC_OR_PARTITION for an
+// unknown topic or partition (also for a name no topic can have, as Kafka),
+// NOT_LEADER_OR_FOLLOWER when the topic could not be looked up, OFFSET_OUT_OF_RANGE for an
+// offset below the log start or above the high watermark, KAFKA_STORAGE_ERROR when Pulsar
+// failed; a failed partition answers at once, without waiting. Fetch sessions (KIP-227) are not
 // kept: the response session id is 0, which tells the client to send full requests; an
 // incremental request (epoch > 0) gets FETCH_SESSION_ID_NOT_FOUND.
 
@@ -20,13 +23,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kop-conformance/kop-conformance/reference/faults"
-	"github.com/kop-conformance/kop-conformance/reference/internal/auth"
-
-	"github.com/kop-conformance/kop-conformance/reference/internal/storage"
+	"github.com/kop-conformance/kop-conformance/reference/internal/partition"
 	"github.com/kop-conformance/kop-conformance/reference/records"
 )
 
-func init() { register(kmsg.Fetch.Int16(), 4, 11, handleFetch) }
+func init() { register(kmsg.Fetch, 4, 11, handleFetch) }
 
 const maxFetchWait = 30 * time.Second
 
@@ -49,17 +50,13 @@ func handleFetch(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response
 	if req.Version < 3 || maxBytes <= 0 {
 		maxBytes = int(^uint32(0) >> 1)
 	}
-	names := make([]string, len(req.Topics))
-	for i, t := range req.Topics {
-		names[i] = t.Topic
-	}
-	denied := rc.denied(ctx, auth.Consume, names)
+	topics := rc.resolver(ctx, kmsg.Fetch)
 	minBytes := int(req.MinBytes)
 	if s.cfg.Faults.On(faults.IgnoreMinBytes) {
 		minBytes = 1
 	}
 	for {
-		resp, bytes, wake, failed := s.fetchOnce(ctx, req, maxBytes, denied)
+		resp, bytes, wake, failed := s.fetchOnce(ctx, req, maxBytes, topics)
 		if bytes >= minBytes || failed || len(wake) == 0 || !time.Now().Before(deadline) || s.cfg.Faults.On(faults.NoLongPoll) {
 			return resp, nil
 		}
@@ -67,49 +64,41 @@ func handleFetch(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response
 			wake = nil // sleep out max wait, deaf to new records
 		}
 		if !waitAny(ctx, wake, deadline) {
-			return s.fetchFinal(ctx, req, maxBytes, denied), nil
+			return s.fetchFinal(ctx, req, maxBytes, topics), nil
 		}
 	}
 }
 
-func (s *Server) fetchFinal(ctx context.Context, req *kmsg.FetchRequest, maxBytes int, denied map[string]bool) *kmsg.FetchResponse {
-	resp, _, _, _ := s.fetchOnce(ctx, req, maxBytes, denied)
+func (s *Server) fetchFinal(ctx context.Context, req *kmsg.FetchRequest, maxBytes int, topics *topicResolver) *kmsg.FetchResponse {
+	resp, _, _, _ := s.fetchOnce(ctx, req, maxBytes, topics)
 	return resp
 }
 
 // fetchOnce reads every requested partition once. It returns the response, the bytes it holds,
 // the channels that signal new data for the partitions that were read, and whether any
 // partition failed (Kafka answers at once when one did).
-func (s *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest, maxBytes int, denied map[string]bool) (*kmsg.FetchResponse, int, []<-chan struct{}, bool) {
+func (s *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest, maxBytes int, topics *topicResolver) (*kmsg.FetchResponse, int, []<-chan struct{}, bool) {
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
 	total, failed := 0, false
 	var wake []<-chan struct{}
 	for _, t := range req.Topics {
 		rt := kmsg.NewFetchResponseTopic()
 		rt.Topic = t.Topic
-		n, bad, lookupErr := s.lookupTopic(ctx, kmsg.Fetch, t.Topic)
+		topic := topics.topic(t.Topic)
 		for _, fp := range t.Partitions {
 			rp := kmsg.NewFetchResponseTopicPartition()
 			rp.Partition = fp.Partition
 			rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = -1, -1, -1
 			rp.PreferredReadReplica = -1
 			rp.RecordBatches = []byte{} // Kafka sends empty records, never null; sarama rejects null
-			switch {
-			case denied[t.Topic]:
-				rp.ErrorCode = kerr.TopicAuthorizationFailed.Code
-			case bad != nil:
-				rp.ErrorCode = bad.Code
-			case lookupErr != nil:
-				s.log.Error("fetch: topic lookup", "topic", t.Topic, "err", lookupErr)
-				rp.ErrorCode = kerr.KafkaStorageError.Code
-			case fp.Partition < 0 || fp.Partition >= n:
-				rp.ErrorCode = kerr.UnknownTopicOrPartition.Code
-			default:
+			if e := topic.partition(fp.Partition); e != nil {
+				rp.ErrorCode = e.Code
+			} else {
 				limit := int(fp.PartitionMaxBytes)
 				if room := maxBytes - total; room < limit {
 					limit = room
 				}
-				ch, size := s.fetchPartition(ctx, storage.TP{Topic: t.Topic, Partition: fp.Partition}, fp.FetchOffset, limit, total == 0, &rp)
+				ch, size := s.fetchPartition(ctx, partition.TP{Topic: t.Topic, Partition: fp.Partition}, fp.FetchOffset, limit, total == 0, &rp)
 				total += size
 				if ch != nil {
 					wake = append(wake, ch)
@@ -127,8 +116,8 @@ func (s *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest, maxBytes
 
 // fetchPartition fills rp and returns the partition's change channel (taken before reading, so
 // an append after the read still wakes the waiter) and the bytes added.
-func (s *Server) fetchPartition(ctx context.Context, tp storage.TP, offset int64, limit int, first bool, rp *kmsg.FetchResponseTopicPartition) (<-chan struct{}, int) {
-	p, err := s.store.Partition(tp)
+func (s *Server) fetchPartition(ctx context.Context, tp partition.TP, offset int64, limit int, first bool, rp *kmsg.FetchResponseTopicPartition) (<-chan struct{}, int) {
+	p, err := s.logs.Partition(tp)
 	if err != nil {
 		rp.ErrorCode = kerr.KafkaStorageError.Code
 		return nil, 0

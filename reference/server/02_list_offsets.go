@@ -12,7 +12,8 @@ package server
 // record that late answers offset -1 (v1+), as Kafka does. v0 answers up to max_num_offsets
 // old-style offsets ([hwm, logStart] as Kafka does for latest; [logStart] for earliest).
 // Errors per partition: TOPIC_AUTHORIZATION_FAILED (consume), UNKNOWN_TOPIC_OR_PARTITION (also
-// for a name no topic can have, as Kafka), KAFKA_STORAGE_ERROR.
+// for a name no topic can have, as Kafka), NOT_LEADER_OR_FOLLOWER when the topic could not be
+// looked up, KAFKA_STORAGE_ERROR when Pulsar failed.
 
 import (
 	"context"
@@ -20,53 +21,37 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/kop-conformance/kop-conformance/reference/internal/auth"
-
-	"github.com/kop-conformance/kop-conformance/reference/internal/storage"
+	"github.com/kop-conformance/kop-conformance/reference/internal/partition"
 )
 
-func init() { register(kmsg.ListOffsets.Int16(), 0, 5, handleListOffsets) }
+func init() { register(kmsg.ListOffsets, 0, 5, handleListOffsets) }
 
 func handleListOffsets(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.ListOffsetsRequest)
 	s := rc.s
 	resp := req.ResponseKind().(*kmsg.ListOffsetsResponse)
+	topics := rc.resolver(ctx, kmsg.ListOffsets)
 	for _, t := range req.Topics {
 		rt := kmsg.NewListOffsetsResponseTopic()
 		rt.Topic = t.Topic
-		denied := !rc.allowed(ctx, auth.Consume, t.Topic)
-		var (
-			n         int32
-			bad       *kerr.Error
-			lookupErr error
-		)
-		if !denied {
-			n, bad, lookupErr = s.lookupTopic(ctx, kmsg.ListOffsets, t.Topic)
-		}
+		topic := topics.topic(t.Topic)
 		for _, p := range t.Partitions {
 			rp := kmsg.NewListOffsetsResponseTopicPartition()
 			rp.Partition = p.Partition
 			rp.Timestamp, rp.Offset, rp.LeaderEpoch = -1, -1, -1
-			switch {
-			case denied:
-				rp.ErrorCode = kerr.TopicAuthorizationFailed.Code
-			case bad != nil:
-				rp.ErrorCode = bad.Code
-			case lookupErr != nil:
-				s.log.Error("list offsets: topic lookup", "topic", t.Topic, "err", lookupErr)
-				rp.ErrorCode = kerr.KafkaStorageError.Code
-			case p.Partition < 0 || p.Partition >= n:
-				rp.ErrorCode = kerr.UnknownTopicOrPartition.Code
-			default:
-				off, ts, err := s.lookupOffset(ctx, storage.TP{Topic: t.Topic, Partition: p.Partition}, p.Timestamp)
+			if e := topic.partition(p.Partition); e != nil {
+				rp.ErrorCode = e.Code
+			} else {
+				tp := partition.TP{Topic: t.Topic, Partition: p.Partition}
+				off, ts, err := s.lookupOffset(ctx, tp, p.Timestamp)
 				if err != nil {
 					s.log.Error("list offsets", "topic", t.Topic, "partition", p.Partition, "err", err)
 					rp.ErrorCode = kerr.KafkaStorageError.Code
-					break
-				}
-				rp.Offset, rp.Timestamp = off, ts
-				if req.Version == 0 {
-					rp.OldStyleOffsets = oldStyle(ctx, s, storage.TP{Topic: t.Topic, Partition: p.Partition}, p.Timestamp, off, p.MaxNumOffsets)
+				} else {
+					rp.Offset, rp.Timestamp = off, ts
+					if req.Version == 0 {
+						rp.OldStyleOffsets = oldStyle(ctx, s, tp, p.Timestamp, off, p.MaxNumOffsets)
+					}
 				}
 			}
 			rt.Partitions = append(rt.Partitions, rp)
@@ -78,8 +63,8 @@ func handleListOffsets(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Re
 
 // lookupOffset answers one partition: the offset and, for a timestamp query, the timestamp of
 // the record found.
-func (s *Server) lookupOffset(ctx context.Context, tp storage.TP, ts int64) (int64, int64, error) {
-	p, err := s.store.Partition(tp)
+func (s *Server) lookupOffset(ctx context.Context, tp partition.TP, ts int64) (int64, int64, error) {
+	p, err := s.logs.Partition(tp)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -95,7 +80,7 @@ func (s *Server) lookupOffset(ctx context.Context, tp storage.TP, ts int64) (int
 	}
 }
 
-func oldStyle(ctx context.Context, s *Server, tp storage.TP, ts, off int64, max int32) []int64 {
+func oldStyle(ctx context.Context, s *Server, tp partition.TP, ts, off int64, max int32) []int64 {
 	if max <= 0 || off < 0 {
 		return []int64{}
 	}

@@ -6,19 +6,25 @@ package server
 // partition. Topics are Pulsar partitioned topics. A requested topic that does not exist is
 // created when auto-creation is on and the request allows it (always below v4), with the default
 // partition count, and returned ready; otherwise it gets UNKNOWN_TOPIC_OR_PARTITION. Invalid
-// names get INVALID_TOPIC_EXCEPTION. A null topic list (v1+) or an empty one (v0) means all.
+// names get INVALID_TOPIC_EXCEPTION (checked before the grants), a topic the principal may
+// neither produce to nor consume from TOPIC_AUTHORIZATION_FAILED, a topic that could not be
+// looked up or created LEADER_NOT_AVAILABLE. A null topic list (v1+) or an empty one (v0)
+// means all the principal may see; when Pulsar cannot list them the answer has no topics.
 
 import (
 	"context"
+	"errors"
+	"math"
 	"sort"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kop-conformance/kop-conformance/reference/internal/auth"
+	"github.com/kop-conformance/kop-conformance/reference/internal/catalog"
 )
 
-func init() { register(kmsg.Metadata.Int16(), 0, 9, handleMetadata) }
+func init() { register(kmsg.Metadata, 0, 9, handleMetadata) }
 
 func handleMetadata(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.MetadataRequest)
@@ -29,7 +35,7 @@ func handleMetadata(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Respo
 	resp.Brokers = []kmsg.MetadataResponseBroker{b}
 	resp.ClusterID = &s.cfg.ClusterID
 	resp.ControllerID = s.cfg.NodeID
-	resp.AuthorizedOperations = -2147483648
+	resp.AuthorizedOperations = authorizedOperationsOmitted
 
 	all := req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0)
 	if all {
@@ -44,7 +50,7 @@ func handleMetadata(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Respo
 		}
 		sort.Strings(names)
 		for _, n := range names {
-			if rc.describable(ctx, n) { // Kafka lists only the topics the principal may see
+			if rc.permits(ctx, describe, n) { // Kafka lists only the topics the principal may see
 				resp.Topics = append(resp.Topics, s.topicMetadata(n, topics[n], nil))
 			}
 		}
@@ -56,42 +62,47 @@ func handleMetadata(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Respo
 		if t.Topic != nil {
 			name = *t.Topic
 		}
-		if err := validTopic(name); err != nil {
-			resp.Topics = append(resp.Topics, s.topicMetadata(name, 0, kerr.InvalidTopicException))
-			continue
-		}
-		if !rc.describable(ctx, name) {
-			resp.Topics = append(resp.Topics, s.topicMetadata(name, 0, kerr.TopicAuthorizationFailed))
-			continue
-		}
-		n, err := s.catalog.Partitions(ctx, name)
-		if err != nil {
-			s.log.Error("metadata: topic lookup", "topic", name, "err", err)
-			resp.Topics = append(resp.Topics, s.topicMetadata(name, 0, kerr.LeaderNotAvailable))
-			continue
-		}
-		if n == 0 && autoCreate && rc.allowed(ctx, auth.Produce, name) {
-			n, err = s.autoCreate(ctx, name)
-			if err != nil {
-				s.log.Error("metadata: auto-create", "topic", name, "err", err)
-				resp.Topics = append(resp.Topics, s.topicMetadata(name, 0, kerr.LeaderNotAvailable))
-				continue
-			}
-		}
-		if n == 0 {
-			resp.Topics = append(resp.Topics, s.topicMetadata(name, 0, kerr.UnknownTopicOrPartition))
-			continue
-		}
-		resp.Topics = append(resp.Topics, s.topicMetadata(name, n, nil))
+		n, e := rc.requestedTopic(ctx, name, autoCreate)
+		resp.Topics = append(resp.Topics, s.topicMetadata(name, n, e))
 	}
 	return resp, nil
 }
+
+// requestedTopic is a requested topic's partition count, created when it may be, or its error.
+func (rc *reqCtx) requestedTopic(ctx context.Context, name string, autoCreate bool) (int32, *kerr.Error) {
+	// The name first: an invalid one is INVALID_TOPIC_EXCEPTION whatever the grants.
+	if validTopic(name) != nil {
+		return 0, topicAPIs[kmsg.Metadata].invalid
+	}
+	if e := rc.authorize(ctx, kmsg.Metadata, name); e != nil {
+		return 0, e.code
+	}
+	n, e := rc.s.lookupTopic(ctx, kmsg.Metadata, name)
+	switch {
+	case e != nil:
+		return 0, e.code
+	case n == 0 && autoCreate && rc.permits(ctx, auth.Produce, name):
+		var err error
+		if n, err = rc.s.autoCreate(ctx, name); err != nil {
+			rc.s.log.Error("metadata: auto-create", "topic", name, "err", err)
+			return 0, topicAPIs[kmsg.Metadata].unavailable
+		}
+	}
+	if n == 0 {
+		return 0, kerr.UnknownTopicOrPartition
+	}
+	return n, nil
+}
+
+// authorizedOperationsOmitted is Kafka's "not requested" for authorized operations (KIP-430):
+// the gateway does not compute them.
+const authorizedOperationsOmitted = math.MinInt32
 
 func (s *Server) topicMetadata(name string, partitions int32, e *kerr.Error) kmsg.MetadataResponseTopic {
 	t := kmsg.NewMetadataResponseTopic()
 	t.Topic = &name
 	t.ErrorCode = code(e)
-	t.AuthorizedOperations = -2147483648
+	t.AuthorizedOperations = authorizedOperationsOmitted
 	for p := int32(0); p < partitions; p++ {
 		mp := kmsg.NewMetadataResponseTopicPartition()
 		mp.Partition = p
@@ -107,11 +118,11 @@ func (s *Server) topicMetadata(name string, partitions int32, e *kerr.Error) kms
 // autoCreate creates a topic with the default partition count; losing a race to another
 // creator is fine.
 func (s *Server) autoCreate(ctx context.Context, name string) (int32, error) {
-	if err := s.store.ForgetLogStarts(ctx, name); err != nil {
+	if err := s.logs.ForgetLogStarts(ctx, name); err != nil {
 		return 0, err
 	}
 	err := s.catalog.Create(ctx, name, s.cfg.DefaultPartitions)
-	if err != nil && err != errTopicExists {
+	if err != nil && !errors.Is(err, catalog.ErrTopicExists) {
 		return 0, err
 	}
 	s.log.Info("auto-created topic", "topic", name, "partitions", s.cfg.DefaultPartitions)

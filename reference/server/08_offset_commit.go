@@ -5,8 +5,11 @@ package server
 // Stores committed offsets (with metadata and leader epoch) in Pulsar before answering.
 // Membership is checked as Kafka does: generation -1 without a member id is a standalone
 // commit, allowed while the group has no active members; otherwise UNKNOWN_MEMBER_ID,
-// ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS, FENCED_INSTANCE_ID (v7+). Per partition:
-// UNKNOWN_TOPIC_OR_PARTITION, OFFSET_METADATA_TOO_LARGE (over 4096 bytes).
+// ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS, FENCED_INSTANCE_ID (v7+); an empty group id is
+// INVALID_GROUP_ID. Per partition: GROUP_AUTHORIZATION_FAILED (consume on the namespace),
+// TOPIC_AUTHORIZATION_FAILED (consume on the topic), UNKNOWN_TOPIC_OR_PARTITION (also for a
+// name no topic can have), COORDINATOR_NOT_AVAILABLE when the topic could not be looked up or
+// Pulsar did not store the commit, OFFSET_METADATA_TOO_LARGE (over 4096 bytes).
 // Retention time (v2–4) is accepted and ignored: offsets are kept until the group is deleted.
 
 import (
@@ -15,11 +18,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/kop-conformance/kop-conformance/reference/internal/auth"
 	"github.com/kop-conformance/kop-conformance/reference/internal/group"
 )
 
-func init() { register(kmsg.OffsetCommit.Int16(), 0, 8, handleOffsetCommit) }
+func init() { register(kmsg.OffsetCommit, 0, 8, handleOffsetCommit) }
 
 func handleOffsetCommit(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.OffsetCommitRequest)
@@ -35,29 +37,23 @@ func handleOffsetCommit(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.R
 	var slots []slot
 	errs := map[slot]*kerr.Error{}
 	groupDenied := rc.groupDenied(ctx) != 0
+	topics := rc.resolver(ctx, kmsg.OffsetCommit)
 	for ti, t := range req.Topics {
-		n, bad, err := s.lookupTopic(ctx, kmsg.OffsetCommit, t.Topic)
-		topicDenied := !groupDenied && !rc.allowed(ctx, auth.Consume, t.Topic)
+		topic := topicState{err: kerr.GroupAuthorizationFailed}
+		if !groupDenied {
+			topic = topics.topic(t.Topic)
+		}
 		for pi, p := range t.Partitions {
-			switch {
-			case groupDenied:
-				errs[slot{ti, pi}] = kerr.GroupAuthorizationFailed
-			case topicDenied:
-				errs[slot{ti, pi}] = kerr.TopicAuthorizationFailed
-			case bad != nil:
-				errs[slot{ti, pi}] = bad
-			case err != nil:
-				errs[slot{ti, pi}] = kerr.CoordinatorNotAvailable
-			case p.Partition < 0 || p.Partition >= n:
-				errs[slot{ti, pi}] = kerr.UnknownTopicOrPartition
-			default:
-				epoch := p.LeaderEpoch
-				if req.Version < 6 {
-					epoch = -1
-				}
-				commits = append(commits, group.OffsetCommit{Topic: t.Topic, Partition: p.Partition, Offset: p.Offset, LeaderEpoch: epoch, Metadata: p.Metadata})
-				slots = append(slots, slot{ti, pi})
+			if e := topic.partition(p.Partition); e != nil {
+				errs[slot{ti, pi}] = e
+				continue
 			}
+			epoch := p.LeaderEpoch
+			if req.Version < 6 {
+				epoch = -1
+			}
+			commits = append(commits, group.OffsetCommit{Topic: t.Topic, Partition: p.Partition, Offset: p.Offset, LeaderEpoch: epoch, Metadata: p.Metadata})
+			slots = append(slots, slot{ti, pi})
 		}
 	}
 	gerr, perr := s.groups.Commit(ctx, req.Group, member, req.InstanceID, generation, commits)

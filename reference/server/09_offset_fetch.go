@@ -5,7 +5,8 @@ package server
 // Returns committed offsets with their metadata (and leader epoch from v5); a partition with
 // no commit answers offset -1 and empty metadata, as Kafka does. A null topic list (v2+) asks
 // for every offset the group has. require_stable (v7) needs nothing here: there are no
-// transactions, so no offset is ever pending.
+// transactions, so no offset is ever pending. An empty group id is INVALID_GROUP_ID; without
+// consume on the namespace: GROUP_AUTHORIZATION_FAILED.
 
 import (
 	"context"
@@ -14,7 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-func init() { register(kmsg.OffsetFetch.Int16(), 0, 7, handleOffsetFetch) }
+func init() { register(kmsg.OffsetFetch, 0, 7, handleOffsetFetch) }
 
 func handleOffsetFetch(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.OffsetFetchRequest)

@@ -4,7 +4,7 @@ package server
 //
 // This gateway coordinates every group: the answer is always the broker the client is talking
 // to, as advertised on its listener. Transaction coordinators (key type 1) do not exist here:
-// COORDINATOR_NOT_AVAILABLE.
+// COORDINATOR_NOT_AVAILABLE. Without consume on the namespace: GROUP_AUTHORIZATION_FAILED.
 
 import (
 	"context"
@@ -13,12 +13,15 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-func init() { register(kmsg.FindCoordinator.Int16(), 0, 3, handleFindCoordinator) }
+func init() { register(kmsg.FindCoordinator, 0, 3, handleFindCoordinator) }
+
+// coordinatorGroup is the key type of consumer group coordinators (1 is transactions).
+const coordinatorGroup int8 = 0
 
 func handleFindCoordinator(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.FindCoordinatorRequest)
 	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
-	if req.CoordinatorType != 0 {
+	if req.CoordinatorType != coordinatorGroup {
 		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
 		msg := "transactions are not supported by this server"
 		resp.ErrorMessage = &msg

@@ -2,12 +2,13 @@ package server
 
 // JoinGroup, key 11, versions 0–7.
 //
-// Joins a consumer group through the coordinator (reference/internal/group): blocks until the join
-// phase completes, then answers with the generation, the chosen protocol, the leader, and for
-// the leader every member's metadata. v4+: a member without an id first gets
+// Joins a consumer group through the coordinator (reference/internal/group): blocks until the
+// join phase completes, then answers with the generation, the chosen protocol, the leader, and
+// for the leader every member's metadata. v4+: a member without an id first gets
 // MEMBER_ID_REQUIRED with its id (KIP-394); v5+: group.instance.id makes a static member.
-// Errors: INVALID_GROUP_ID, INVALID_SESSION_TIMEOUT, INCONSISTENT_GROUP_PROTOCOL,
-// UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID, REBALANCE_IN_PROGRESS (the client gave up waiting).
+// Errors: GROUP_AUTHORIZATION_FAILED (no consume on the namespace), INVALID_GROUP_ID,
+// INVALID_SESSION_TIMEOUT, INCONSISTENT_GROUP_PROTOCOL, UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID,
+// REBALANCE_IN_PROGRESS (the server stopped while the join waited).
 
 import (
 	"context"
@@ -19,7 +20,7 @@ import (
 	"github.com/kop-conformance/kop-conformance/reference/internal/group"
 )
 
-func init() { register(kmsg.JoinGroup.Int16(), 0, 7, handleJoinGroup) }
+func init() { register(kmsg.JoinGroup, 0, 7, handleJoinGroup) }
 
 func handleJoinGroup(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.JoinGroupRequest)

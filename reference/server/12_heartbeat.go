@@ -3,7 +3,8 @@ package server
 // Heartbeat, key 12, versions 0–4.
 //
 // Keeps a member's session alive. REBALANCE_IN_PROGRESS tells the member to rejoin;
-// UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION and FENCED_INSTANCE_ID (v3+) as Kafka.
+// UNKNOWN_MEMBER_ID (also for an unknown group), ILLEGAL_GENERATION and FENCED_INSTANCE_ID
+// (v3+) as Kafka; GROUP_AUTHORIZATION_FAILED without consume on the namespace.
 
 import (
 	"context"
@@ -11,7 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-func init() { register(kmsg.Heartbeat.Int16(), 0, 4, handleHeartbeat) }
+func init() { register(kmsg.Heartbeat, 0, 4, handleHeartbeat) }
 
 func handleHeartbeat(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.HeartbeatRequest)

@@ -4,7 +4,8 @@ package server
 //
 // Removes members (v0–2: the one member; v3+: a batch, static members by instance id) and
 // rebalances the rest. UNKNOWN_MEMBER_ID for a member the group does not have (per member from
-// v3), FENCED_INSTANCE_ID for an instance id owned by another member.
+// v3), FENCED_INSTANCE_ID for an instance id owned by another member; GROUP_AUTHORIZATION_FAILED
+// without consume on the namespace.
 
 import (
 	"context"
@@ -14,7 +15,7 @@ import (
 	"github.com/kop-conformance/kop-conformance/reference/internal/group"
 )
 
-func init() { register(kmsg.LeaveGroup.Int16(), 0, 4, handleLeaveGroup) }
+func init() { register(kmsg.LeaveGroup, 0, 4, handleLeaveGroup) }
 
 func handleLeaveGroup(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.LeaveGroupRequest)

@@ -5,7 +5,8 @@ package server
 // The leader's SyncGroup hands out the assignments; every member's SyncGroup returns its own
 // once the leader's arrived. Errors: UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION,
 // REBALANCE_IN_PROGRESS, FENCED_INSTANCE_ID (v3+), INCONSISTENT_GROUP_PROTOCOL (v5+ protocol
-// type or name that differs from the group's).
+// type or name that differs from the group's), GROUP_AUTHORIZATION_FAILED (no consume on the
+// namespace).
 
 import (
 	"context"
@@ -13,7 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-func init() { register(kmsg.SyncGroup.Int16(), 0, 5, handleSyncGroup) }
+func init() { register(kmsg.SyncGroup, 0, 5, handleSyncGroup) }
 
 func handleSyncGroup(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.SyncGroupRequest)

@@ -4,7 +4,8 @@ package server
 //
 // Reports each group's state, protocol type, protocol and members (with metadata and
 // assignment only while Stable, as Kafka does). An unknown group is reported Dead without an
-// error code, as Kafka reports it.
+// error code, as Kafka reports it. Without consume on the namespace every group gets
+// GROUP_AUTHORIZATION_FAILED.
 
 import (
 	"context"
@@ -12,7 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-func init() { register(kmsg.DescribeGroups.Int16(), 0, 5, handleDescribeGroups) }
+func init() { register(kmsg.DescribeGroups, 0, 5, handleDescribeGroups) }
 
 func handleDescribeGroups(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.DescribeGroupsRequest)
@@ -28,7 +29,7 @@ func handleDescribeGroups(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg
 		s := rc.s.groups.Describe(gid)
 		rg := kmsg.NewDescribeGroupsResponseGroup()
 		rg.Group, rg.State, rg.ProtocolType, rg.Protocol = gid, string(s.State), s.ProtocolType, s.Protocol
-		rg.AuthorizedOperations = -2147483648
+		rg.AuthorizedOperations = authorizedOperationsOmitted
 		for _, m := range s.Members {
 			rm := kmsg.NewDescribeGroupsResponseGroupMember()
 			rm.MemberID, rm.InstanceID, rm.ClientID, rm.ClientHost = m.MemberID, m.InstanceID, m.ClientID, m.ClientHost

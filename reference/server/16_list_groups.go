@@ -3,7 +3,8 @@ package server
 // ListGroups, key 16, versions 0–4.
 //
 // Lists every group this gateway coordinates with its protocol type; v4 adds the state and
-// the states filter.
+// the states filter. A principal without consume on the namespace sees no groups (Kafka lists
+// only the groups the principal may describe).
 
 import (
 	"context"
@@ -12,7 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-func init() { register(kmsg.ListGroups.Int16(), 0, 4, handleListGroups) }
+func init() { register(kmsg.ListGroups, 0, 4, handleListGroups) }
 
 func handleListGroups(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.ListGroupsRequest)

@@ -14,7 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-func init() { register(kmsg.SASLHandshake.Int16(), 0, 1, handleSASLHandshake) }
+func init() { register(kmsg.SASLHandshake, 0, 1, handleSASLHandshake) }
 
 // saslMechanisms are the mechanisms SASL listeners offer.
 var saslMechanisms = []string{"PLAIN"}

@@ -17,7 +17,7 @@ import (
 	"github.com/kop-conformance/kop-conformance/reference/protocol"
 )
 
-func init() { register(kmsg.ApiVersions.Int16(), 0, 3, handleApiVersions) }
+func init() { register(kmsg.ApiVersions, 0, 3, handleApiVersions) }
 
 var softwarePattern = regexp.MustCompile(`^[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?$`)
 

@@ -10,7 +10,9 @@ package server
 // (INVALID_PARTITIONS; -1 means the default from v4), a replication factor other than 1 or -1
 // (INVALID_REPLICATION_FACTOR: Pulsar's bookies own replication and this is one broker), an
 // existing topic (TOPIC_ALREADY_EXISTS), then the configs (after the existence check, as
-// Kafka's controller does). validate_only checks without creating.
+// Kafka's controller does). validate_only checks without creating. When Pulsar cannot be asked
+// whether the topic exists: REQUEST_TIMED_OUT (retriable, as a Kafka broker answers when the
+// controller cannot be reached); when the creation itself fails: UNKNOWN_SERVER_ERROR.
 //
 // Configs: message.timestamp.type=LogAppendTime is refused with INVALID_CONFIG ("is not served:
 // records keep the producer's timestamp"): the gateway never stamps records with its own time.
@@ -30,69 +32,77 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/kop-conformance/kop-conformance/reference/internal/auth"
 	"github.com/kop-conformance/kop-conformance/reference/internal/catalog"
 )
 
-var errTopicExists = catalog.ErrTopicExists
-
-func init() { register(kmsg.CreateTopics.Int16(), 0, 5, handleCreateTopics) }
+func init() { register(kmsg.CreateTopics, 0, 5, handleCreateTopics) }
 
 func handleCreateTopics(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.CreateTopicsRequest)
-	s := rc.s
 	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
-	seen := map[string]int{}
-	for _, t := range req.Topics {
-		seen[t.Topic]++
-	}
+	seen := timesNamed(req.Topics, func(t kmsg.CreateTopicsRequestTopic) string { return t.Topic })
 	for _, t := range req.Topics {
 		rt := kmsg.NewCreateTopicsResponseTopic()
 		rt.Topic = t.Topic
 		rt.NumPartitions, rt.ReplicationFactor = -1, -1
-		fail := func(e *kerr.Error, msg string) {
-			rt.ErrorCode = e.Code
-			rt.ErrorMessage = &msg
-		}
 		partitions := t.NumPartitions
 		if partitions == -1 {
-			partitions = s.cfg.DefaultPartitions
+			partitions = rc.s.cfg.DefaultPartitions
 		}
-		if err := validTopic(t.Topic); !rc.allowed(ctx, auth.Produce, t.Topic) {
-			fail(kerr.TopicAuthorizationFailed, "no produce permission on topic "+t.Topic)
-		} else if seen[t.Topic] > 1 {
-			fail(kerr.InvalidRequest, fmt.Sprintf("topic %q appears %d times in the request", t.Topic, seen[t.Topic]))
-		} else if err != nil {
-			fail(kerr.InvalidTopicException, err.Error())
-		} else if len(t.ReplicaAssignment) > 0 {
-			fail(kerr.InvalidRequest, "manual replica assignment is not supported: Pulsar places the data")
-		} else if partitions < 1 {
-			fail(kerr.InvalidPartitions, fmt.Sprintf("number of partitions must be at least 1, got %d", t.NumPartitions))
-		} else if t.ReplicationFactor != -1 && t.ReplicationFactor != 1 {
-			fail(kerr.InvalidReplicationFactor, fmt.Sprintf("replication factor %d is larger than the 1 available broker", t.ReplicationFactor))
-		} else if n, err := s.catalog.Partitions(ctx, t.Topic); err != nil {
-			fail(kerr.UnknownServerError, err.Error())
-		} else if n > 0 {
-			fail(kerr.TopicAlreadyExists, fmt.Sprintf("topic %q already exists", t.Topic))
-		} else if msg := refusedConfig(t.Configs); msg != "" {
-			fail(kerr.InvalidConfig, msg)
-		} else if !req.ValidateOnly {
-			if err := s.store.ForgetLogStarts(ctx, t.Topic); err != nil {
-				s.log.Error("create topic: clearing old log starts", "topic", t.Topic, "err", err)
-				fail(kerr.UnknownServerError, err.Error())
-			} else if err := s.catalog.Create(ctx, t.Topic, partitions); errors.Is(err, errTopicExists) {
-				fail(kerr.TopicAlreadyExists, fmt.Sprintf("topic %q already exists", t.Topic))
-			} else if err != nil {
-				s.log.Error("create topic", "topic", t.Topic, "err", err)
-				fail(kerr.UnknownServerError, err.Error())
-			}
-		}
-		if rt.ErrorCode == 0 {
+		e := rc.createTopic(ctx, t, partitions, seen[t.Topic], req.ValidateOnly)
+		if e.answer(&rt.ErrorCode, &rt.ErrorMessage) {
 			rt.NumPartitions, rt.ReplicationFactor = partitions, 1
 		}
 		resp.Topics = append(resp.Topics, rt)
 	}
 	return resp, nil
+}
+
+// createTopic checks one topic in Kafka's order and, unless validateOnly, creates it.
+func (rc *reqCtx) createTopic(ctx context.Context, t kmsg.CreateTopicsRequestTopic, partitions int32, named int, validateOnly bool) *topicError {
+	s := rc.s
+	if e := rc.authorize(ctx, kmsg.CreateTopics, t.Topic); e != nil {
+		return e
+	}
+	if e := namedTwice(t.Topic, named); e != nil {
+		return e
+	}
+	switch err := validTopic(t.Topic); {
+	case err != nil:
+		return &topicError{topicAPIs[kmsg.CreateTopics].invalid, err.Error()}
+	case len(t.ReplicaAssignment) > 0:
+		return &topicError{kerr.InvalidRequest, "manual replica assignment is not supported: Pulsar places the data"}
+	case partitions < 1:
+		return &topicError{kerr.InvalidPartitions, fmt.Sprintf("number of partitions must be at least 1, got %d", t.NumPartitions)}
+	case t.ReplicationFactor != -1 && t.ReplicationFactor != 1:
+		return &topicError{kerr.InvalidReplicationFactor, fmt.Sprintf("replication factor %d is larger than the 1 available broker", t.ReplicationFactor)}
+	}
+	if n, e := s.lookupTopic(ctx, kmsg.CreateTopics, t.Topic); e != nil {
+		return e
+	} else if n > 0 {
+		return topicExists(t.Topic)
+	}
+	if msg := refusedConfig(t.Configs); msg != "" {
+		return &topicError{kerr.InvalidConfig, msg}
+	}
+	if validateOnly {
+		return nil
+	}
+	if err := s.logs.ForgetLogStarts(ctx, t.Topic); err != nil {
+		s.log.Error("create topic: clearing old log starts", "topic", t.Topic, "err", err)
+		return &topicError{kerr.UnknownServerError, err.Error()}
+	}
+	if err := s.catalog.Create(ctx, t.Topic, partitions); errors.Is(err, catalog.ErrTopicExists) {
+		return topicExists(t.Topic)
+	} else if err != nil {
+		s.log.Error("create topic", "topic", t.Topic, "err", err)
+		return &topicError{kerr.UnknownServerError, err.Error()}
+	}
+	return nil
+}
+
+func topicExists(name string) *topicError {
+	return &topicError{kerr.TopicAlreadyExists, fmt.Sprintf("topic %q already exists", name)}
 }
 
 // Topic configs CreateTopics checks.

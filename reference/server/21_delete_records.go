@@ -21,10 +21,11 @@ package server
 // TOPIC_AUTHORIZATION_FAILED without Pulsar's produce grant on the topic (Kafka's DELETE on the
 // topic maps to Pulsar's produce: the permission to change the topic's data), then
 // UNKNOWN_TOPIC_OR_PARTITION for an unknown topic or partition or a name no topic can have
-// (Kafka's order and codes), OFFSET_OUT_OF_RANGE, REQUEST_TIMED_OUT when the new log start was
-// not acknowledged within the request's timeout (a timeout <= 0 waits up to two minutes: with
-// one replica Kafka completes at once), KAFKA_STORAGE_ERROR when Pulsar failed. A failed
-// partition answers low watermark -1.
+// (Kafka's order and codes), NOT_LEADER_OR_FOLLOWER when the topic could not be looked up,
+// OFFSET_OUT_OF_RANGE, REQUEST_TIMED_OUT when the lookup or the new log start did not complete
+// within the request's timeout (a timeout <= 0 waits up to two minutes: with one replica
+// Kafka completes at once), KAFKA_STORAGE_ERROR when Pulsar failed. A failed partition answers
+// low watermark -1.
 //
 // Test-only fault faults.IgnoreLogStart: every partition that passes the checks answers success
 // with the requested offset (-1: the high watermark) as its low watermark, and nothing is
@@ -40,11 +41,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kop-conformance/kop-conformance/reference/faults"
-	"github.com/kop-conformance/kop-conformance/reference/internal/auth"
-	"github.com/kop-conformance/kop-conformance/reference/internal/storage"
+	"github.com/kop-conformance/kop-conformance/reference/internal/partition"
 )
 
-func init() { register(kmsg.DeleteRecords.Int16(), 0, 2, handleDeleteRecords) }
+func init() { register(kmsg.DeleteRecords, 0, 2, handleDeleteRecords) }
 
 const (
 	maxDeleteRecordsWait = 2 * time.Minute
@@ -64,11 +64,7 @@ func handleDeleteRecords(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	names := make([]string, len(req.Topics))
-	for i, t := range req.Topics {
-		names[i] = t.Topic
-	}
-	denied := rc.denied(ctx, auth.Produce, names)
+	topics := rc.resolver(wctx, kmsg.DeleteRecords)
 	store := !s.cfg.Faults.On(faults.IgnoreLogStart)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, deleteRecordsParallel)
@@ -78,38 +74,20 @@ func handleDeleteRecords(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.
 		*rt = kmsg.NewDeleteRecordsResponseTopic()
 		rt.Topic = t.Topic
 		rt.Partitions = make([]kmsg.DeleteRecordsResponseTopicPartition, len(t.Partitions))
-		var (
-			n         int32
-			bad       *kerr.Error
-			lookupErr error
-		)
-		if !denied[t.Topic] {
-			n, bad, lookupErr = s.lookupTopic(wctx, kmsg.DeleteRecords, t.Topic)
-		}
+		topic := topics.topic(t.Topic)
 		for pi, p := range t.Partitions {
 			rp := &rt.Partitions[pi]
 			*rp = kmsg.NewDeleteRecordsResponseTopicPartition()
 			rp.Partition, rp.LowWatermark = p.Partition, -1
-			switch {
-			case denied[t.Topic]:
-				rp.ErrorCode = kerr.TopicAuthorizationFailed.Code
-				continue
-			case bad != nil:
-				rp.ErrorCode = bad.Code
-				continue
-			case lookupErr != nil:
-				s.log.Error("delete records: topic lookup", "topic", t.Topic, "err", lookupErr)
-				rp.ErrorCode = timeoutOr(wctx, ctx, kerr.KafkaStorageError).Code
-				continue
-			case p.Partition < 0 || p.Partition >= n:
-				rp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			if e := topic.partition(p.Partition); e != nil {
+				rp.ErrorCode = e.Code
 				continue
 			}
 			wg.Add(1)
 			sem <- struct{}{}
-			go func(tp storage.TP, offset int64) {
+			go func(tp partition.TP, offset int64) {
 				defer func() { <-sem; wg.Done() }()
-				part, err := s.store.Partition(tp)
+				part, err := s.logs.Partition(tp)
 				var (
 					low int64
 					e   *kerr.Error
@@ -126,7 +104,7 @@ func handleDeleteRecords(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.
 				default:
 					rp.LowWatermark = low
 				}
-			}(storage.TP{Topic: t.Topic, Partition: p.Partition}, p.Offset)
+			}(partition.TP{Topic: t.Topic, Partition: p.Partition}, p.Offset)
 		}
 	}
 	wg.Wait()

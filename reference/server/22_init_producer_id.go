@@ -16,7 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-func init() { register(kmsg.InitProducerID.Int16(), 0, 3, handleInitProducerID) }
+func init() { register(kmsg.InitProducerID, 0, 3, handleInitProducerID) }
 
 func handleInitProducerID(_ context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.InitProducerIDRequest)

@@ -19,7 +19,8 @@ package server
 // CLUSTER_ACTION for brokers; consumers use this API to detect log truncation, as they do
 // ListOffsets), TOPIC_AUTHORIZATION_FAILED without it. Then, as Kafka:
 // UNKNOWN_TOPIC_OR_PARTITION for an unknown topic or partition or a name no topic can have,
-// KAFKA_STORAGE_ERROR when Pulsar failed. v3's replica_id: consumers send -1; there are no
+// NOT_LEADER_OR_FOLLOWER when the topic could not be looked up, KAFKA_STORAGE_ERROR when
+// Pulsar failed. v3's replica_id: consumers send -1; there are no
 // follower replicas, so any other id is answered as a consumer is.
 
 import (
@@ -28,11 +29,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/kop-conformance/kop-conformance/reference/internal/auth"
-	"github.com/kop-conformance/kop-conformance/reference/internal/storage"
+	"github.com/kop-conformance/kop-conformance/reference/internal/partition"
 )
 
-func init() { register(kmsg.OffsetForLeaderEpoch.Int16(), 0, 3, handleOffsetForLeaderEpoch) }
+func init() { register(kmsg.OffsetForLeaderEpoch, 0, 3, handleOffsetForLeaderEpoch) }
 
 // partitionEpoch is every partition's leader epoch.
 const partitionEpoch = 0
@@ -41,22 +41,11 @@ func handleOffsetForLeaderEpoch(ctx context.Context, rc *reqCtx, r kmsg.Request)
 	req := r.(*kmsg.OffsetForLeaderEpochRequest)
 	s := rc.s
 	resp := req.ResponseKind().(*kmsg.OffsetForLeaderEpochResponse)
-	names := make([]string, len(req.Topics))
-	for i, t := range req.Topics {
-		names[i] = t.Topic
-	}
-	denied := rc.denied(ctx, auth.Consume, names)
+	topics := rc.resolver(ctx, kmsg.OffsetForLeaderEpoch)
 	for _, t := range req.Topics {
 		rt := kmsg.NewOffsetForLeaderEpochResponseTopic()
 		rt.Topic = t.Topic
-		var (
-			n         int32
-			bad       *kerr.Error
-			lookupErr error
-		)
-		if !denied[t.Topic] {
-			n, bad, lookupErr = s.lookupTopic(ctx, kmsg.OffsetForLeaderEpoch, t.Topic)
-		}
+		topic := topics.topic(t.Topic)
 		for _, p := range t.Partitions {
 			rp := kmsg.NewOffsetForLeaderEpochResponseTopicPartition() // epoch -1, end offset -1
 			rp.Partition = p.Partition
@@ -64,23 +53,13 @@ func handleOffsetForLeaderEpoch(ctx context.Context, rc *reqCtx, r kmsg.Request)
 			if req.Version < 2 {
 				current = -1 // not on the wire
 			}
-			switch {
-			case denied[t.Topic]:
-				rp.ErrorCode = kerr.TopicAuthorizationFailed.Code
-			case bad != nil:
-				rp.ErrorCode = bad.Code
-			case lookupErr != nil:
-				s.log.Error("offset for leader epoch: topic lookup", "topic", t.Topic, "err", lookupErr)
+			if e := topic.partition(p.Partition); e != nil {
+				rp.ErrorCode = e.Code
+			} else if err := s.epochEndOffset(ctx, partition.TP{Topic: t.Topic, Partition: p.Partition}, current, p.LeaderEpoch, &rp); err != nil {
+				s.log.Error("offset for leader epoch", "topic", t.Topic, "partition", p.Partition, "err", err)
+				rp = kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
+				rp.Partition = p.Partition
 				rp.ErrorCode = kerr.KafkaStorageError.Code
-			case p.Partition < 0 || p.Partition >= n:
-				rp.ErrorCode = kerr.UnknownTopicOrPartition.Code
-			default:
-				if err := s.epochEndOffset(ctx, storage.TP{Topic: t.Topic, Partition: p.Partition}, current, p.LeaderEpoch, &rp); err != nil {
-					s.log.Error("offset for leader epoch", "topic", t.Topic, "partition", p.Partition, "err", err)
-					rp = kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
-					rp.Partition = p.Partition
-					rp.ErrorCode = kerr.KafkaStorageError.Code
-				}
 			}
 			rt.Partitions = append(rt.Partitions, rp)
 		}
@@ -91,7 +70,7 @@ func handleOffsetForLeaderEpoch(ctx context.Context, rc *reqCtx, r kmsg.Request)
 
 // epochEndOffset fills rp for one existing partition, reading from storage only what the
 // answer needs.
-func (s *Server) epochEndOffset(ctx context.Context, tp storage.TP, current, requested int32, rp *kmsg.OffsetForLeaderEpochResponseTopicPartition) error {
+func (s *Server) epochEndOffset(ctx context.Context, tp partition.TP, current, requested int32, rp *kmsg.OffsetForLeaderEpochResponseTopicPartition) error {
 	if e := checkCurrentEpoch(current); e != nil {
 		rp.ErrorCode = e.Code
 		return nil
@@ -99,7 +78,7 @@ func (s *Server) epochEndOffset(ctx context.Context, tp storage.TP, current, req
 	var offset int64
 	switch need := epochNeeds(requested); need {
 	case needHighWatermark, needLogStart:
-		p, err := s.store.Partition(tp)
+		p, err := s.logs.Partition(tp)
 		if err != nil {
 			return err
 		}

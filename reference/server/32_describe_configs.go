@@ -7,8 +7,10 @@ package server
 // values. A topic's max.message.bytes is the broker's limit (message.max.bytes), as in Kafka.
 // Retention is Pulsar's namespace policy, infinite in the suite's Pulsar, shown as -1. Unknown
 // topics get UNKNOWN_TOPIC_OR_PARTITION, a name no topic can have INVALID_TOPIC_EXCEPTION (as
-// Kafka: it validates the name after authorizing), another broker's id or other resource types
-// INVALID_REQUEST. Config names not in the set are left out, as Kafka leaves out unknown ones.
+// Kafka: it validates the name after authorizing), a topic the principal may neither produce
+// to nor consume from TOPIC_AUTHORIZATION_FAILED, a topic Pulsar could not be asked about
+// REQUEST_TIMED_OUT (retriable), another broker's id or other resource types INVALID_REQUEST.
+// Config names not in the set are left out, as Kafka leaves out unknown ones.
 
 import (
 	"context"
@@ -19,7 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-func init() { register(kmsg.DescribeConfigs.Int16(), 0, 4, handleDescribeConfigs) }
+func init() { register(kmsg.DescribeConfigs, 0, 4, handleDescribeConfigs) }
 
 type configEntry struct {
 	name, value string
@@ -49,40 +51,35 @@ func (s *Server) brokerConfigs() []configEntry {
 	}
 }
 
+// configsOf is a resource's configs, or why it has none to show.
+func (rc *reqCtx) configsOf(ctx context.Context, res kmsg.DescribeConfigsRequestResource) ([]configEntry, *topicError) {
+	s := rc.s
+	switch res.ResourceType {
+	case kmsg.ConfigResourceTypeTopic:
+		if e := rc.authorize(ctx, kmsg.DescribeConfigs, res.ResourceName); e != nil {
+			return nil, e
+		}
+		if _, e := s.existingTopic(ctx, kmsg.DescribeConfigs, res.ResourceName); e != nil {
+			return nil, e
+		}
+		return s.topicConfigs(), nil
+	case kmsg.ConfigResourceTypeBroker:
+		if res.ResourceName != "" && res.ResourceName != strconv.Itoa(int(s.cfg.NodeID)) {
+			return nil, &topicError{kerr.InvalidRequest, fmt.Sprintf("this is broker %d, not %s", s.cfg.NodeID, res.ResourceName)}
+		}
+		return s.brokerConfigs(), nil
+	}
+	return nil, &topicError{kerr.InvalidRequest, fmt.Sprintf("resource type %d is not served", res.ResourceType)}
+}
+
 func handleDescribeConfigs(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.DescribeConfigsRequest)
-	s := rc.s
 	resp := req.ResponseKind().(*kmsg.DescribeConfigsResponse)
 	for _, res := range req.Resources {
 		rr := kmsg.NewDescribeConfigsResponseResource()
 		rr.ResourceType, rr.ResourceName = res.ResourceType, res.ResourceName
-		fail := func(e *kerr.Error, msg string) {
-			rr.ErrorCode = e.Code
-			rr.ErrorMessage = &msg
-		}
-		var entries []configEntry
-		switch res.ResourceType {
-		case kmsg.ConfigResourceTypeTopic:
-			if !rc.describable(ctx, res.ResourceName) {
-				fail(kerr.TopicAuthorizationFailed, "no permission on topic "+res.ResourceName)
-			} else if n, bad, err := s.lookupTopic(ctx, kmsg.DescribeConfigs, res.ResourceName); bad != nil {
-				fail(bad, validTopic(res.ResourceName).Error())
-			} else if err != nil {
-				fail(kerr.UnknownServerError, err.Error())
-			} else if n == 0 {
-				fail(kerr.UnknownTopicOrPartition, "no topic named "+res.ResourceName)
-			} else {
-				entries = s.topicConfigs()
-			}
-		case kmsg.ConfigResourceTypeBroker:
-			if res.ResourceName != "" && res.ResourceName != strconv.Itoa(int(s.cfg.NodeID)) {
-				fail(kerr.InvalidRequest, fmt.Sprintf("this is broker %d, not %s", s.cfg.NodeID, res.ResourceName))
-			} else {
-				entries = s.brokerConfigs()
-			}
-		default:
-			fail(kerr.InvalidRequest, fmt.Sprintf("resource type %d is not served", res.ResourceType))
-		}
+		entries, e := rc.configsOf(ctx, res)
+		e.answer(&rr.ErrorCode, &rr.ErrorMessage)
 		want := map[string]bool{}
 		for _, n := range res.ConfigNames {
 			want[n] = true

@@ -19,7 +19,7 @@ import (
 	"github.com/kop-conformance/kop-conformance/reference/internal/auth"
 )
 
-func init() { register(kmsg.SASLAuthenticate.Int16(), 0, 2, handleSASLAuthenticate) }
+func init() { register(kmsg.SASLAuthenticate, 0, 2, handleSASLAuthenticate) }
 
 func handleSASLAuthenticate(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.SASLAuthenticateRequest)

@@ -6,7 +6,9 @@ package server
 // named twice (INVALID_REQUEST), an unknown topic or a name no topic can have
 // (UNKNOWN_TOPIC_OR_PARTITION, as Kafka), a count not above the current one
 // (INVALID_PARTITIONS), manual replica assignment (INVALID_REQUEST: Pulsar places the data).
-// validate_only checks without growing.
+// validate_only checks without growing. No produce grant: TOPIC_AUTHORIZATION_FAILED, first.
+// When Pulsar cannot be asked about the topic: REQUEST_TIMED_OUT (retriable, as a Kafka broker
+// answers when the controller cannot be reached); when growing fails: UNKNOWN_SERVER_ERROR.
 
 import (
 	"context"
@@ -16,50 +18,49 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/kop-conformance/kop-conformance/reference/internal/auth"
 	"github.com/kop-conformance/kop-conformance/reference/internal/catalog"
 )
 
-func init() { register(kmsg.CreatePartitions.Int16(), 0, 3, handleCreatePartitions) }
+func init() { register(kmsg.CreatePartitions, 0, 3, handleCreatePartitions) }
 
 func handleCreatePartitions(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.CreatePartitionsRequest)
-	s := rc.s
 	resp := req.ResponseKind().(*kmsg.CreatePartitionsResponse)
-	seen := map[string]int{}
-	for _, t := range req.Topics {
-		seen[t.Topic]++
-	}
+	seen := timesNamed(req.Topics, func(t kmsg.CreatePartitionsRequestTopic) string { return t.Topic })
 	for _, t := range req.Topics {
 		rt := kmsg.NewCreatePartitionsResponseTopic()
 		rt.Topic = t.Topic
-		fail := func(e *kerr.Error, msg string) {
-			rt.ErrorCode = e.Code
-			rt.ErrorMessage = &msg
-		}
-		if !rc.allowed(ctx, auth.Produce, t.Topic) {
-			fail(kerr.TopicAuthorizationFailed, "no produce permission on topic "+t.Topic)
-		} else if seen[t.Topic] > 1 {
-			fail(kerr.InvalidRequest, fmt.Sprintf("topic %q appears %d times in the request", t.Topic, seen[t.Topic]))
-		} else if n, bad, err := s.lookupTopic(ctx, kmsg.CreatePartitions, t.Topic); bad != nil {
-			fail(bad, "no topic named "+t.Topic)
-		} else if err != nil {
-			fail(kerr.UnknownServerError, err.Error())
-		} else if n == 0 {
-			fail(kerr.UnknownTopicOrPartition, "no topic named "+t.Topic)
-		} else if t.Count <= n {
-			fail(kerr.InvalidPartitions, fmt.Sprintf("topic %q has %d partitions; the new count %d must be larger", t.Topic, n, t.Count))
-		} else if len(t.Assignment) > 0 {
-			fail(kerr.InvalidRequest, "manual replica assignment is not supported: Pulsar places the data")
-		} else if !req.ValidateOnly {
-			if err := s.catalog.Grow(ctx, t.Topic, t.Count); errors.Is(err, catalog.ErrUnknownTopic) {
-				fail(kerr.UnknownTopicOrPartition, "no topic named "+t.Topic)
-			} else if err != nil {
-				s.log.Error("create partitions", "topic", t.Topic, "err", err)
-				fail(kerr.UnknownServerError, err.Error())
-			}
-		}
+		rc.growTopic(ctx, t, seen[t.Topic], req.ValidateOnly).answer(&rt.ErrorCode, &rt.ErrorMessage)
 		resp.Topics = append(resp.Topics, rt)
 	}
 	return resp, nil
+}
+
+// growTopic checks one topic in Kafka's order and, unless validateOnly, grows it.
+func (rc *reqCtx) growTopic(ctx context.Context, t kmsg.CreatePartitionsRequestTopic, named int, validateOnly bool) *topicError {
+	s := rc.s
+	if e := rc.authorize(ctx, kmsg.CreatePartitions, t.Topic); e != nil {
+		return e
+	}
+	if e := namedTwice(t.Topic, named); e != nil {
+		return e
+	}
+	n, e := s.existingTopic(ctx, kmsg.CreatePartitions, t.Topic)
+	switch {
+	case e != nil:
+		return e
+	case t.Count <= n:
+		return &topicError{kerr.InvalidPartitions, fmt.Sprintf("topic %q has %d partitions; the new count %d must be larger", t.Topic, n, t.Count)}
+	case len(t.Assignment) > 0:
+		return &topicError{kerr.InvalidRequest, "manual replica assignment is not supported: Pulsar places the data"}
+	case validateOnly:
+		return nil
+	}
+	if err := s.catalog.Grow(ctx, t.Topic, t.Count); errors.Is(err, catalog.ErrUnknownTopic) {
+		return unknownTopic(t.Topic)
+	} else if err != nil {
+		s.log.Error("create partitions", "topic", t.Topic, "err", err)
+		return &topicError{kerr.UnknownServerError, err.Error()}
+	}
+	return nil
 }

@@ -3,7 +3,9 @@ package server
 // DeleteGroups, key 42, versions 0–2.
 //
 // Deletes empty groups and their committed offsets (tombstones in Pulsar). NON_EMPTY_GROUP
-// while members remain, GROUP_ID_NOT_FOUND for an unknown group.
+// while members remain, GROUP_ID_NOT_FOUND for an unknown group, COORDINATOR_NOT_AVAILABLE
+// when Pulsar did not store the deletion, GROUP_AUTHORIZATION_FAILED without consume on the
+// namespace.
 
 import (
 	"context"
@@ -11,7 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-func init() { register(kmsg.DeleteGroups.Int16(), 0, 2, handleDeleteGroups) }
+func init() { register(kmsg.DeleteGroups, 0, 2, handleDeleteGroups) }
 
 func handleDeleteGroups(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.DeleteGroupsRequest)

@@ -12,13 +12,17 @@ import (
 // Authorization: connections on listeners without SASL are trusted, as Kafka's are when no
 // authorizer applies; an authenticated principal gets what Pulsar grants its role. Topics need
 // produce (Produce, CreateTopics, CreatePartitions, DeleteTopics, DeleteRecords,
-// auto-creation) or consume (Fetch, ListOffsets, OffsetForLeaderEpoch, DescribeConfigs,
-// committing offsets); consumer groups need consume on the namespace. A failed check denies and
-// is logged: authorization fails closed. Names no topic can have are never asked about: the
-// Pulsar authorizer answers them with the namespace's grants (package auth).
+// auto-creation) or consume (Fetch, ListOffsets, OffsetForLeaderEpoch, committing offsets),
+// and either of them to be described (Metadata, DescribeConfigs); consumer groups need consume
+// on the namespace. A failed check denies and is logged: authorization fails closed. Names no
+// topic can have are never asked about: the Pulsar authorizer answers them with the
+// namespace's grants (package auth). Which grant each API needs is in topicAPIs.
 
-// allowed says whether the connection may take action on topic ("" for the namespace).
-func (rc *reqCtx) allowed(ctx context.Context, action auth.Action, topic string) bool {
+// permits says whether the connection may take action on topic ("" for the namespace).
+func (rc *reqCtx) permits(ctx context.Context, action auth.Action, topic string) bool {
+	if action == describe {
+		return rc.permits(ctx, auth.Consume, topic) || rc.permits(ctx, auth.Produce, topic)
+	}
 	p := rc.conn.principal
 	if p == nil || rc.s.cfg.Faults.On(faults.AuthorizeAll) {
 		return true
@@ -34,35 +38,10 @@ func (rc *reqCtx) allowed(ctx context.Context, action auth.Action, topic string)
 	return ok
 }
 
-// describable says whether the connection may see a topic (it may produce or consume).
-func (rc *reqCtx) describable(ctx context.Context, topic string) bool {
-	return rc.conn.principal == nil || rc.allowed(ctx, auth.Consume, topic) || rc.allowed(ctx, auth.Produce, topic)
-}
-
-// denied returns which of topics the connection may not take action on (nil when all are fine).
-func (rc *reqCtx) denied(ctx context.Context, action auth.Action, topics []string) map[string]bool {
-	if rc.conn.principal == nil {
-		return nil
-	}
-	var out map[string]bool
-	for _, t := range topics {
-		if out[t] {
-			continue
-		}
-		if !rc.allowed(ctx, action, t) {
-			if out == nil {
-				out = map[string]bool{}
-			}
-			out[t] = true
-		}
-	}
-	return out
-}
-
 // groupDenied is GROUP_AUTHORIZATION_FAILED's code when the connection may not use consumer
 // groups, else 0.
 func (rc *reqCtx) groupDenied(ctx context.Context) int16 {
-	if rc.allowed(ctx, auth.Consume, "") {
+	if rc.permits(ctx, auth.Consume, "") {
 		return 0
 	}
 	return kerr.GroupAuthorizationFailed.Code

@@ -178,4 +178,4 @@ func safeCall(ctx context.Context, h handler, rc *reqCtx, req kmsg.Request) (res
 
 type panicError struct{ v any }
 
-func (p panicError) Error() string { return "handler panic: " + fmtAny(p.v) }
+func (p panicError) Error() string { return fmt.Sprint("handler panic: ", p.v) }

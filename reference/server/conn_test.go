@@ -97,7 +97,7 @@ func TestApiVersionsPerLevel(t *testing.T) {
 		c := dial(t, startBare(t, tc.level))
 		req := kmsg.NewPtrApiVersionsRequest()
 		req.SetVersion(1)
-		c.Write(frame(18, 1, 7, false, req.AppendTo(nil)))
+		c.Write(frame(kmsg.ApiVersions.Int16(), 1, 7, false, req.AppendTo(nil)))
 		corr, body := readResponse(t, c)
 		resp := kmsg.NewPtrApiVersionsResponse()
 		resp.SetVersion(1)
@@ -121,7 +121,7 @@ func TestApiVersionsPerLevel(t *testing.T) {
 
 func TestUnknownApiVersionsVersionAnswersV0(t *testing.T) {
 	c := dial(t, startBare(t, ""))
-	c.Write(frame(18, 99, 42, false, nil))
+	c.Write(frame(kmsg.ApiVersions.Int16(), 99, 42, false, nil))
 	corr, body := readResponse(t, c)
 	resp := kmsg.NewPtrApiVersionsResponse()
 	resp.SetVersion(0)
@@ -158,7 +158,7 @@ func TestBadRequestsCloseTheConnection(t *testing.T) {
 	}
 	// The server survives all of it.
 	c := dial(t, addr)
-	c.Write(frame(18, 0, 5, false, nil))
+	c.Write(frame(kmsg.ApiVersions.Int16(), 0, 5, false, nil))
 	if corr, _ := readResponse(t, c); corr != 5 {
 		t.Fatalf("after bad input: corr %d", corr)
 	}
@@ -168,7 +168,7 @@ func TestPipelinedRequestsAnswerInOrder(t *testing.T) {
 	c := dial(t, startBare(t, ""))
 	var batch []byte
 	for i := int32(1); i <= 20; i++ {
-		batch = append(batch, frame(18, 0, i, false, nil)...)
+		batch = append(batch, frame(kmsg.ApiVersions.Int16(), 0, i, false, nil)...)
 	}
 	c.Write(batch)
 	rd := bufio.NewReader(c)
@@ -186,7 +186,7 @@ func TestPipelinedRequestsAnswerInOrder(t *testing.T) {
 }
 
 func FuzzRequestFrames(f *testing.F) {
-	f.Add(frame(18, 3, 1, true, []byte{0, 0, 0}))
+	f.Add(frame(kmsg.ApiVersions.Int16(), 3, 1, true, []byte{0, 0, 0}))
 	f.Add(frame(3, 9, 1, true, []byte{1, 0, 0}))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		// ParseRequest must reject or accept, never panic, whatever the bytes.

@@ -12,14 +12,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kmsg"
-
 	"github.com/kop-conformance/kop-conformance/reference/faults"
-	"github.com/kop-conformance/kop-conformance/reference/internal/auth"
-	"github.com/kop-conformance/kop-conformance/reference/internal/catalog"
-	"github.com/kop-conformance/kop-conformance/reference/internal/group"
 	"github.com/kop-conformance/kop-conformance/reference/internal/idempotence"
-	"github.com/kop-conformance/kop-conformance/reference/internal/storage"
+	"github.com/kop-conformance/kop-conformance/reference/internal/partition"
 	"github.com/kop-conformance/kop-conformance/reference/protocol"
 	"github.com/kop-conformance/kop-conformance/reference/wiretap"
 )
@@ -42,12 +37,6 @@ type Config struct {
 	Faults faults.Set
 }
 
-// Authorizer authenticates PLAIN credentials and answers permission questions (package auth).
-type Authorizer interface {
-	Authenticate(ctx context.Context, user, password string) (auth.Principal, error)
-	Allowed(ctx context.Context, role string, action auth.Action, topic string) (bool, error)
-}
-
 // Listener is one socket with its advertised address and the versions it serves.
 type Listener struct {
 	Name           string
@@ -57,12 +46,12 @@ type Listener struct {
 	SASL           bool // clients must authenticate (SASL_PLAINTEXT, SASL_SSL)
 }
 
-// Server answers Kafka requests from Pulsar-backed storage.
+// Server answers Kafka requests from its dependencies (seams.go): Pulsar in production.
 type Server struct {
 	cfg     Config
-	store   *storage.Store
-	catalog *catalog.Catalog
-	groups  *group.Coordinator
+	logs    partition.Store
+	catalog Catalog
+	groups  Coordinator
 	log     *slog.Logger
 
 	producers *idempotence.Table // idempotent producers' recent batches, per partition
@@ -73,22 +62,14 @@ type Server struct {
 	conns map[net.Conn]struct{}
 }
 
-// New builds a server; nothing listens until Serve.
-func New(cfg Config, store *storage.Store, cat *catalog.Catalog, groups *group.Coordinator) *Server {
+// New builds a server on its partition logs, topic catalog and group coordinator; nothing
+// listens until Serve.
+func New(cfg Config, logs partition.Store, cat Catalog, groups Coordinator) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Server{cfg: cfg, store: store, catalog: cat, groups: groups, log: cfg.Logger, conns: map[net.Conn]struct{}{},
+	return &Server{cfg: cfg, logs: logs, catalog: cat, groups: groups, log: cfg.Logger, conns: map[net.Conn]struct{}{},
 		producers: idempotence.NewTable(10000)}
-}
-
-// Implemented is every API version the server implements, before any level cap.
-func Implemented() protocol.Table {
-	t := protocol.Table{}
-	for k, h := range handlers {
-		t[k] = protocol.Range{Min: h.min, Max: h.max}
-	}
-	return t
 }
 
 // Serve accepts connections until ctx ends or the listener fails.
@@ -141,27 +122,3 @@ func (s *Server) Shutdown() {
 	s.mu.Unlock()
 	s.wg.Wait()
 }
-
-// handler serves one API key over a range of versions.
-type handler struct {
-	min, max int16
-	fn       func(context.Context, *reqCtx, kmsg.Request) (kmsg.Response, error)
-}
-
-// handlers is filled by each API file's init.
-var handlers = map[int16]handler{}
-
-func register(key, min, max int16, fn func(context.Context, *reqCtx, kmsg.Request) (kmsg.Response, error)) {
-	handlers[key] = handler{min: min, max: max, fn: fn}
-}
-
-// reqCtx is what a handler knows about the request beyond its body.
-type reqCtx struct {
-	s        *Server
-	listener *Listener
-	header   protocol.Header
-	conn     *conn
-}
-
-// noResponse is returned by handlers that must not answer (produce with acks=0).
-var noResponse kmsg.Response = nil

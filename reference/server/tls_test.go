@@ -48,7 +48,7 @@ func apiVersionsOver(t *testing.T, c net.Conn) error {
 	t.Helper()
 	req := kmsg.NewPtrApiVersionsRequest()
 	req.SetVersion(1)
-	if _, err := c.Write(frame(18, 1, 9, false, req.AppendTo(nil))); err != nil {
+	if _, err := c.Write(frame(kmsg.ApiVersions.Int16(), 1, 9, false, req.AppendTo(nil))); err != nil {
 		return err
 	}
 	var sz [4]byte
@@ -101,7 +101,7 @@ func TestTLSListener(t *testing.T) {
 func TestTLSListenerGarbage(t *testing.T) {
 	addr, dir := startTLS(t, "none")
 	for _, junk := range [][]byte{
-		frame(18, 1, 1, false, nil), // a plaintext Kafka request on a TLS port
+		frame(kmsg.ApiVersions.Int16(), 1, 1, false, nil), // a plaintext Kafka request on a TLS port
 		[]byte("\x16\x03\x01\xff\xffnot really a client hello"),
 		make([]byte, 4096),
 	} {

@@ -41,36 +41,6 @@ func TestNewAPIVersionsPerLevel(t *testing.T) {
 	}
 }
 
-func TestRejectTopic(t *testing.T) {
-	long := strings.Repeat("a", 250)
-	cases := []struct {
-		api  kmsg.Key
-		name string
-		want *kerr.Error
-	}{
-		{kmsg.Produce, "ok-topic", nil},
-		{kmsg.Produce, "t-partition-3", nil}, // legal in Kafka, so served
-		{kmsg.Produce, "bad name", kerr.UnknownTopicOrPartition},
-		{kmsg.Fetch, "", kerr.UnknownTopicOrPartition},
-		{kmsg.ListOffsets, "..", kerr.UnknownTopicOrPartition},
-		{kmsg.OffsetCommit, long, kerr.UnknownTopicOrPartition},
-		{kmsg.DeleteTopics, "a/b", kerr.UnknownTopicOrPartition},
-		{kmsg.DeleteTopics, "__kop_groups", kerr.UnknownTopicOrPartition}, // the gateway's own
-		{kmsg.CreatePartitions, "a:b", kerr.UnknownTopicOrPartition},
-		{kmsg.DeleteRecords, "a=b", kerr.UnknownTopicOrPartition},
-		{kmsg.OffsetForLeaderEpoch, ".", kerr.UnknownTopicOrPartition},
-		{kmsg.DescribeConfigs, "bad name", kerr.InvalidTopicException},
-		{kmsg.Metadata, "bad name", kerr.InvalidTopicException},
-		{kmsg.CreateTopics, "__kop_log_start", kerr.InvalidTopicException},
-		{kmsg.DescribeConfigs, "fine.name_1", nil},
-	}
-	for _, tc := range cases {
-		if got := rejectTopic(tc.api, tc.name); got != tc.want {
-			t.Errorf("%s %q: %v, want %v", kmsg.NameForKey(tc.api.Int16()), tc.name, got, tc.want)
-		}
-	}
-}
-
 func TestDeleteRecordsTarget(t *testing.T) {
 	cases := []struct {
 		name                     string

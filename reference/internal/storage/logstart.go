@@ -28,6 +28,8 @@ import (
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
+
+	"github.com/kop-conformance/kop-conformance/reference/internal/partition"
 )
 
 // syncKey marks the message a gateway writes when it starts, to know when its reader has
@@ -56,19 +58,19 @@ func (a position) less(b position) bool {
 }
 
 // logStartKey is the key of a partition's log start message.
-func logStartKey(tp TP) string { return tp.Topic + "/" + strconv.Itoa(int(tp.Partition)) }
+func logStartKey(tp partition.TP) string { return tp.Topic + "/" + strconv.Itoa(int(tp.Partition)) }
 
 // parseLogStartKey reads a key written by logStartKey. Kafka topic names cannot contain '/'.
-func parseLogStartKey(k string) (TP, bool) {
+func parseLogStartKey(k string) (partition.TP, bool) {
 	i := strings.LastIndexByte(k, '/')
 	if i <= 0 {
-		return TP{}, false
+		return partition.TP{}, false
 	}
 	p, err := strconv.ParseInt(k[i+1:], 10, 32)
 	if err != nil || p < 0 {
-		return TP{}, false
+		return partition.TP{}, false
 	}
-	return TP{Topic: k[:i], Partition: int32(p)}, true
+	return partition.TP{Topic: k[:i], Partition: int32(p)}, true
 }
 
 // logStartTable is the state the topic holds: the deleted-up-to offset of every partition that
@@ -125,7 +127,7 @@ func (t *logStartTable) apply(key string, value []byte, at position) bool {
 }
 
 // get is the offset tp's records were deleted up to (0: none).
-func (t *logStartTable) get(tp TP) int64 {
+func (t *logStartTable) get(tp partition.TP) int64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.offsets[tp.Topic][tp.Partition]
@@ -232,7 +234,7 @@ func (l *logStarts) follow(ctx context.Context) {
 
 // set records that tp's records are deleted up to offset: it returns once Pulsar acknowledged
 // the write and this gateway applied it.
-func (l *logStarts) set(ctx context.Context, tp TP, offset int64) error {
+func (l *logStarts) set(ctx context.Context, tp partition.TP, offset int64) error {
 	id, err := l.producer.Send(ctx, &pulsar.ProducerMessage{Key: logStartKey(tp), Payload: []byte(strconv.FormatInt(offset, 10))})
 	if err != nil {
 		return fmt.Errorf("writing the log start of %s/%d: %w", tp.Topic, tp.Partition, err)
@@ -255,7 +257,7 @@ func (l *logStarts) forget(ctx context.Context, topic string) error {
 	)
 	wg.Add(len(parts))
 	for _, p := range parts {
-		l.producer.SendAsync(ctx, &pulsar.ProducerMessage{Key: logStartKey(TP{Topic: topic, Partition: p}), Payload: []byte{}},
+		l.producer.SendAsync(ctx, &pulsar.ProducerMessage{Key: logStartKey(partition.TP{Topic: topic, Partition: p}), Payload: []byte{}},
 			func(id pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
 				mu.Lock()
 				if err != nil && first == nil {

@@ -5,16 +5,18 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kop-conformance/kop-conformance/reference/internal/partition"
 )
 
 func TestLogStartKeys(t *testing.T) {
 	cases := []struct {
-		tp TP
+		tp partition.TP
 	}{
-		{TP{"t", 0}},
-		{TP{"t-partition-3", 7}},
-		{TP{"a.b_c", 2147483647}},
-		{TP{strings.Repeat("x", 249), 1}},
+		{tp("t", 0)},
+		{tp("t-partition-3", 7)},
+		{tp("a.b_c", 2147483647)},
+		{tp(strings.Repeat("x", 249), 1)},
 	}
 	for _, tc := range cases {
 		k := logStartKey(tc.tp)
@@ -38,17 +40,17 @@ func TestLogStartTable(t *testing.T) {
 	cases := []struct {
 		name string
 		msgs []msg
-		want map[TP]int64
+		want map[partition.TP]int64
 	}{
-		{"empty", nil, map[TP]int64{{"t", 0}: 0}},
-		{"one", []msg{{"t/0", "5"}}, map[TP]int64{{"t", 0}: 5, {"t", 1}: 0, {"u", 0}: 0}},
-		{"grows", []msg{{"t/0", "5"}, {"t/0", "9"}}, map[TP]int64{{"t", 0}: 9}},
+		{"empty", nil, map[partition.TP]int64{tp("t", 0): 0}},
+		{"one", []msg{{"t/0", "5"}}, map[partition.TP]int64{tp("t", 0): 5, tp("t", 1): 0, tp("u", 0): 0}},
+		{"grows", []msg{{"t/0", "5"}, {"t/0", "9"}}, map[partition.TP]int64{tp("t", 0): 9}},
 		// Two DeleteRecords racing (here or on two gateways) land in either order: the larger wins.
-		{"never shrinks", []msg{{"t/0", "9"}, {"t/0", "5"}}, map[TP]int64{{"t", 0}: 9}},
-		{"deleted topic", []msg{{"t/0", "9"}, {"t/1", "3"}, {"t/0", ""}, {"t/1", ""}}, map[TP]int64{{"t", 0}: 0, {"t", 1}: 0}},
-		{"re-created topic starts over", []msg{{"t/0", "9"}, {"t/0", ""}, {"t/0", "2"}}, map[TP]int64{{"t", 0}: 2}},
-		{"names with -partition- are just names", []msg{{"t-partition-3/0", "4"}, {"t/3", "8"}}, map[TP]int64{{"t-partition-3", 0}: 4, {"t", 3}: 8}},
-		{"garbage is skipped", []msg{{"t/0", "x"}, {"t/0", "-3"}, {"sync", "2024"}, {"nokey", "4"}}, map[TP]int64{{"t", 0}: 0}},
+		{"never shrinks", []msg{{"t/0", "9"}, {"t/0", "5"}}, map[partition.TP]int64{tp("t", 0): 9}},
+		{"deleted topic", []msg{{"t/0", "9"}, {"t/1", "3"}, {"t/0", ""}, {"t/1", ""}}, map[partition.TP]int64{tp("t", 0): 0, tp("t", 1): 0}},
+		{"re-created topic starts over", []msg{{"t/0", "9"}, {"t/0", ""}, {"t/0", "2"}}, map[partition.TP]int64{tp("t", 0): 2}},
+		{"names with -partition- are just names", []msg{{"t-partition-3/0", "4"}, {"t/3", "8"}}, map[partition.TP]int64{tp("t-partition-3", 0): 4, tp("t", 3): 8}},
+		{"garbage is skipped", []msg{{"t/0", "x"}, {"t/0", "-3"}, {"sync", "2024"}, {"nokey", "4"}}, map[partition.TP]int64{tp("t", 0): 0}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -151,3 +153,5 @@ func TestLogStartOf(t *testing.T) {
 		}
 	}
 }
+
+func tp(topic string, p int32) partition.TP { return partition.TP{Topic: topic, Partition: p} }

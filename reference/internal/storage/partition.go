@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
+
+	"github.com/kop-conformance/kop-conformance/reference/internal/partition"
 )
 
 const (
@@ -23,7 +25,7 @@ const (
 // fetches. Fetches use their own readers, kept for reuse when a consumer reads sequentially.
 type Partition struct {
 	store *Store
-	tp    TP
+	tp    partition.TP
 	name  string
 	log   *slog.Logger
 
@@ -53,7 +55,7 @@ type Partition struct {
 	idle        []*cursor
 }
 
-func newPartition(s *Store, tp TP) *Partition {
+func newPartition(s *Store, tp partition.TP) *Partition {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Partition{
 		store: s, tp: tp, name: s.TopicName(tp),

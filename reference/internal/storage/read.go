@@ -7,7 +7,7 @@ import (
 
 	"github.com/apache/pulsar-client-go/pulsar"
 
-	"github.com/kop-conformance/kop-conformance/reference/records"
+	"github.com/kop-conformance/kop-conformance/reference/internal/partition"
 )
 
 // cursor is a fetch reader with the offset it will return next, kept for sequential reads.
@@ -17,14 +17,9 @@ type cursor struct {
 	pending *pulsar.Message // read but not yet returned (did not fit the last response)
 }
 
-// Batch is a run of consecutive records from one Pulsar entry.
-type Batch struct {
-	Records []records.Record
-}
-
 // Read returns records from offset on, up to maxBytes, but always at least one record when any
 // is available (KIP-74). It never waits for new data: callers long-poll with Changed.
-func (p *Partition) Read(ctx context.Context, offset int64, maxBytes int) ([]Batch, error) {
+func (p *Partition) Read(ctx context.Context, offset int64, maxBytes int) ([]partition.Batch, error) {
 	hwm, err := p.HighWatermark(ctx)
 	if err != nil {
 		return nil, err
@@ -37,7 +32,7 @@ func (p *Partition) Read(ctx context.Context, offset int64, maxBytes int) ([]Bat
 		return nil, err
 	}
 	var (
-		out   []Batch
+		out   []partition.Batch
 		size  int
 		entry entryKey
 	)
@@ -67,7 +62,7 @@ func (p *Partition) Read(ctx context.Context, offset int64, maxBytes int) ([]Bat
 		id := msg.ID()
 		ek := entryKey{id.LedgerID(), id.EntryID()}
 		if len(out) == 0 || ek != entry {
-			out = append(out, Batch{})
+			out = append(out, partition.Batch{})
 			entry = ek
 			b := int64(id.BatchIdx())
 			if b < 0 {

@@ -5,6 +5,7 @@
 // the same for every gateway. Log starts moved by DeleteRecords are kept in a compacted Pulsar
 // topic (logstart.go). Nothing here keeps data only in memory: memory holds caches (sparse
 // offset index, reusable readers, the log start table) that are rebuilt from Pulsar.
+// A Store is the server's partition.Store in production.
 package storage
 
 import (
@@ -20,6 +21,7 @@ import (
 
 	"github.com/kop-conformance/kop-conformance/reference/faults"
 	"github.com/kop-conformance/kop-conformance/reference/internal/naming"
+	"github.com/kop-conformance/kop-conformance/reference/internal/partition"
 )
 
 var errNoIndex = errors.New("pulsar message has no broker entry index: enable " +
@@ -46,11 +48,7 @@ type Config struct {
 	Faults faults.Set
 }
 
-// TP is a Kafka topic partition.
-type TP struct {
-	Topic     string
-	Partition int32
-}
+var _ partition.Store = (*Store)(nil)
 
 // Store owns the Pulsar client and the open partitions.
 type Store struct {
@@ -59,7 +57,7 @@ type Store struct {
 	log    *slog.Logger
 
 	mu     sync.Mutex
-	parts  map[TP]*Partition
+	parts  map[partition.TP]*Partition
 	starts *logStarts // nil until OpenLogStarts
 	closed bool
 }
@@ -85,7 +83,7 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pulsar client for %s: %w", cfg.ServiceURL, err)
 	}
-	return &Store{cfg: cfg, client: client, log: cfg.Logger, parts: map[TP]*Partition{}}, nil
+	return &Store{cfg: cfg, client: client, log: cfg.Logger, parts: map[partition.TP]*Partition{}}, nil
 }
 
 // Client is the shared Pulsar client (the group coordinator writes through it too).
@@ -97,7 +95,7 @@ func (s *Store) InternalTopic(name string) string {
 }
 
 // TopicName is the full Pulsar name of a Kafka partition (the topic name must be legal).
-func (s *Store) TopicName(tp TP) string {
+func (s *Store) TopicName(tp partition.TP) string {
 	return fmt.Sprintf("persistent://%s/%s/%s-partition-%d", s.cfg.Tenant, s.cfg.Namespace, naming.ToPulsar(tp.Topic), tp.Partition)
 }
 
@@ -132,7 +130,7 @@ func (s *Store) logStarts() (*logStarts, error) {
 }
 
 // deletedTo is the offset tp's records were deleted up to by DeleteRecords (0: none).
-func (s *Store) deletedTo(tp TP) int64 {
+func (s *Store) deletedTo(tp partition.TP) int64 {
 	s.mu.Lock()
 	ls := s.starts
 	s.mu.Unlock()
@@ -156,7 +154,7 @@ func (s *Store) ForgetLogStarts(ctx context.Context, topic string) error {
 
 // Partition returns the open partition, opening it (and starting its tail reader) on first use.
 // The caller has checked that the topic and partition exist.
-func (s *Store) Partition(tp TP) (*Partition, error) {
+func (s *Store) Partition(tp partition.TP) (partition.Log, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -191,7 +189,7 @@ func (s *Store) Close() {
 	s.mu.Lock()
 	s.closed = true
 	parts := s.parts
-	s.parts = map[TP]*Partition{}
+	s.parts = map[partition.TP]*Partition{}
 	starts := s.starts
 	s.starts = nil
 	s.mu.Unlock()
