@@ -2,10 +2,8 @@ package server
 
 import (
 	"bufio"
-	"context"
 	"encoding/binary"
 	"io"
-	"log/slog"
 	"net"
 	"testing"
 	"time"
@@ -17,26 +15,13 @@ import (
 	"github.com/kop-conformance/kop-conformance/reference/protocol"
 )
 
-// startBare serves the protocol layer without storage: enough for ApiVersions and for every
-// request that must be rejected before a handler touches Pulsar.
+// startBare is a server at a level accepting frames up to 64 KiB, for tests of the protocol
+// layer.
 func startBare(t *testing.T, level string) string {
-	t.Helper()
-	versions, err := protocol.Cap(Implemented(), level)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := New(Config{MaxRequestBytes: 1 << 16, MaxMessageBytes: 1 << 15, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, nil, nil, nil)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	go s.Serve(ctx, ln, Listener{Name: "test", AdvertisedHost: "127.0.0.1", AdvertisedPort: 1, Versions: versions})
-	t.Cleanup(func() { cancel(); s.Shutdown() })
-	return ln.Addr().String()
+	return newEnv(t, withLevel(level), withConfig(func(c *Config) { c.MaxRequestBytes = 1 << 16 })).addr
 }
 
-func dial(t *testing.T, addr string) net.Conn {
+func dial(t testing.TB, addr string) net.Conn {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {

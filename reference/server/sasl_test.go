@@ -1,165 +1,152 @@
 package server
 
 import (
-	"context"
-	"fmt"
+	"errors"
 	"io"
-	"log/slog"
-	"net"
 	"strings"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kbin"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
-
-	"github.com/kop-conformance/kop-conformance/reference/internal/auth"
-	"github.com/kop-conformance/kop-conformance/reference/protocol"
 )
 
-// fakeAuth accepts alice with password "token:good" and grants nothing to anyone.
-type fakeAuth struct{}
-
-func (fakeAuth) Authenticate(_ context.Context, user, password string) (auth.Principal, error) {
-	if user == "public" && password == "token:good" {
-		return auth.Principal{Role: "alice"}, nil
-	}
-	return auth.Principal{}, fmt.Errorf("%w: Pulsar did not accept the token", auth.ErrCredentials)
-}
-
-func (fakeAuth) Allowed(context.Context, string, auth.Action, string) (bool, error) {
-	return false, nil
-}
-
-func startSASL(t *testing.T) string {
-	t.Helper()
-	versions, _ := protocol.Cap(Implemented(), "")
-	s := New(Config{MaxRequestBytes: 4 << 20, MaxMessageBytes: 1 << 20, Auth: fakeAuth{},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, nil, nil, nil)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	go s.Serve(ctx, ln, Listener{Name: "sasl", AdvertisedHost: "127.0.0.1", AdvertisedPort: 1, Versions: versions, SASL: true})
-	t.Cleanup(func() { cancel(); s.Shutdown() })
-	return ln.Addr().String()
-}
-
-// roundTrip sends req at version v and decodes the response.
-func roundTrip(t *testing.T, c net.Conn, req kmsg.Request, v int16) kmsg.Response {
-	t.Helper()
-	req.SetVersion(v)
-	flexible := req.IsFlexible()
-	c.Write(frame(req.Key(), v, 5, flexible, req.AppendTo(nil)))
-	_, body := readResponse(t, c)
-	resp := req.ResponseKind()
-	resp.SetVersion(v)
-	if flexible {
-		body = body[1:] // response header tags (ApiVersions, which has none, is not sent here)
-	}
-	if err := resp.ReadFrom(body); err != nil {
-		t.Fatalf("decoding %T: %v", resp, err)
-	}
-	return resp
-}
-
-func handshake(t *testing.T, c net.Conn, mech string, v int16) *kmsg.SASLHandshakeResponse {
+func (c *client) handshake(mech string, v int16) *kmsg.SASLHandshakeResponse {
 	req := kmsg.NewPtrSASLHandshakeRequest()
 	req.Mechanism = mech
-	return roundTrip(t, c, req, v).(*kmsg.SASLHandshakeResponse)
+	return c.do(req, v).(*kmsg.SASLHandshakeResponse)
 }
 
-func authenticate(t *testing.T, c net.Conn, msg string) *kmsg.SASLAuthenticateResponse {
-	req := kmsg.NewPtrSASLAuthenticateRequest()
-	req.SASLAuthBytes = []byte(msg)
-	return roundTrip(t, c, req, 1).(*kmsg.SASLAuthenticateResponse)
-}
-
-func TestSASLPlain(t *testing.T) {
-	addr := startSASL(t)
-
-	t.Run("good credentials, then requests are served", func(t *testing.T) {
-		c := dial(t, addr)
-		if r := handshake(t, c, "PLAIN", 1); r.ErrorCode != 0 {
-			t.Fatalf("handshake: %v", kerr.ErrorForCode(r.ErrorCode))
-		}
-		if r := authenticate(t, c, "\x00public\x00token:good"); r.ErrorCode != 0 {
-			t.Fatalf("authenticate: %v %v", kerr.ErrorForCode(r.ErrorCode), r.ErrorMessage)
-		}
-		// An authenticated principal without grants is refused per group, on an open connection.
-		fc := kmsg.NewPtrFindCoordinatorRequest()
-		fc.CoordinatorKey = "g"
-		if r := roundTrip(t, c, fc, 2).(*kmsg.FindCoordinatorResponse); r.ErrorCode != kerr.GroupAuthorizationFailed.Code {
-			t.Fatalf("find coordinator: got %v, want GROUP_AUTHORIZATION_FAILED", kerr.ErrorForCode(r.ErrorCode))
-		}
-	})
-
-	t.Run("unknown mechanism lists PLAIN", func(t *testing.T) {
-		c := dial(t, addr)
-		r := handshake(t, c, "SCRAM-SHA-512", 1)
-		if r.ErrorCode != kerr.UnsupportedSaslMechanism.Code || len(r.SupportedMechanisms) != 1 || r.SupportedMechanisms[0] != "PLAIN" {
-			t.Fatalf("got %v %v", kerr.ErrorForCode(r.ErrorCode), r.SupportedMechanisms)
-		}
-	})
-
-	bad := []struct {
-		name string
-		msg  string
-		want string
-	}{
-		{"wrong password", "\x00public\x00token:bad", "did not accept"},
-		{"malformed PLAIN message", "public:token:good", "malformed PLAIN"},
+// served checks the connection is open and serving: an ApiVersions round trip.
+func (c *client) served() {
+	c.t.Helper()
+	if r := c.do(kmsg.NewPtrApiVersionsRequest(), 0).(*kmsg.ApiVersionsResponse); r.ErrorCode != 0 {
+		c.t.Fatalf("ApiVersions: %v", kerr.ErrorForCode(r.ErrorCode))
 	}
-	for _, tc := range bad {
-		t.Run(tc.name+" fails and closes", func(t *testing.T) {
-			c := dial(t, addr)
-			handshake(t, c, "PLAIN", 1)
-			r := authenticate(t, c, tc.msg)
-			if r.ErrorCode != kerr.SaslAuthenticationFailed.Code || r.ErrorMessage == nil || !strings.Contains(*r.ErrorMessage, tc.want) {
-				t.Fatalf("got %v %v, want SASL_AUTHENTICATION_FAILED mentioning %q", kerr.ErrorForCode(r.ErrorCode), r.ErrorMessage, tc.want)
+}
+
+func TestSASLHandshake(t *testing.T) {
+	sasl := []envOpt{withSASL()}
+	forVersions(t, kmsg.SASLHandshake, []versionCase{
+		{name: "PLAIN is offered and starts SASL", opts: sasl, run: func(t *testing.T, e *env, v int16) {
+			c := e.dial()
+			r := c.handshake("PLAIN", v)
+			wantCode(t, "handshake", r.ErrorCode, nil)
+			if len(r.SupportedMechanisms) != 1 || r.SupportedMechanisms[0] != "PLAIN" {
+				t.Fatalf("mechanisms %v", r.SupportedMechanisms)
 			}
-			expectClosed(t, c)
-		})
+			if v == 0 { // a bare PLAIN frame follows; success is an empty frame
+				msg := []byte("\x00admin\x00admin-pw")
+				c.conn.Write(append(kbin.AppendInt32(nil, int32(len(msg))), msg...))
+				var empty [4]byte
+				if _, err := io.ReadFull(c.rd, empty[:]); err != nil || empty != [4]byte{} {
+					t.Fatalf("want an empty frame, got %v %v", empty, err)
+				}
+			} else {
+				wantCode(t, "authenticate", c.authenticate("\x00admin\x00admin-pw", 1).ErrorCode, nil)
+			}
+			c.served()
+		}},
+		{name: "another mechanism is UNSUPPORTED_SASL_MECHANISM with the list", opts: sasl, run: func(t *testing.T, e *env, v int16) {
+			r := e.dial().handshake("SCRAM-SHA-512", v)
+			wantCode(t, "handshake", r.ErrorCode, kerr.UnsupportedSaslMechanism)
+			if len(r.SupportedMechanisms) != 1 || r.SupportedMechanisms[0] != "PLAIN" {
+				t.Fatalf("mechanisms %v", r.SupportedMechanisms)
+			}
+		}},
+		{name: "a second handshake is ILLEGAL_SASL_STATE and closes", opts: sasl, run: func(t *testing.T, e *env, v int16) {
+			c := e.dial()
+			c.handshake("PLAIN", 1)
+			wantCode(t, "second handshake", c.handshake("PLAIN", v).ErrorCode, kerr.IllegalSaslState)
+			expectClosed(t, c.conn)
+		}},
+		{name: "after authentication ILLEGAL_SASL_STATE, still open", opts: sasl, run: func(t *testing.T, e *env, v int16) {
+			c := e.dialAs("admin")
+			wantCode(t, "handshake", c.handshake("PLAIN", v).ErrorCode, kerr.IllegalSaslState)
+			c.served()
+		}},
+		{name: "without SASL ILLEGAL_SASL_STATE, still open", run: func(t *testing.T, e *env, v int16) {
+			c := e.dial()
+			wantCode(t, "handshake", c.handshake("PLAIN", v).ErrorCode, kerr.IllegalSaslState)
+			c.served()
+		}},
+	})
+}
+
+func TestSASLAuthenticate(t *testing.T) {
+	sasl := []envOpt{withSASL()}
+	// failsAndCloses authenticates with msg once before ran and expects the failure.
+	failsAndCloses := func(before func(*env, *client), msg, reason string, code *kerr.Error) func(*testing.T, *env, int16) {
+		return func(t *testing.T, e *env, v int16) {
+			c := e.dial()
+			before(e, c)
+			r := c.authenticate(msg, v)
+			wantCode(t, "authenticate", r.ErrorCode, code)
+			if r.ErrorMessage == nil || !strings.Contains(*r.ErrorMessage, reason) {
+				t.Errorf("message %v, want one mentioning %q", r.ErrorMessage, reason)
+			}
+			expectClosed(t, c.conn)
+		}
 	}
-
-	t.Run("authenticate before the handshake is ILLEGAL_SASL_STATE and closes", func(t *testing.T) {
-		c := dial(t, addr)
-		if r := authenticate(t, c, "\x00public\x00token:good"); r.ErrorCode != kerr.IllegalSaslState.Code {
-			t.Fatalf("got %v", kerr.ErrorForCode(r.ErrorCode))
-		}
-		expectClosed(t, c)
+	handshook := func(_ *env, c *client) { c.handshake("PLAIN", 1) }
+	pulsarDown := func(e *env, c *client) { e.auth.Fail(errors.New("pulsar is down")); handshook(e, c) }
+	forVersions(t, kmsg.SASLAuthenticate, []versionCase{
+		{name: "good credentials, then requests are served", opts: sasl, run: func(t *testing.T, e *env, v int16) {
+			c := e.dial()
+			c.handshake("PLAIN", 1)
+			r := c.authenticate("\x00admin\x00admin-pw", v)
+			wantCode(t, "authenticate", r.ErrorCode, nil)
+			if r.SessionLifetimeMillis != 0 {
+				t.Errorf("session lifetime %d, want 0: sessions do not expire", r.SessionLifetimeMillis)
+			}
+			c.served()
+		}},
+		{name: "a wrong password is SASL_AUTHENTICATION_FAILED and closes", opts: sasl,
+			run: failsAndCloses(handshook, "\x00admin\x00nope", "wrong password", kerr.SaslAuthenticationFailed)},
+		{name: "a malformed PLAIN message is SASL_AUTHENTICATION_FAILED and closes", opts: sasl,
+			run: failsAndCloses(handshook, "admin:admin-pw", "malformed PLAIN", kerr.SaslAuthenticationFailed)},
+		{name: "an unreachable authenticator fails closed", opts: sasl,
+			run: failsAndCloses(pulsarDown, "\x00admin\x00admin-pw", "pulsar is down", kerr.SaslAuthenticationFailed)},
+		{name: "before the handshake ILLEGAL_SASL_STATE and closes", opts: sasl,
+			run: failsAndCloses(func(*env, *client) {}, "\x00admin\x00admin-pw", "SaslHandshake v1 first", kerr.IllegalSaslState)},
+		{name: "after a v0 handshake the request is taken for the bare PLAIN message and closes", opts: sasl, run: func(t *testing.T, e *env, v int16) {
+			c := e.dial()
+			c.handshake("PLAIN", 0)
+			c.send(kmsg.NewPtrSASLAuthenticateRequest(), v)
+			expectClosed(t, c.conn)
+		}},
+		{name: "after authentication ILLEGAL_SASL_STATE, still open", opts: sasl, run: func(t *testing.T, e *env, v int16) {
+			c := e.dialAs("admin")
+			wantCode(t, "authenticate", c.authenticate("\x00admin\x00admin-pw", v).ErrorCode, kerr.IllegalSaslState)
+			c.served()
+		}},
+		{name: "without SASL ILLEGAL_SASL_STATE, still open", run: func(t *testing.T, e *env, v int16) {
+			c := e.dial()
+			wantCode(t, "authenticate", c.authenticate("\x00admin\x00admin-pw", v).ErrorCode, kerr.IllegalSaslState)
+			c.served()
+		}},
 	})
+}
 
-	t.Run("a request before authentication closes the connection", func(t *testing.T) {
-		c := dial(t, addr)
-		md := kmsg.NewPtrMetadataRequest()
-		md.SetVersion(1)
-		c.Write(frame(md.Key(), 1, 1, false, md.AppendTo(nil)))
-		expectClosed(t, c)
-	})
+func TestBeforeAuthentication(t *testing.T) {
+	e := newEnv(t, withSASL())
 
-	t.Run("an oversized frame before authentication closes the connection", func(t *testing.T) {
-		c := dial(t, addr)
-		c.Write(kbin.AppendInt32(nil, maxUnauthenticatedFrame+1))
-		expectClosed(t, c)
+	t.Run("a request other than ApiVersions and SASL closes the connection", func(t *testing.T) {
+		c := e.dial()
+		c.send(kmsg.NewPtrMetadataRequest(), 1)
+		expectClosed(t, c.conn)
 	})
-
-	t.Run("v0 handshake: bare PLAIN frames", func(t *testing.T) {
-		c := dial(t, addr)
-		if r := handshake(t, c, "PLAIN", 0); r.ErrorCode != 0 {
-			t.Fatal(kerr.ErrorForCode(r.ErrorCode))
-		}
-		msg := []byte("\x00public\x00token:good")
-		c.Write(append(kbin.AppendInt32(nil, int32(len(msg))), msg...))
-		var empty [4]byte
-		if _, err := io.ReadFull(c, empty[:]); err != nil || empty != [4]byte{} {
-			t.Fatalf("want an empty frame, got %v %v", empty, err)
-		}
-		c2 := dial(t, addr)
-		handshake(t, c2, "PLAIN", 0)
-		bad := []byte("\x00public\x00token:bad")
-		c2.Write(append(kbin.AppendInt32(nil, int32(len(bad))), bad...))
-		expectClosed(t, c2)
+	t.Run("an oversized frame closes the connection", func(t *testing.T) {
+		c := e.dial()
+		c.conn.Write(kbin.AppendInt32(nil, maxUnauthenticatedFrame+1))
+		expectClosed(t, c.conn)
 	})
+	t.Run("a bad bare PLAIN frame after a v0 handshake closes the connection", func(t *testing.T) {
+		c := e.dial()
+		c.handshake("PLAIN", 0)
+		bad := []byte("\x00admin\x00wrong")
+		c.conn.Write(append(kbin.AppendInt32(nil, int32(len(bad))), bad...))
+		expectClosed(t, c.conn)
+	})
+	t.Run("ApiVersions is served", func(t *testing.T) { e.dial().served() })
 }

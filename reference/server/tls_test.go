@@ -1,11 +1,9 @@
 package server
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -15,7 +13,6 @@ import (
 
 	"github.com/kop-conformance/kop-conformance/fixtures/certs"
 	"github.com/kop-conformance/kop-conformance/reference/internal/config"
-	"github.com/kop-conformance/kop-conformance/reference/protocol"
 )
 
 // startTLS serves the protocol layer on a TLS listener with the given client authentication,
@@ -31,16 +28,8 @@ func startTLS(t *testing.T, clientAuth string) (string, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	versions, _ := protocol.Cap(Implemented(), "")
-	s := New(Config{MaxRequestBytes: 1 << 16, MaxMessageBytes: 1 << 15, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, nil, nil, nil)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	go s.Serve(ctx, tls.NewListener(ln, tcfg), Listener{Name: "ssl", AdvertisedHost: "127.0.0.1", AdvertisedPort: 1, Versions: versions})
-	t.Cleanup(func() { cancel(); s.Shutdown() })
-	return ln.Addr().String(), dir
+	e := newEnv(t, withListener(func(ln net.Listener) net.Listener { return tls.NewListener(ln, tcfg) }))
+	return e.addr, dir
 }
 
 // apiVersionsOver sends ApiVersions v1 and checks a well-formed answer comes back.

@@ -1,0 +1,225 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kop-conformance/kop-conformance/reference/internal/auth"
+	"github.com/kop-conformance/kop-conformance/reference/internal/catalog"
+	"github.com/kop-conformance/kop-conformance/reference/internal/group"
+	"github.com/kop-conformance/kop-conformance/reference/internal/partition"
+	"github.com/kop-conformance/kop-conformance/reference/protocol"
+)
+
+// The in-process harness: a server on a loopback listener over the in-memory dependencies,
+// driven with kmsg requests at explicit versions.
+
+// Every env starts with topic "t" (partitions 0 and 1) and these SASL users: admin may produce
+// and consume everything, reader may consume "t", mallory may do nothing. Passwords are the
+// user name + "-pw".
+const (
+	topic   = "t"
+	nParts  = 2
+	node    = 7
+	cluster = "kop-test"
+)
+
+// env is one server and its in-memory dependencies, which tests inspect and break.
+type env struct {
+	t       testing.TB
+	srv     *Server
+	addr    string
+	logs    *partition.Memory
+	catalog *catalog.Memory
+	groups  *group.Coordinator
+	state   *group.MemoryStore
+	auth    *auth.Memory
+}
+
+// setup is what an envOpt may change before the server starts.
+type setup struct {
+	cfg      Config
+	level    string
+	sasl     bool
+	wrap     func(net.Listener) net.Listener
+	coord    group.Config
+	authz    func(*auth.Memory) Authorizer
+	logsWrap func(partition.Store) partition.Store
+}
+
+type envOpt func(*setup)
+
+func withConfig(f func(*Config)) envOpt { return func(s *setup) { f(&s.cfg) } }
+func withLevel(level string) envOpt     { return func(s *setup) { s.level = level } }
+func withSASL() envOpt                  { return func(s *setup) { s.sasl = true } }
+
+func withListener(wrap func(net.Listener) net.Listener) envOpt {
+	return func(s *setup) { s.wrap = wrap }
+}
+
+func newEnv(t testing.TB, opts ...envOpt) *env {
+	t.Helper()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st := setup{
+		cfg: Config{NodeID: node, ClusterID: cluster, DefaultPartitions: 3, MaxRequestBytes: 1 << 20,
+			MaxMessageBytes: 1 << 16, Logger: logger},
+		coord: group.Config{MinSessionTimeout: time.Millisecond, Logger: logger},
+	}
+	for _, o := range opts {
+		o(&st)
+	}
+	e := &env{t: t, logs: partition.NewMemory(), catalog: catalog.NewMemory(map[string]int32{topic: nParts}),
+		state: group.NewMemoryStore(), auth: auth.NewMemory()}
+	for _, u := range []string{"admin", "reader", "mallory"} {
+		e.auth.AddUser(u, u+"-pw", u)
+	}
+	e.auth.Grant("admin", "", auth.Produce, auth.Consume)
+	e.auth.Grant("reader", topic, auth.Consume)
+	st.cfg.Auth = e.auth
+	if st.authz != nil {
+		st.cfg.Auth = st.authz(e.auth)
+	}
+	var logs partition.Store = e.logs
+	if st.logsWrap != nil {
+		logs = st.logsWrap(logs)
+	}
+	e.groups = group.OpenMemory(st.coord, e.state)
+	e.srv = New(st.cfg, logs, e.catalog, e.groups)
+	versions, err := protocol.Cap(Implemented(), st.level)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.addr = ln.Addr().String()
+	if st.wrap != nil {
+		ln = st.wrap(ln)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go e.srv.Serve(ctx, ln, Listener{Name: "test", AdvertisedHost: "127.0.0.1", AdvertisedPort: 1, Versions: versions, SASL: st.sasl})
+	t.Cleanup(func() { cancel(); e.srv.Shutdown(); e.groups.Close() })
+	return e
+}
+
+// client speaks the wire protocol on one connection, one request at a time.
+type client struct {
+	t    testing.TB
+	conn net.Conn
+	rd   *bufio.Reader
+	corr int32
+}
+
+func newClient(t testing.TB, c net.Conn) *client {
+	return &client{t: t, conn: c, rd: bufio.NewReader(c)}
+}
+
+func (e *env) dial() *client { return newClient(e.t, dial(e.t, e.addr)) }
+
+// dialAs connects to a SASL listener and authenticates as user with SASL/PLAIN.
+func (e *env) dialAs(user string) *client {
+	c := e.dial()
+	hs := kmsg.NewPtrSASLHandshakeRequest()
+	hs.Mechanism = "PLAIN"
+	if r := c.do(hs, 1).(*kmsg.SASLHandshakeResponse); r.ErrorCode != 0 {
+		e.t.Fatalf("handshake: %v", kerr.ErrorForCode(r.ErrorCode))
+	}
+	if r := c.authenticate("\x00"+user+"\x00"+user+"-pw", 1); r.ErrorCode != 0 {
+		e.t.Fatalf("authenticate as %s: %v", user, kerr.ErrorForCode(r.ErrorCode))
+	}
+	return c
+}
+
+func (c *client) authenticate(msg string, v int16) *kmsg.SASLAuthenticateResponse {
+	req := kmsg.NewPtrSASLAuthenticateRequest()
+	req.SASLAuthBytes = []byte(msg)
+	return c.do(req, v).(*kmsg.SASLAuthenticateResponse)
+}
+
+// send writes req at version v and returns its correlation id.
+func (c *client) send(req kmsg.Request, v int16) int32 {
+	c.t.Helper()
+	req.SetVersion(v)
+	c.corr++
+	if _, err := c.conn.Write(frame(req.Key(), v, c.corr, req.IsFlexible(), req.AppendTo(nil))); err != nil {
+		c.t.Fatalf("writing %s v%d: %v", kmsg.NameForKey(req.Key()), v, err)
+	}
+	return c.corr
+}
+
+// recv reads the response to the request sent with corr.
+func (c *client) recv(req kmsg.Request, v int16, corr int32) kmsg.Response {
+	c.t.Helper()
+	var size [4]byte
+	if _, err := io.ReadFull(c.rd, size[:]); err != nil {
+		c.t.Fatalf("reading the response to %s v%d: %v", kmsg.NameForKey(req.Key()), v, err)
+	}
+	buf := make([]byte, binary.BigEndian.Uint32(size[:]))
+	if _, err := io.ReadFull(c.rd, buf); err != nil {
+		c.t.Fatal(err)
+	}
+	if got := int32(binary.BigEndian.Uint32(buf)); got != corr {
+		c.t.Fatalf("%s v%d: correlation id %d, want %d", kmsg.NameForKey(req.Key()), v, got, corr)
+	}
+	body := buf[4:]
+	resp := req.ResponseKind()
+	resp.SetVersion(v)
+	if resp.IsFlexible() && req.Key() != kmsg.ApiVersions.Int16() {
+		body = body[1:] // the response header's empty tag section
+	}
+	if err := resp.ReadFrom(body); err != nil {
+		c.t.Fatalf("decoding %s v%d: %v", kmsg.NameForKey(req.Key()), v, err)
+	}
+	return resp
+}
+
+func (c *client) do(req kmsg.Request, v int16) kmsg.Response {
+	c.t.Helper()
+	return c.recv(req, v, c.send(req, v))
+}
+
+// versionCase is one behaviour of an API, checked at every version the server registers for it
+// (or, with from and below, at the versions it needs: from <= v < below).
+type versionCase struct {
+	name        string
+	from, below int16
+	opts        []envOpt
+	run         func(t *testing.T, e *env, v int16)
+}
+
+// forVersions runs each case at each version, each on its own server.
+func forVersions(t *testing.T, key kmsg.Key, cases []versionCase) {
+	h, ok := handlers[key.Int16()]
+	if !ok {
+		t.Fatalf("%s is not registered", kmsg.NameForKey(key.Int16()))
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for v := max(h.min, tc.from); v <= h.max && (tc.below == 0 || v < tc.below); v++ {
+				t.Run(fmt.Sprintf("v%d", v), func(t *testing.T) {
+					t.Parallel()
+					tc.run(t, newEnv(t, tc.opts...), v)
+				})
+			}
+		})
+	}
+}
+
+// wantCode fails t unless got is want's code.
+func wantCode(t testing.TB, what string, got int16, want *kerr.Error) {
+	t.Helper()
+	if got != code(want) {
+		t.Errorf("%s: %v, want %v", what, kerr.ErrorForCode(got), kerr.ErrorForCode(code(want)))
+	}
+}
