@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"reflect"
 	"testing"
 	"time"
 
@@ -25,8 +26,8 @@ import (
 // driven with kmsg requests at explicit versions.
 
 // Every env starts with topic "t" (partitions 0 and 1) and these SASL users: admin may produce
-// and consume everything, reader may consume "t", mallory may do nothing. Passwords are the
-// user name + "-pw".
+// and consume everything, consumer may consume everything (and use groups), reader may consume
+// "t", mallory may do nothing. Passwords are the user name + "-pw".
 const (
 	topic   = "t"
 	nParts  = 2
@@ -44,17 +45,20 @@ type env struct {
 	groups  *group.Coordinator
 	state   *group.MemoryStore
 	auth    *auth.Memory
+	reads   chan struct{} // with watchReads: a partition's state was read
 }
 
 // setup is what an envOpt may change before the server starts.
 type setup struct {
-	cfg      Config
-	level    string
-	sasl     bool
-	wrap     func(net.Listener) net.Listener
-	coord    group.Config
-	authz    func(*auth.Memory) Authorizer
-	logsWrap func(partition.Store) partition.Store
+	cfg     Config
+	level   string
+	sasl    bool
+	wrap    func(net.Listener) net.Listener
+	coord   group.Config
+	authz   func(*auth.Memory) Authorizer
+	reads   chan struct{}
+	hooks   hooks
+	catalog func(Catalog) Catalog
 }
 
 type envOpt func(*setup)
@@ -80,21 +84,27 @@ func newEnv(t testing.TB, opts ...envOpt) *env {
 	}
 	e := &env{t: t, logs: partition.NewMemory(), catalog: catalog.NewMemory(map[string]int32{topic: nParts}),
 		state: group.NewMemoryStore(), auth: auth.NewMemory()}
-	for _, u := range []string{"admin", "reader", "mallory"} {
+	for _, u := range []string{"admin", "consumer", "reader", "mallory"} {
 		e.auth.AddUser(u, u+"-pw", u)
 	}
 	e.auth.Grant("admin", "", auth.Produce, auth.Consume)
+	e.auth.Grant("consumer", "", auth.Consume)
 	e.auth.Grant("reader", topic, auth.Consume)
 	st.cfg.Auth = e.auth
 	if st.authz != nil {
 		st.cfg.Auth = st.authz(e.auth)
 	}
 	var logs partition.Store = e.logs
-	if st.logsWrap != nil {
-		logs = st.logsWrap(logs)
+	if st.hooks.logStartRead != nil || st.hooks.deleteBefore != nil {
+		logs = hookedStore{logs, st.hooks}
 	}
+	e.reads = st.reads
 	e.groups = group.OpenMemory(st.coord, e.state)
-	e.srv = New(st.cfg, logs, e.catalog, e.groups)
+	var cat Catalog = e.catalog
+	if st.catalog != nil {
+		cat = st.catalog(cat)
+	}
+	e.srv = New(st.cfg, logs, cat, e.groups)
 	versions, err := protocol.Cap(Implemented(), st.level)
 	if err != nil {
 		t.Fatal(err)
@@ -111,6 +121,50 @@ func newEnv(t testing.TB, opts ...envOpt) *env {
 	go e.srv.Serve(ctx, ln, Listener{Name: "test", AdvertisedHost: "127.0.0.1", AdvertisedPort: 1, Versions: versions, SASL: st.sasl})
 	t.Cleanup(func() { cancel(); e.srv.Shutdown(); e.groups.Close() })
 	return e
+}
+
+// hooks let a test act inside the partition logs' calls.
+type hooks struct {
+	// logStartRead runs after each LogStart: the last read of a fetch before it decides to
+	// wait, so records a test adds then can only wake it through the change channel.
+	logStartRead func()
+	// deleteBefore replaces DeleteBefore.
+	deleteBefore func(ctx context.Context) error
+}
+
+type hookedStore struct {
+	partition.Store
+	hooks hooks
+}
+
+type hookedLog struct {
+	partition.Log
+	hooks hooks
+}
+
+func (s hookedStore) Partition(tp partition.TP) (partition.Log, error) {
+	l, err := s.Store.Partition(tp)
+	return hookedLog{l, s.hooks}, err
+}
+
+func (l hookedLog) LogStart(ctx context.Context) (int64, error) {
+	if l.hooks.logStartRead != nil {
+		defer l.hooks.logStartRead()
+	}
+	return l.Log.LogStart(ctx)
+}
+
+func (l hookedLog) DeleteBefore(ctx context.Context, offset int64) error {
+	if l.hooks.deleteBefore != nil {
+		return l.hooks.deleteBefore(ctx)
+	}
+	return l.Log.DeleteBefore(ctx, offset)
+}
+
+// watchReads makes the env signal env.reads after each read of a partition's log start.
+func watchReads(s *setup) {
+	reads := make(chan struct{}, 16)
+	s.reads, s.hooks.logStartRead = reads, func() { reads <- struct{}{} }
 }
 
 // client speaks the wire protocol on one connection, one request at a time.
@@ -147,13 +201,17 @@ func (c *client) authenticate(msg string, v int16) *kmsg.SASLAuthenticateRespons
 	return c.do(req, v).(*kmsg.SASLAuthenticateResponse)
 }
 
-// send writes req at version v and returns its correlation id.
+// send writes req at version v and returns its correlation id. req itself is not changed, so
+// parallel tests may share it.
 func (c *client) send(req kmsg.Request, v int16) int32 {
 	c.t.Helper()
-	req.SetVersion(v)
+	cp := reflect.New(reflect.TypeOf(req).Elem())
+	cp.Elem().Set(reflect.ValueOf(req).Elem())
+	at := cp.Interface().(kmsg.Request)
+	at.SetVersion(v)
 	c.corr++
-	if _, err := c.conn.Write(frame(req.Key(), v, c.corr, req.IsFlexible(), req.AppendTo(nil))); err != nil {
-		c.t.Fatalf("writing %s v%d: %v", kmsg.NameForKey(req.Key()), v, err)
+	if _, err := c.conn.Write(frame(at.Key(), v, c.corr, at.IsFlexible(), at.AppendTo(nil))); err != nil {
+		c.t.Fatalf("writing %s v%d: %v", kmsg.NameForKey(at.Key()), v, err)
 	}
 	return c.corr
 }
@@ -161,25 +219,26 @@ func (c *client) send(req kmsg.Request, v int16) int32 {
 // recv reads the response to the request sent with corr.
 func (c *client) recv(req kmsg.Request, v int16, corr int32) kmsg.Response {
 	c.t.Helper()
+	name := kmsg.NameForKey(req.Key())
 	var size [4]byte
 	if _, err := io.ReadFull(c.rd, size[:]); err != nil {
-		c.t.Fatalf("reading the response to %s v%d: %v", kmsg.NameForKey(req.Key()), v, err)
+		c.t.Fatalf("reading the response to %s v%d: %v", name, v, err)
 	}
 	buf := make([]byte, binary.BigEndian.Uint32(size[:]))
 	if _, err := io.ReadFull(c.rd, buf); err != nil {
 		c.t.Fatal(err)
 	}
 	if got := int32(binary.BigEndian.Uint32(buf)); got != corr {
-		c.t.Fatalf("%s v%d: correlation id %d, want %d", kmsg.NameForKey(req.Key()), v, got, corr)
+		c.t.Fatalf("%s v%d: correlation id %d, want %d", name, v, got, corr)
 	}
 	body := buf[4:]
-	resp := req.ResponseKind()
+	resp := kmsg.ResponseForKey(req.Key())
 	resp.SetVersion(v)
 	if resp.IsFlexible() && req.Key() != kmsg.ApiVersions.Int16() {
 		body = body[1:] // the response header's empty tag section
 	}
 	if err := resp.ReadFrom(body); err != nil {
-		c.t.Fatalf("decoding %s v%d: %v", kmsg.NameForKey(req.Key()), v, err)
+		c.t.Fatalf("decoding %s v%d: %v", name, v, err)
 	}
 	return resp
 }
