@@ -45,7 +45,9 @@ type env struct {
 	groups  *group.Coordinator
 	state   *group.MemoryStore
 	auth    *auth.Memory
-	reads   chan struct{} // with watchReads: a partition's state was read
+	reads   chan struct{}   // with watchReads: a partition's state was read
+	ctx     context.Context // the server's; stop ends it
+	stop    func()          // stops serving, as at shutdown: the listener closes, handlers' contexts end
 }
 
 // setup is what an envOpt may change before the server starts.
@@ -118,6 +120,7 @@ func newEnv(t testing.TB, opts ...envOpt) *env {
 		ln = st.wrap(ln)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	e.ctx, e.stop = ctx, cancel
 	go e.srv.Serve(ctx, ln, Listener{Name: "test", AdvertisedHost: "127.0.0.1", AdvertisedPort: 1, Versions: versions, SASL: st.sasl})
 	t.Cleanup(func() { cancel(); e.srv.Shutdown(); e.groups.Close() })
 	return e
@@ -180,6 +183,14 @@ func newClient(t testing.TB, c net.Conn) *client {
 }
 
 func (e *env) dial() *client { return newClient(e.t, dial(e.t, e.addr)) }
+
+// connect dials as user on a SASL listener, or as a trusted client when user is "".
+func (e *env) connect(user string) *client {
+	if user == "" {
+		return e.dial()
+	}
+	return e.dialAs(user)
+}
 
 // dialAs connects to a SASL listener and authenticates as user with SASL/PLAIN.
 func (e *env) dialAs(user string) *client {

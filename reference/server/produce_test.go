@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"math"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -151,5 +152,31 @@ func TestProduce(t *testing.T) {
 			c.produceTo(0, idempotent(1, 0, "a").encode(t), v)
 			wantCode(t, "old epoch", c.produceTo(0, idempotent(0, 1, "b").encode(t), v).ErrorCode, kerr.InvalidProducerEpoch)
 		}},
+	})
+}
+
+func TestInitProducerID(t *testing.T) {
+	// initializes is a case asking for a producer id (as producer id/epoch, -1/-1 for none):
+	// the answer, and whether the id is a fresh one or the one named.
+	initializes := func(txn *string, id int64, epoch int16, want *kerr.Error, fresh bool, wantEpoch int16) func(*testing.T, *env, int16) {
+		return func(t *testing.T, e *env, v int16) {
+			req := kmsg.NewPtrInitProducerIDRequest()
+			req.TransactionalID, req.ProducerID, req.ProducerEpoch = txn, id, epoch
+			r := e.dial().do(req, v).(*kmsg.InitProducerIDResponse)
+			wantCode(t, "init producer id", r.ErrorCode, want)
+			switch {
+			case want != nil && (r.ProducerID != -1 || r.ProducerEpoch != -1):
+				t.Errorf("producer %d epoch %d, want -1/-1", r.ProducerID, r.ProducerEpoch)
+			case want == nil && (fresh && r.ProducerID <= id+1 || !fresh && r.ProducerID != id || r.ProducerEpoch != wantEpoch):
+				t.Errorf("producer %d epoch %d; want a fresh id: %v, epoch %d", r.ProducerID, r.ProducerEpoch, fresh, wantEpoch)
+			}
+		}
+	}
+	forVersions(t, kmsg.InitProducerID, []versionCase{
+		{name: "a fresh producer id at epoch 0", run: initializes(nil, -1, -1, nil, true, 0)},
+		{name: "a producer naming itself gets its epoch bumped", from: 3, run: initializes(nil, 5, 2, nil, false, 3)},
+		{name: "an exhausted epoch gets a fresh id", from: 3, run: initializes(nil, 5, math.MaxInt16-1, nil, true, 0)},
+		{name: "a transactional id is TRANSACTIONAL_ID_AUTHORIZATION_FAILED",
+			run: initializes(kmsg.StringPtr("txn"), -1, -1, kerr.TransactionalIDAuthorizationFailed, false, -1)},
 	})
 }
