@@ -182,7 +182,7 @@ func TestFindCoordinator(t *testing.T) {
 			req.CoordinatorKey, req.CoordinatorType = grp, keyType
 			r := e.connect(user).do(req, v).(*kmsg.FindCoordinatorResponse)
 			wantCode(t, "find coordinator", r.ErrorCode, want)
-			if r.NodeID != node || node >= 0 && (r.Host != "127.0.0.1" || r.Port != 1) {
+			if r.NodeID != node || node >= 0 && (r.Host != "127.0.0.1" || r.Port != e.port) {
 				t.Errorf("node %d at %s:%d, want %d", r.NodeID, r.Host, r.Port, node)
 			}
 		}

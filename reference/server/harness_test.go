@@ -40,6 +40,7 @@ type env struct {
 	t       testing.TB
 	srv     *Server
 	addr    string
+	port    int32 // advertised: the listener's own, so real clients can follow Metadata
 	logs    *partition.Memory
 	catalog *catalog.Memory
 	groups  *group.Coordinator
@@ -115,13 +116,13 @@ func newEnv(t testing.TB, opts ...envOpt) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.addr = ln.Addr().String()
+	e.addr, e.port = ln.Addr().String(), int32(ln.Addr().(*net.TCPAddr).Port)
 	if st.wrap != nil {
 		ln = st.wrap(ln)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	e.ctx, e.stop = ctx, cancel
-	go e.srv.Serve(ctx, ln, Listener{Name: "test", AdvertisedHost: "127.0.0.1", AdvertisedPort: 1, Versions: versions, SASL: st.sasl})
+	go e.srv.Serve(ctx, ln, Listener{Name: "test", AdvertisedHost: "127.0.0.1", AdvertisedPort: e.port, Versions: versions, SASL: st.sasl})
 	t.Cleanup(func() { cancel(); e.srv.Shutdown(); e.groups.Close() })
 	return e
 }

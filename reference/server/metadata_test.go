@@ -50,7 +50,7 @@ func TestMetadata(t *testing.T) {
 	forVersions(t, kmsg.Metadata, []versionCase{
 		{name: "this broker leads every partition", run: func(t *testing.T, e *env, v int16) {
 			r := e.dial().do(metadataReq(topic), v).(*kmsg.MetadataResponse)
-			if b := r.Brokers; len(b) != 1 || b[0].NodeID != node || b[0].Host != "127.0.0.1" || b[0].Port != 1 {
+			if b := r.Brokers; len(b) != 1 || b[0].NodeID != node || b[0].Host != "127.0.0.1" || b[0].Port != e.port {
 				t.Errorf("brokers %+v", b)
 			}
 			if v >= 1 && r.ControllerID != node || v >= 2 && (r.ClusterID == nil || *r.ClusterID != cluster) {

@@ -58,7 +58,7 @@ func TestProduce(t *testing.T) {
 		{name: "batches get continuous offsets", run: func(t *testing.T, e *env, v int16) {
 			c := e.dial()
 			for _, want := range []int64{0, 2} {
-				r := c.produceTo(1, plain("a", "b").encode(t), v)
+				r := c.produceTo(1, batchOf("a", "b").encode(t), v)
 				wantCode(t, "produce", r.ErrorCode, nil)
 				logStart := int64(-1)
 				if v >= 5 {
@@ -78,39 +78,40 @@ func TestProduce(t *testing.T) {
 		}},
 		{name: "responses carry the log start DeleteRecords moved", from: 5, run: func(t *testing.T, e *env, v int16) {
 			c := e.dial()
-			c.produceTo(0, plain("a", "b", "c").encode(t), v)
+			c.produceTo(0, batchOf("a", "b", "c").encode(t), v)
 			e.log(0).DeleteBefore(context.Background(), 2)
-			if r := c.produceTo(0, plain("d").encode(t), v); r.BaseOffset != 3 || r.LogStartOffset != 2 {
+			if r := c.produceTo(0, batchOf("d").encode(t), v); r.BaseOffset != 3 || r.LogStartOffset != 2 {
 				t.Errorf("base %d log start %d, want 3 and 2", r.BaseOffset, r.LogStartOffset)
 			}
 		}},
 		{name: "acks=0 writes and answers nothing", run: func(t *testing.T, e *env, v int16) {
 			c := e.dial()
-			c.send(produceReq(topic, 0, 0, plain("a").encode(t)), v)
+			c.send(produceReq(topic, 0, 0, batchOf("a").encode(t)), v)
 			c.served() // the next response on the connection is ApiVersions'
 			if hwm := e.highWatermark(0); hwm != 1 {
 				t.Errorf("high watermark %d, want 1", hwm)
 			}
 		}},
 		{name: "acks other than -1, 0, 1 are INVALID_REQUIRED_ACKS", run: func(t *testing.T, e *env, v int16) {
-			r := produced(e.dial().do(produceReq(topic, 0, 2, plain("a").encode(t)), v))
+			r := produced(e.dial().do(produceReq(topic, 0, 2, batchOf("a").encode(t)), v))
 			wantCode(t, "acks=2", r.ErrorCode, kerr.InvalidRequiredAcks)
 		}},
 		{name: "a bad CRC is CORRUPT_MESSAGE", run: producesCode(func(t testing.TB) []byte {
-			raw := plain("a").encode(t)
+			raw := batchOf("a").encode(t)
 			raw[len(raw)-1] ^= 0xff
 			return raw
 		}, kerr.CorruptMessage)},
 		{name: "no records is CORRUPT_MESSAGE", run: producesCode(func(testing.TB) []byte { return nil }, kerr.CorruptMessage)},
 		{name: "magic 1 is UNSUPPORTED_FOR_MESSAGE_FORMAT", run: producesCode(func(t testing.TB) []byte {
-			raw := plain("a").encode(t)
+			raw := batchOf("a").encode(t)
 			raw[16] = 1
 			return raw
 		}, kerr.UnsupportedForMessageFormat)},
 		{name: "a batch over max message bytes is MESSAGE_TOO_LARGE", run: producesCode(
-			enc(plain(string(make([]byte, 1<<16)))), kerr.MessageTooLarge)},
+			enc(batchOf(string(make([]byte, 1<<16)))), kerr.MessageTooLarge)},
 		{name: "records that decompress beyond the limit are MESSAGE_TOO_LARGE", run: producesCode(
-			enc(batch{values: []string{string(make([]byte, 2<<20))}, codec: records.CodecGzip, pid: -1}), kerr.MessageTooLarge)},
+			enc(batch{values: []string{string(make([]byte, 100<<10))}, codec: records.CodecGzip, pid: -1}), kerr.MessageTooLarge),
+			opts: []envOpt{withConfig(func(c *Config) { c.MaxRequestBytes = 64 << 10 })}},
 		{name: "zstd below v7 is UNSUPPORTED_COMPRESSION_TYPE", below: 7, run: producesCode(
 			enc(batch{values: []string{"z"}, codec: records.CodecZstd, pid: -1}), kerr.UnsupportedCompressionType)},
 		{name: "compressed batches are stored decompressed", run: func(t *testing.T, e *env, v int16) {
@@ -126,15 +127,15 @@ func TestProduce(t *testing.T) {
 			}
 		}},
 		{name: "batches of two producers in one partition are INVALID_RECORD", run: producesCode(func(t testing.TB) []byte {
-			return append(idempotent(0, 0, "a").encode(t), plain("b").encode(t)...)
+			return append(idempotent(0, 0, "a").encode(t), batchOf("b").encode(t)...)
 		}, kerr.InvalidRecord)},
 		{name: "a failing log is KAFKA_STORAGE_ERROR", run: func(t *testing.T, e *env, v int16) {
 			e.logs.Fail(errors.New("bookies down"))
-			wantCode(t, "produce", e.dial().produceTo(0, plain("a").encode(t), v).ErrorCode, kerr.KafkaStorageError)
+			wantCode(t, "produce", e.dial().produceTo(0, batchOf("a").encode(t), v).ErrorCode, kerr.KafkaStorageError)
 		}},
 		{name: "an idempotent retry answers its first offset and is not written again", run: func(t *testing.T, e *env, v int16) {
 			c := e.dial()
-			c.produceTo(0, plain("before").encode(t), v)
+			c.produceTo(0, batchOf("before").encode(t), v)
 			first := c.produceTo(0, idempotent(0, 0, "a", "b").encode(t), v)
 			retry := c.produceTo(0, idempotent(0, 0, "a", "b").encode(t), v)
 			if first.ErrorCode != 0 || retry.ErrorCode != 0 || first.BaseOffset != 1 || retry.BaseOffset != 1 || e.highWatermark(0) != 3 {

@@ -26,8 +26,8 @@ type batch struct {
 	seq    int32
 }
 
-// plain is an uncompressed batch of a producer that is not idempotent.
-func plain(values ...string) batch { return batch{values: values, pid: -1, epoch: -1, seq: -1} }
+// batchOf is an uncompressed batch of a producer that is not idempotent.
+func batchOf(values ...string) batch { return batch{values: values, pid: -1, epoch: -1, seq: -1} }
 
 // encode is the batch on the wire, with a correct CRC.
 func (b batch) encode(t testing.TB) []byte {

@@ -22,7 +22,7 @@ type topicProbe struct {
 
 var topicProbes = []topicProbe{
 	{kmsg.Produce, func(t testing.TB, topic string, p int32) kmsg.Request {
-		return produceReq(topic, p, 1, plain("v").encode(t))
+		return produceReq(topic, p, 1, batchOf("v").encode(t))
 	}, func(r kmsg.Response) int16 { return produced(r).ErrorCode }},
 	{kmsg.Fetch, func(_ testing.TB, topic string, p int32) kmsg.Request { return fetchReq(topic, p, 0) },
 		func(r kmsg.Response) int16 { return fetched(r).ErrorCode }},
