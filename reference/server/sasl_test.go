@@ -25,8 +25,23 @@ func (c *client) served() {
 	}
 }
 
+// illegalButOpen is a case where user ("": on a listener without SASL) makes a SASL call out of
+// turn: ILLEGAL_SASL_STATE, and the connection stays open.
+func illegalButOpen(user string, call func(c *client, v int16) int16) func(*testing.T, *env, int16) {
+	return func(t *testing.T, e *env, v int16) {
+		c := e.connect(user)
+		wantCode(t, "out of turn", call(c, v), kerr.IllegalSaslState)
+		c.served()
+	}
+}
+
+func handshakes(c *client, v int16) int16 { return c.handshake("PLAIN", v).ErrorCode }
+
+func authenticates(c *client, v int16) int16 {
+	return c.authenticate("\x00admin\x00admin-pw", v).ErrorCode
+}
+
 func TestSASLHandshake(t *testing.T) {
-	sasl := []envOpt{withSASL()}
 	forVersions(t, kmsg.SASLHandshake, []versionCase{
 		{name: "PLAIN is offered and starts SASL", opts: sasl, run: func(t *testing.T, e *env, v int16) {
 			c := e.dial()
@@ -60,21 +75,12 @@ func TestSASLHandshake(t *testing.T) {
 			wantCode(t, "second handshake", c.handshake("PLAIN", v).ErrorCode, kerr.IllegalSaslState)
 			expectClosed(t, c.conn)
 		}},
-		{name: "after authentication ILLEGAL_SASL_STATE, still open", opts: sasl, run: func(t *testing.T, e *env, v int16) {
-			c := e.dialAs("admin")
-			wantCode(t, "handshake", c.handshake("PLAIN", v).ErrorCode, kerr.IllegalSaslState)
-			c.served()
-		}},
-		{name: "without SASL ILLEGAL_SASL_STATE, still open", run: func(t *testing.T, e *env, v int16) {
-			c := e.dial()
-			wantCode(t, "handshake", c.handshake("PLAIN", v).ErrorCode, kerr.IllegalSaslState)
-			c.served()
-		}},
+		{name: "after authentication ILLEGAL_SASL_STATE, still open", opts: sasl, run: illegalButOpen("admin", handshakes)},
+		{name: "without SASL ILLEGAL_SASL_STATE, still open", run: illegalButOpen("", handshakes)},
 	})
 }
 
 func TestSASLAuthenticate(t *testing.T) {
-	sasl := []envOpt{withSASL()}
 	// failsAndCloses authenticates with msg once before ran and expects the failure.
 	failsAndCloses := func(before func(*env, *client), msg, reason string, code *kerr.Error) func(*testing.T, *env, int16) {
 		return func(t *testing.T, e *env, v int16) {
@@ -115,16 +121,8 @@ func TestSASLAuthenticate(t *testing.T) {
 			c.send(kmsg.NewPtrSASLAuthenticateRequest(), v)
 			expectClosed(t, c.conn)
 		}},
-		{name: "after authentication ILLEGAL_SASL_STATE, still open", opts: sasl, run: func(t *testing.T, e *env, v int16) {
-			c := e.dialAs("admin")
-			wantCode(t, "authenticate", c.authenticate("\x00admin\x00admin-pw", v).ErrorCode, kerr.IllegalSaslState)
-			c.served()
-		}},
-		{name: "without SASL ILLEGAL_SASL_STATE, still open", run: func(t *testing.T, e *env, v int16) {
-			c := e.dial()
-			wantCode(t, "authenticate", c.authenticate("\x00admin\x00admin-pw", v).ErrorCode, kerr.IllegalSaslState)
-			c.served()
-		}},
+		{name: "after authentication ILLEGAL_SASL_STATE, still open", opts: sasl, run: illegalButOpen("admin", authenticates)},
+		{name: "without SASL ILLEGAL_SASL_STATE, still open", run: illegalButOpen("", authenticates)},
 	})
 }
 
