@@ -25,6 +25,16 @@ func (brokenWrites) Grow(context.Context, string, int32) error   { return errRef
 
 var refusingWrites = func(s *setup) { s.catalog = func(c Catalog) Catalog { return brokenWrites{c} } }
 
+// slowLookups is a catalog whose lookups wait until their request gives up.
+type slowLookups struct{ Catalog }
+
+func (slowLookups) Partitions(ctx context.Context, _ string) (int32, error) {
+	<-ctx.Done()
+	return 0, ctx.Err()
+}
+
+var stuckLookups = func(s *setup) { s.catalog = func(c Catalog) Catalog { return slowLookups{c} } }
+
 // partitionsOf is a topic's partition count in the catalog.
 func (e *env) partitionsOf(name string) int32 {
 	n, err := e.catalog.Partitions(context.Background(), name)

@@ -83,6 +83,10 @@ func TestFetch(t *testing.T) {
 			e.appendValues(0, "late")
 			wantValues(t, values(t, fetched(c.recv(longPoll(0, 0), v, corr)).RecordBatches), "late@0")
 		}},
+		{name: "records stored between a fetch's read and its wait wake it", opts: []envOpt{appendAfterFirstRead("late")},
+			run: func(t *testing.T, e *env, v int16) {
+				wantValues(t, values(t, fetched(e.dial().do(longPoll(30*time.Second, 1), v)).RecordBatches), "late@0")
+			}},
 		{name: "a parked fetch waits for min bytes", opts: watched, run: func(t *testing.T, e *env, v int16) {
 			c := e.dial()
 			one := records.AppendBatch(nil, []records.Record{{Timestamp: 1000, Value: []byte("x")}})

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,7 +47,7 @@ type env struct {
 	groups  *group.Coordinator
 	state   *group.MemoryStore
 	auth    *auth.Memory
-	reads   chan struct{}   // with watchReads: a partition's state was read
+	reads   chan struct{}   // with watchReads: a partition's log start was read
 	ctx     context.Context // the server's; stop ends it
 	stop    func()          // stops serving, as at shutdown: the listener closes, handlers' contexts end
 }
@@ -59,7 +60,6 @@ type setup struct {
 	wrap    func(net.Listener) net.Listener
 	coord   group.Config
 	authz   func(*auth.Memory) Authorizer
-	reads   chan struct{}
 	hooks   hooks
 	catalog func(Catalog) Catalog
 }
@@ -85,7 +85,7 @@ func newEnv(t testing.TB, opts ...envOpt) *env {
 	for _, o := range opts {
 		o(&st)
 	}
-	e := &env{t: t, logs: partition.NewMemory(), catalog: catalog.NewMemory(map[string]int32{topic: nParts}),
+	e := &env{t: t, reads: make(chan struct{}, 16), logs: partition.NewMemory(), catalog: catalog.NewMemory(map[string]int32{topic: nParts}),
 		state: group.NewMemoryStore(), auth: auth.NewMemory()}
 	for _, u := range []string{"admin", "consumer", "reader", "mallory"} {
 		e.auth.AddUser(u, u+"-pw", u)
@@ -99,9 +99,8 @@ func newEnv(t testing.TB, opts ...envOpt) *env {
 	}
 	var logs partition.Store = e.logs
 	if st.hooks.logStartRead != nil || st.hooks.deleteBefore != nil {
-		logs = hookedStore{logs, st.hooks}
+		logs = hookedStore{logs, st.hooks, e}
 	}
-	e.reads = st.reads
 	e.groups = group.OpenMemory(st.coord, e.state)
 	var cat Catalog = e.catalog
 	if st.catalog != nil {
@@ -130,8 +129,8 @@ func newEnv(t testing.TB, opts ...envOpt) *env {
 // hooks let a test act inside the partition logs' calls.
 type hooks struct {
 	// logStartRead runs after each LogStart: the last read of a fetch before it decides to
-	// wait, so records a test adds then can only wake it through the change channel.
-	logStartRead func()
+	// wait, so records added then can only wake it through the change channel.
+	logStartRead func(*env)
 	// deleteBefore replaces DeleteBefore.
 	deleteBefore func(ctx context.Context) error
 }
@@ -139,21 +138,22 @@ type hooks struct {
 type hookedStore struct {
 	partition.Store
 	hooks hooks
+	env   *env
 }
 
 type hookedLog struct {
 	partition.Log
-	hooks hooks
+	hookedStore
 }
 
 func (s hookedStore) Partition(tp partition.TP) (partition.Log, error) {
 	l, err := s.Store.Partition(tp)
-	return hookedLog{l, s.hooks}, err
+	return hookedLog{l, s}, err
 }
 
 func (l hookedLog) LogStart(ctx context.Context) (int64, error) {
 	if l.hooks.logStartRead != nil {
-		defer l.hooks.logStartRead()
+		defer l.hooks.logStartRead(l.env)
 	}
 	return l.Log.LogStart(ctx)
 }
@@ -166,9 +166,15 @@ func (l hookedLog) DeleteBefore(ctx context.Context, offset int64) error {
 }
 
 // watchReads makes the env signal env.reads after each read of a partition's log start.
-func watchReads(s *setup) {
-	reads := make(chan struct{}, 16)
-	s.reads, s.hooks.logStartRead = reads, func() { reads <- struct{}{} }
+func watchReads(s *setup) { s.hooks.logStartRead = func(e *env) { e.reads <- struct{}{} } }
+
+// appendAfterFirstRead stores values in partition 0 right after the first read of its log
+// start, inside that read: between a fetch's read and its wait, deterministically.
+func appendAfterFirstRead(values ...string) envOpt {
+	return func(s *setup) {
+		var once sync.Once
+		s.hooks.logStartRead = func(e *env) { once.Do(func() { e.appendValues(0, values...) }) }
+	}
 }
 
 // client speaks the wire protocol on one connection, one request at a time.

@@ -108,14 +108,17 @@ func TestDeleteRecords(t *testing.T) {
 			e.logs.Fail(errors.New("bookies down"))
 			wantCode(t, "delete records", deleted(e.dial().do(deleteRecordsReq(topic, 0, -1), v)).ErrorCode, kerr.KafkaStorageError)
 		}},
-		{name: "a log start not stored within the timeout is REQUEST_TIMED_OUT", opts: []envOpt{stuckDeletes},
-			run: func(t *testing.T, e *env, v int16) {
-				req := deleteRecordsReq(topic, 0, 2)
-				req.TimeoutMillis = 1
-				e.threeRecordsFromOne()
-				wantCode(t, "delete records", deleted(e.dial().do(req, v)).ErrorCode, kerr.RequestTimedOut)
-			}},
+		{name: "a log start not stored within the timeout is REQUEST_TIMED_OUT", opts: []envOpt{stuckDeletes}, run: timesOut},
+		{name: "a lookup outlasting the timeout is REQUEST_TIMED_OUT", opts: []envOpt{stuckLookups}, run: timesOut},
 	})
+}
+
+// timesOut deletes records with a 1 ms timeout and expects REQUEST_TIMED_OUT.
+func timesOut(t *testing.T, e *env, v int16) {
+	req := deleteRecordsReq(topic, 0, 2)
+	req.TimeoutMillis = 1
+	e.threeRecordsFromOne()
+	wantCode(t, "delete records", deleted(e.dial().do(req, v)).ErrorCode, kerr.RequestTimedOut)
 }
 
 // stuckDeletes makes DeleteBefore wait until its request gives up, as a Pulsar that does not

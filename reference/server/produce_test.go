@@ -133,6 +133,12 @@ func TestProduce(t *testing.T) {
 			e.logs.Fail(errors.New("bookies down"))
 			wantCode(t, "produce", e.dial().produceTo(0, batchOf("a").encode(t), v).ErrorCode, kerr.KafkaStorageError)
 		}},
+		{name: "a lookup outlasting the request's timeout is REQUEST_TIMED_OUT", opts: []envOpt{stuckLookups},
+			run: func(t *testing.T, e *env, v int16) {
+				req := produceReq(topic, 0, 1, batchOf("a").encode(t))
+				req.TimeoutMillis = 1
+				wantCode(t, "produce", produced(e.dial().do(req, v)).ErrorCode, kerr.RequestTimedOut)
+			}},
 		{name: "an idempotent retry answers its first offset and is not written again", run: func(t *testing.T, e *env, v int16) {
 			c := e.dial()
 			c.produceTo(0, batchOf("before").encode(t), v)
