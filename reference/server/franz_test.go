@@ -8,13 +8,16 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 
 	"github.com/kop-conformance/kop-conformance/reference/protocol"
+	"github.com/kop-conformance/kop-conformance/reference/wiretap"
 )
 
 // A real client against the in-process server: franz-go produces, consumes in a group and
-// commits, pinned to a protocol level on a listener capped to it.
+// commits, pinned to a protocol level on a listener capped to it; the wire tap records every
+// version it sent, each within the level.
 func TestFranzGoClient(t *testing.T) {
 	cases := []struct {
 		level string
@@ -27,12 +30,12 @@ func TestFranzGoClient(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("level %s sasl %v", tc.level, tc.sasl), func(t *testing.T) {
 			t.Parallel()
-			opts := []envOpt{withLevel(tc.level)}
+			opts := []envOpt{withLevel(tc.level), withConfig(func(c *Config) { c.Tap = wiretap.New() })}
 			if tc.sasl {
 				opts = append(opts, withSASL())
 			}
 			e := newEnv(t, opts...)
-			kopts := []kgo.Opt{kgo.SeedBrokers(e.addr), kgo.MaxVersions(protocol.Levels[tc.level]()),
+			kopts := []kgo.Opt{kgo.SeedBrokers(e.addr), kgo.MaxVersions(protocol.Levels[tc.level]()), kgo.ClientID("franz-" + tc.level),
 				kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner()),
 				kgo.ConsumerGroup(grp), kgo.ConsumeTopics(topic), kgo.DisableAutoCommit(),
 				kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}
@@ -85,6 +88,18 @@ func TestFranzGoClient(t *testing.T) {
 			for _, c := range e.groups.Fetch(grp, map[string][]int32{topic: {0, 1}}) {
 				if c.Offset != 2 {
 					t.Errorf("committed %d on partition %d, want 2", c.Offset, c.Partition)
+				}
+			}
+			level, _ := protocol.Cap(Implemented(), tc.level)
+			tapped := e.srv.cfg.Tap.Snapshot("franz-" + tc.level)["franz-"+tc.level].Versions
+			for _, k := range []kmsg.Key{kmsg.Produce, kmsg.Fetch, kmsg.JoinGroup, kmsg.OffsetCommit} {
+				if len(tapped[k.Int16()]) == 0 {
+					t.Errorf("the tap saw no %s", kmsg.NameForKey(k.Int16()))
+				}
+			}
+			for k, vs := range tapped {
+				if k != kmsg.ApiVersions.Int16() && !level.Serves(k, vs[len(vs)-1]) {
+					t.Errorf("%s v%v sent, above level %s", kmsg.NameForKey(k), vs, tc.level)
 				}
 			}
 		})
