@@ -64,7 +64,7 @@ func handleDeleteRecords(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	topics := rc.resolver(wctx, kmsg.DeleteRecords)
+	topics := rc.resolver(ctx, kmsg.DeleteRecords).within(wctx)
 	store := !s.cfg.Faults.On(faults.IgnoreLogStart)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, deleteRecordsParallel)

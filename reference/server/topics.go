@@ -16,8 +16,9 @@ import (
 
 // Topic lookup: the one path from a topic a request names to its partition count, and the one
 // place where Kafka's answer per API is chosen. Kafka 3.9 checks authorization first, then the
-// name, then its metadata; Metadata, CreateTopics and CreatePartitions interleave their own
-// checks and call the steps (authorize, lookupTopic) themselves.
+// name, then its metadata. The partition APIs take the path whole (topicResolver); Metadata and
+// the admin APIs interleave checks of their own and call its steps (authorize, lookupTopic,
+// existingTopic).
 
 // topicAPI is how one API treats the topics it names.
 type topicAPI struct {
@@ -166,14 +167,21 @@ func (t topicState) partition(p int32) *kerr.Error {
 
 // topicResolver resolves the topics a request of a partition API names, each once.
 type topicResolver struct {
-	rc   *reqCtx
-	ctx  context.Context
-	api  kmsg.Key
-	seen map[string]topicState
+	rc        *reqCtx
+	ctx       context.Context // authorization's
+	lookupCtx context.Context
+	api       kmsg.Key
+	seen      map[string]topicState
 }
 
 func (rc *reqCtx) resolver(ctx context.Context, api kmsg.Key) *topicResolver {
-	return &topicResolver{rc: rc, ctx: ctx, api: api, seen: map[string]topicState{}}
+	return &topicResolver{rc: rc, ctx: ctx, lookupCtx: ctx, api: api, seen: map[string]topicState{}}
+}
+
+// within bounds the lookups (not the authorization) by a request's own timeout.
+func (r *topicResolver) within(ctx context.Context) *topicResolver {
+	r.lookupCtx = ctx
+	return r
 }
 
 // topic is the state of a named topic: authorization, then the name, then the lookup.
@@ -184,7 +192,7 @@ func (r *topicResolver) topic(name string) topicState {
 	e := r.rc.authorize(r.ctx, r.api, name)
 	var n int32
 	if e == nil {
-		n, e = r.rc.s.lookupTopic(r.ctx, r.api, name)
+		n, e = r.rc.s.lookupTopic(r.lookupCtx, r.api, name)
 	}
 	t := topicState{partitions: n}
 	if e != nil {
