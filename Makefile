@@ -7,7 +7,7 @@ export TESTCONTAINERS_RYUK_DISABLED := true
 
 TARGET ?= reference
 LEVELS ?= 1.0 2.0 2.6
-PROCS ?= 2
+PROCS ?= 3
 BOOTSTRAP ?=
 LABELS ?=
 PULSAR_IMAGE ?=

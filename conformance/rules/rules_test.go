@@ -1,6 +1,10 @@
 package rules
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/kop-conformance/kop-conformance/reference/faults"
+)
 
 func TestApplies(t *testing.T) {
 	ref, kafka, ext := TargetNamed("reference"), TargetNamed("kafka"), TargetNamed("external")
@@ -48,6 +52,18 @@ func TestEveryFeatureDeclaresItsAPIs(t *testing.T) {
 	for _, f := range Features {
 		if len(f.APIs) == 0 {
 			t.Errorf("feature %s declares no APIs its specs must send", f.Name)
+		}
+	}
+}
+
+// TestEveryFaultNamesDeclaredFeatures keeps the mutation check honest: a fault expected to be
+// caught by a feature that is not a matrix row would select no specs and never be killed.
+func TestEveryFaultNamesDeclaredFeatures(t *testing.T) {
+	for _, f := range faults.All {
+		for _, name := range f.Features {
+			if _, ok := Lookup(name); !ok {
+				t.Errorf("fault %s names feature %q, which is not declared", f.Name, name)
+			}
 		}
 	}
 }

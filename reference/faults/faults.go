@@ -45,7 +45,7 @@ var All = []Fault{
 	{StaleHighWater, "Fetch responses report a high watermark one below the real one", []string{"fetch"}},
 	{DropCommits, "OffsetCommit answers success and stores nothing", []string{"offsets", "groups"}},
 	{ForgetOnRebalance, "a group's committed offsets are discarded when it rebalances", []string{"groups"}},
-	{NoCommitFencing, "OffsetCommit ignores the generation and member id (no ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, REBALANCE_IN_PROGRESS)", []string{"groups"}},
+	{NoCommitFencing, "OffsetCommit ignores the generation and member id (no ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, REBALANCE_IN_PROGRESS)", []string{"commit-fencing"}},
 	{EarlyEviction, "members are evicted after a third of their session timeout", []string{"groups"}},
 	{NoEviction, "a member that stops heartbeating is never evicted", []string{"groups"}},
 	{LoseRecord, "the last record of every batch of more than one record is not stored", []string{"produce"}},

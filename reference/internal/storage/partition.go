@@ -184,7 +184,7 @@ func (p *Partition) observe(msg pulsar.Message) error {
 	if p.lastSeen.less(ek) {
 		p.lastSeen = ek
 	}
-	if pt := msg.PublishTime().UnixMilli(); pt > p.lastPublish {
+	if pt := publishedAt(msg); pt > p.lastPublish {
 		p.lastPublish = pt
 	}
 	return nil

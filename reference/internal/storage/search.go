@@ -127,14 +127,22 @@ func (p *Partition) locate(ctx context.Context, offset int64) (point, bool, erro
 // firstOffsetAt reads the first offset of the entry at ek with a one-message reader and learns
 // it. If ek no longer exists the reader starts at the next entry, which is learned instead.
 func (p *Partition) firstOffsetAt(ctx context.Context, ek entryKey) (int64, error) {
+	_, first, err := p.probeEntry(ctx, ek)
+	return first, err
+}
+
+// probeEntry reads the first message of the entry at ek (or of the next one, when ek no longer
+// exists) with a one-message reader, learns the entry's first offset, and returns its publish
+// time (ms) and first offset.
+func (p *Partition) probeEntry(ctx context.Context, ek entryKey) (int64, int64, error) {
 	c, err := p.openProbe(pulsar.NewMessageID(ek.ledger, ek.entry, -1, -1))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer c.r.Close()
 	msgp, err := c.peek(ctx, p.store.cfg.OperationTimeout)
 	if err != nil {
-		return 0, fmt.Errorf("reading entry %d:%d of %s: %w", ek.ledger, ek.entry, p.name, err)
+		return 0, 0, fmt.Errorf("reading entry %d:%d of %s: %w", ek.ledger, ek.entry, p.name, err)
 	}
 	msg := *msgp
 	id := msg.ID()
@@ -146,5 +154,15 @@ func (p *Partition) firstOffsetAt(ctx context.Context, ek entryKey) (int64, erro
 	p.mu.Lock()
 	p.learnLocked(entryKey{id.LedgerID(), id.EntryID()}, first)
 	p.mu.Unlock()
-	return first, nil
+	return publishedAt(msg), first, nil
+}
+
+// publishedAt is when the broker stored a message (ms): its broker publish time (the broker
+// entry metadata's, in the broker's clock and order) when Pulsar exposes it, else the
+// producer's publish time.
+func publishedAt(msg pulsar.Message) int64 {
+	if t := msg.BrokerPublishTime(); t != nil {
+		return t.UnixMilli()
+	}
+	return msg.PublishTime().UnixMilli()
 }

@@ -3,18 +3,16 @@ package storage
 import (
 	"context"
 	"fmt"
-	"time"
-
-	"github.com/apache/pulsar-client-go/pulsar"
 )
 
 // OffsetForTimestamp returns the first offset at or after the log start whose record timestamp
-// is >= ts and that record's timestamp, or (-1, -1) when no record is that late. Pulsar
-// positions a reader by publish time (its own time index); reading forward from there finds the
-// first record whose Kafka timestamp qualifies, so only the records published since ts are
-// read. Records below the log start (DeleteRecords) are never answered: when the seek lands
-// below it the search goes on from the log start itself (positioned like a fetch, not by
-// reading the deleted records), as Kafka searches only from its log start.
+// is >= ts and that record's timestamp, or (-1, -1) when no record is that late. A record is
+// published no earlier than it was created, so the first entry Pulsar published at or after ts
+// is where a record that late can start: the topic's entries are bisected by publish time with
+// one-message probes (as a fetch far from any known offset is located), then records are read
+// forward from there, never from below the log start (DeleteRecords), as Kafka searches only
+// from its log start. No reader seek is involved: a seek makes the reader reconnect, and a read
+// racing that could stall for the whole operation timeout.
 func (p *Partition) OffsetForTimestamp(ctx context.Context, ts int64) (int64, int64, error) {
 	hwm, err := p.HighWatermark(ctx)
 	if err != nil {
@@ -30,36 +28,43 @@ func (p *Partition) OffsetForTimestamp(ctx context.Context, ts int64) (int64, in
 	if hwm == 0 || ls >= hwm || last < ts {
 		return -1, -1, nil // nothing readable was published at or after ts
 	}
-	c, err := p.openCursor(ctx, pulsar.EarliestMessageID(), 0)
+	from, err := p.firstPublishedAtOrAfter(ctx, ts)
 	if err != nil {
 		return 0, 0, err
 	}
-	defer c.r.Close()
-	if err := c.r.SeekByTime(time.UnixMilli(ts)); err != nil {
-		return 0, 0, fmt.Errorf("seek %s by time: %w", p.name, err)
+	return p.firstAtOrAfter(ctx, max(from, ls), ts, hwm)
+}
+
+// firstPublishedAtOrAfter returns the first offset of the first entry published at or after
+// ts (0 when the ledgers cannot be listed: reading then starts at the log start).
+func (p *Partition) firstPublishedAtOrAfter(ctx context.Context, ts int64) (int64, error) {
+	if p.store.cfg.Ledgers == nil {
+		return 0, nil
 	}
-	// A record was published at or after ts (lastPublish), so the seek lands on one and the
-	// reader delivers it; no HasNext, which can stall while the reader reconnects after a seek.
-	for {
-		msg, err := c.peek(ctx, p.store.cfg.OperationTimeout)
+	ls, err := p.store.cfg.Ledgers(ctx, p.name)
+	if err != nil {
+		return 0, fmt.Errorf("listing ledgers of %s: %w", p.name, err)
+	}
+	entries := newEntryList(ls)
+	// The first entry whose publish time is >= ts: entries are published in order.
+	lo, hi := int64(0), entries.total
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		pt, _, err := p.probeEntry(ctx, entries.at(mid))
 		if err != nil {
-			return 0, 0, err
+			return 0, err
 		}
-		c.pending = nil
-		rec, err := fromMessage(*msg)
-		if err != nil {
-			return 0, 0, err
-		}
-		if rec.Offset < ls {
-			return p.firstAtOrAfter(ctx, ls, ts, hwm)
-		}
-		if rec.Timestamp >= ts {
-			return rec.Offset, rec.Timestamp, nil
-		}
-		if rec.Offset+1 >= hwm {
-			return -1, -1, nil
+		if pt >= ts {
+			hi = mid
+		} else {
+			lo = mid + 1
 		}
 	}
+	if lo == entries.total {
+		return 0, nil // published before ts entirely; lastPublish said otherwise: read it all
+	}
+	_, first, err := p.probeEntry(ctx, entries.at(lo))
+	return first, err
 }
 
 // firstAtOrAfter reads forward from offset (positioned through the sparse index or a search,
