@@ -25,7 +25,6 @@ type store interface {
 type stateStore struct {
 	producer pulsar.Producer
 	view     pulsar.TableView
-	mu       sync.Mutex
 }
 
 func openStateStore(ctx context.Context, client pulsar.Client, topic string) (*stateStore, error) {
