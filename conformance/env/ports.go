@@ -29,9 +29,15 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 	"github.com/testcontainers/testcontainers-go"
 )
 
@@ -108,4 +114,50 @@ func runPublished(ctx context.Context, o Options, image string, setup func(pick 
 func isPortClash(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "address already in use") || strings.Contains(msg, "port is already allocated")
+}
+
+// restart stops c (a grace of 0 is SIGKILL at once) and starts it again on the same ports;
+// Start runs the container's wait strategy again, so it returns once the server is ready.
+func restart(ctx context.Context, c *testcontainers.DockerContainer, grace time.Duration) error {
+	if err := c.Stop(ctx, &grace); err != nil {
+		return fmt.Errorf("stopping the server: %w", err)
+	}
+	var err error
+	for attempt := 1; attempt <= startAttempts; attempt++ {
+		if err = c.Start(ctx); err == nil || !isPortClash(err) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("starting the server: %w", err)
+	}
+	return nil
+}
+
+// publish exposes the container ports and publishes each on its loopback host port; a host
+// port of 0 lets Docker pick one (read it back with MappedPort or PortEndpoint).
+func publish(ports map[int]int) testcontainers.CustomizeRequestOption {
+	bindings := network.PortMap{}
+	exposed := make([]string, 0, len(ports))
+	for containerPort, hostPort := range ports {
+		p := network.MustParsePort(fmt.Sprintf("%d/tcp", containerPort))
+		b := network.PortBinding{HostIP: netip.MustParseAddr("127.0.0.1")}
+		if hostPort != 0 {
+			b.HostPort = strconv.Itoa(hostPort)
+		}
+		bindings[p] = []network.PortBinding{b}
+		exposed = append(exposed, p.String())
+	}
+	sort.Strings(exposed)
+	return func(req *testcontainers.GenericContainerRequest) error {
+		if err := testcontainers.WithExposedPorts(exposed...)(req); err != nil {
+			return err
+		}
+		return testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) { hc.PortBindings = bindings })(req)
+	}
 }
