@@ -40,54 +40,62 @@ func newEnv(o Options) *Env {
 }
 
 // Start brings up Pulsar and the reference server. On error everything started is removed.
-func Start(ctx context.Context, opts ...Option) (e *Env, err error) {
+func Start(ctx context.Context, opts ...Option) (*Env, error) {
 	o := newOptions(opts)
 	if o.PulsarImage == "" || o.ReferenceImage == "" {
 		return nil, errors.New("env: the Pulsar and reference images must be named (KOP_PULSAR_IMAGE, KOP_REFERENCE_IMAGE); `make conformance` builds and names them")
 	}
-	e = newEnv(o)
-	defer func() {
-		if err != nil {
-			e.Stop(context.Background())
-		}
-	}()
+	e := newEnv(o)
+	return e.started(e.startReference(ctx, opts))
+}
+
+func (e *Env) startReference(ctx context.Context, opts []Option) (err error) {
 	start := time.Now()
 	if e.net, err = tcnetwork.New(ctx); err != nil {
-		return nil, fmt.Errorf("docker network: %w", err)
+		return fmt.Errorf("docker network: %w", err)
 	}
 	if e.pulsar, err = RunPulsar(ctx, append(opts[:len(opts):len(opts)], onNetwork(e.net))...); err != nil {
-		return nil, fmt.Errorf("pulsar: %w", err)
+		return fmt.Errorf("pulsar: %w", err)
 	}
-	o.say("Pulsar ready after %s", time.Since(start).Round(time.Second))
+	e.opts.say("Pulsar ready after %s", time.Since(start).Round(time.Second))
 	if e.reference, err = RunReference(ctx, e.pulsar, opts...); err != nil {
-		return nil, fmt.Errorf("reference server: %w", err)
+		return fmt.Errorf("reference server: %w", err)
 	}
 	e.Target = e.reference.Target()
 	e.Target.Pulsar = e.pulsar.Client()
-	o.say("environment ready after %s", time.Since(start).Round(time.Second))
-	return e, nil
+	e.opts.say("environment ready after %s", time.Since(start).Round(time.Second))
+	return nil
 }
 
 // StartKafka brings up a single-node Apache Kafka (KRaft) container, the oracle target, with
 // level proxies in front of each of its listeners. On error everything started is removed.
-func StartKafka(ctx context.Context, opts ...Option) (e *Env, err error) {
-	e = newEnv(newOptions(opts))
-	defer func() {
-		if err != nil {
-			e.Stop(context.Background())
-		}
-	}()
+func StartKafka(ctx context.Context, opts ...Option) (*Env, error) {
+	e := newEnv(newOptions(opts))
+	return e.started(e.startKafka(ctx, opts))
+}
+
+func (e *Env) startKafka(ctx context.Context, opts []Option) (err error) {
 	start := time.Now()
 	if e.kafka, err = RunKafka(ctx, opts...); err != nil {
-		return nil, fmt.Errorf("kafka: %w", err)
+		return fmt.Errorf("kafka: %w", err)
 	}
 	wireURL, err := e.proxyLevels(e.kafka.Plan)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	e.Target = e.kafka.Target()
 	e.Target.WireURL = wireURL
 	e.opts.say("Kafka ready after %s", time.Since(start).Round(time.Second))
+	return nil
+}
+
+// started is e once its start succeeded; after a failed one it removes what was started
+// (saving the containers' logs) and returns the error.
+func (e *Env) started(err error) (*Env, error) {
+	if err != nil {
+		e.Stop(context.Background())
+		return nil, err
+	}
 	return e, nil
 }
 

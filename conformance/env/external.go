@@ -21,13 +21,9 @@ func External(ctx context.Context, name, bootstrap string, opts ...Option) (*Env
 	}
 	plan.Main(Plaintext).Addr = bootstrap
 	wireURL, err := e.proxyLevels(plan)
-	if err != nil {
-		e.Stop(context.Background())
-		return nil, err
-	}
 	e.Target = clients.Target{Name: name, WireURL: wireURL}
 	plan.Apply(&e.Target)
-	return e, nil
+	return e.started(err)
 }
 
 // proxyLevels starts level proxies for the plan's proxied listeners, setting their addresses

@@ -2,6 +2,8 @@ package env
 
 import (
 	"context"
+	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -65,5 +67,33 @@ func TestExternalProxiesEveryLevel(t *testing.T) {
 	e.Stop(context.Background())
 	if _, err := os.Stat(filepath.Join(logDir, "levelproxy.log")); err != nil {
 		t.Errorf("no level proxy log: %v", err)
+	}
+}
+
+// A start that fails after starting something removes it: here, the level proxies.
+func TestFailedStartStopsWhatItStarted(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	e := newEnv(newOptions(nil))
+	plan := mustPlan(t, []Protocol{Plaintext}, []string{"2.0"}, Given, Proxied)
+	plan.Main(Plaintext).Addr = cluster.ListenAddrs()[0]
+	if _, err := e.proxyLevels(plan); err != nil {
+		t.Fatal(err)
+	}
+	proxy := plan.Proxies()[0].Addr
+	c, err := net.Dial("tcp", proxy)
+	if err != nil {
+		t.Fatalf("the level proxy does not run: %v", err)
+	}
+	c.Close()
+	if got, err := e.started(errors.New("a later step failed")); got != nil || err == nil {
+		t.Fatalf("a failed start returned %v, %v", got, err)
+	}
+	if c, err := net.DialTimeout("tcp", proxy, time.Second); err == nil {
+		c.Close()
+		t.Fatal("the level proxy still accepts after the failed start")
 	}
 }
