@@ -30,7 +30,7 @@ matrix: ## the full matrix: every level 1.0-2.6
 mutants: ## the suite's mutation check: every reference fault must turn a spec red; writes reports/mutants.md
 	@MUTANTS="$(MUTANTS)" MUTANT_LEVELS="$(MUTANT_LEVELS)" PROCS="$(PROCS)" fixtures/scripts/mutants.sh
 
-test: ## formatting, vet and unit tests (no Docker needed)
+test: ## formatting, vet, staticcheck and unit tests (no Docker needed)
 	@fixtures/scripts/test.sh
 
 images: ## build (or reuse) the Pulsar and reference images

@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/testcontainers/testcontainers-go"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kop-conformance/kop-conformance/conformance/clients"
+	"github.com/kop-conformance/kop-conformance/fixtures/certs"
 	"github.com/kop-conformance/kop-conformance/fixtures/tokens"
 )
 
@@ -214,4 +217,16 @@ func grantKafka(ctx context.Context, bootstrap string) error {
 		}
 	}
 	return nil
+}
+
+// certMount is where certFiles puts the certificates in a container.
+const certMount = "/certs/"
+
+// certFiles copies the certificate directory into a container.
+func certFiles(dir string) testcontainers.CustomizeRequestOption {
+	var files []testcontainers.ContainerFile
+	for _, f := range []string{certs.CAFile, certs.ServerCertFile, certs.ServerKeyFile, certs.ServerStoreFile} {
+		files = append(files, testcontainers.ContainerFile{HostFilePath: filepath.Join(dir, f), ContainerFilePath: certMount + f, FileMode: 0o644})
+	}
+	return testcontainers.WithFiles(files...)
 }

@@ -1,0 +1,87 @@
+package env
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/testcontainers/testcontainers-go"
+)
+
+// Options configure Start, StartKafka, External and the Run functions; set them with the
+// With* functions.
+type Options struct {
+	PulsarImage    string
+	ReferenceImage string
+	KafkaImage     string
+	LogDir         string
+	Progress       io.Writer
+	StartupTimeout time.Duration
+	CertDir        string // with certificates (package certs): TLS listeners too
+	SASL           bool   // SASL/PLAIN listeners, Pulsar with token authentication and grants
+	Fault          string // reference server faults (the mutation check); empty in normal runs
+
+	network *testcontainers.DockerNetwork // the Docker network Pulsar joins (Start makes it)
+}
+
+// Option customises Start and the Run functions.
+type Option func(*Options)
+
+// WithPulsarImage names the Pulsar image (the locally built one, or apachepulsar/pulsar:*).
+func WithPulsarImage(img string) Option { return func(o *Options) { o.PulsarImage = img } }
+
+// WithReferenceImage names the reference server image.
+func WithReferenceImage(img string) Option { return func(o *Options) { o.ReferenceImage = img } }
+
+// WithKafkaImage names the Apache Kafka image (the kafka target).
+func WithKafkaImage(img string) Option { return func(o *Options) { o.KafkaImage = img } }
+
+// WithLogDir is where container logs are saved when the environment stops.
+func WithLogDir(dir string) Option { return func(o *Options) { o.LogDir = dir } }
+
+// WithProgress receives one line per step.
+func WithProgress(w io.Writer) Option { return func(o *Options) { o.Progress = w } }
+
+// WithCerts adds TLS listeners (SSL, and MTLS requiring client certificates) using the
+// certificates certs.Generate wrote to dir.
+func WithCerts(dir string) Option { return func(o *Options) { o.CertDir = dir } }
+
+// WithFault starts the reference server with deliberate faults (package reference/faults), for
+// the suite's mutation check.
+func WithFault(names string) Option { return func(o *Options) { o.Fault = names } }
+
+// WithSASL adds SASL/PLAIN listeners with an allowed and a denied principal; for the reference
+// server, Pulsar runs with token authentication and authorization.
+func WithSASL() Option { return func(o *Options) { o.SASL = true } }
+
+// onNetwork puts Pulsar on a Docker network, where the reference server finds it.
+func onNetwork(nw *testcontainers.DockerNetwork) Option {
+	return func(o *Options) { o.network = nw }
+}
+
+func newOptions(opts []Option) Options {
+	o := Options{StartupTimeout: 3 * time.Minute}
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
+
+// protocols are the listener protocols of a started target: PLAINTEXT always, SSL and MTLS
+// with certificates, SASL with WithSASL.
+func (o *Options) protocols() []Protocol {
+	out := []Protocol{Plaintext}
+	if o.CertDir != "" {
+		out = append(out, SSL, MTLS)
+	}
+	if o.SASL {
+		out = append(out, SASL)
+	}
+	return out
+}
+
+func (o *Options) say(format string, args ...any) {
+	if o.Progress != nil {
+		fmt.Fprintf(o.Progress, "==> [env] "+format+"\n", args...)
+	}
+}
