@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/kop-conformance/kop-conformance/conformance/clients"
-	"github.com/kop-conformance/kop-conformance/reference/config"
+	"github.com/kop-conformance/kop-conformance/reference/listeners"
 	"github.com/kop-conformance/kop-conformance/reference/protocol"
 )
 
@@ -97,7 +97,7 @@ func TestReferencePlan(t *testing.T) {
 	checkEndpoints(t, p, allProtocols, levels)
 
 	// The server reads back exactly the plan: same listeners, levels, protocols, addresses.
-	parsed, err := config.ParseListeners(p.KOPListeners())
+	parsed, err := listeners.Parse(p.KOPListeners())
 	if err != nil {
 		t.Fatalf("the reference server refuses KOP_LISTENERS: %v\n%s", err, p.KOPListeners())
 	}
@@ -106,7 +106,7 @@ func TestReferencePlan(t *testing.T) {
 	}
 	for i, got := range parsed {
 		l, spec := p.Served()[i], protocolSpecs[p.Served()[i].Protocol]
-		want := config.Listener{Bind: fmt.Sprintf("0.0.0.0:%d", l.Port), Advertised: l.Addr, Level: l.Level, Protocol: spec.security}
+		want := listeners.Listener{Bind: fmt.Sprintf("0.0.0.0:%d", l.Port), Advertised: l.Addr, Level: l.Level, Protocol: spec.security}
 		if spec.clientAuth {
 			want.ClientAuth = "required"
 		}
