@@ -72,8 +72,8 @@ var _ = Describe("leader-epoch", func() {
 			topic := newTopic(ctx, cl, c, "epoch", 1)
 			_, err := cl.Produce(ctx, clients.AcksAll, sampleRecords(topic, 5))
 			Expect(err).NotTo(HaveOccurred())
-			// Below v1 (level 1.0) the response has no leader epoch field.
-			withEpoch := c.levelAtLeast("1.1")
+			// Below v1 (levels 1.0 and 1.1) the response has no leader epoch field.
+			withEpoch := c.levelAtLeast("2.0")
 
 			epoch, end, code, err := le.OffsetForLeaderEpoch(ctx, topic, 0, -1, 0)
 			Expect(err).NotTo(HaveOccurred())
