@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/kop-conformance/kop-conformance/matrix/dims"
 )
 
 // Header is a record header; a nil Value is null.
@@ -285,14 +287,39 @@ type Kind struct {
 	New         func(t Target, level string) (Client, error)
 }
 
-// Kinds is every client under test, in report order.
-var Kinds = []Kind{
+// adapters are the kinds by client name (matrix/dims names the clients and their order).
+var adapters = map[string]Kind{
 	// franz-go's cooperative-sticky is client-side (KIP-429 over any JoinGroup version), so it
 	// runs at every level; sarama refuses a cooperative strategy below 2.4 in its config check.
-	{Name: "franz-go", Pinnable: true, New: newFranz, Balancers: []string{"range", "roundrobin", "sticky", "cooperative-sticky"}},
-	{Name: "sarama", Pinnable: true, New: newSarama, Balancers: []string{"range", "roundrobin", "sticky", "cooperative-sticky"},
+	dims.FranzGo: {Pinnable: true, New: newFranz, Balancers: []string{"range", "roundrobin", "sticky", "cooperative-sticky"}},
+	dims.Sarama: {Pinnable: true, New: newSarama, Balancers: []string{"range", "roundrobin", "sticky", "cooperative-sticky"},
 		BalancerMinLevel: map[string]string{"cooperative-sticky": "2.4"}},
-	{Name: "kafka-go", Pinnable: false, EmptyAsNull: true, New: newKafkaGo, Balancers: []string{"range", "roundrobin"}},
+	dims.KafkaGo: {Pinnable: false, EmptyAsNull: true, New: newKafkaGo, Balancers: []string{"range", "roundrobin"}},
+}
+
+// Kinds is every client under test, in report order (dims.Clients). A client without an
+// adapter stops the program: its column would be empty.
+var Kinds = func() []Kind {
+	var out []Kind
+	for _, name := range dims.Clients() {
+		k, ok := adapters[name]
+		if !ok {
+			panic("clients: no adapter for client " + name)
+		}
+		k.Name = name
+		out = append(out, k)
+	}
+	return out
+}()
+
+// KindNamed returns the kind of the named client.
+func KindNamed(name string) (Kind, bool) {
+	for _, k := range Kinds {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return Kind{}, false
 }
 
 // ErrNoLevelListener means a non-pinnable client was asked for a level the target cannot emulate.

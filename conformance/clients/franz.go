@@ -11,7 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kversion"
 
-	"github.com/kop-conformance/kop-conformance/reference/protocol"
+	"github.com/kop-conformance/kop-conformance/matrix/dims"
 )
 
 type franz struct {
@@ -25,7 +25,7 @@ type franz struct {
 }
 
 func newFranz(t Target, level string) (Client, error) {
-	lv, ok := protocol.Levels[level]
+	lv, ok := dims.LevelNamed(level)
 	if !ok {
 		return nil, fmt.Errorf("franz-go: unknown level %q", level)
 	}
@@ -35,7 +35,7 @@ func newFranz(t Target, level string) (Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &franz{seeds: []string{addr}, versions: lv(), tls: t.TLS, sasl: t.SASL, failFast: t.FailFast, clientID: t.ClientIDFor("franz-go")}
+	f := &franz{seeds: []string{addr}, versions: lv.Versions(), tls: t.TLS, sasl: t.SASL, failFast: t.FailFast, clientID: t.ClientIDFor(dims.FranzGo)}
 	cl, err := kgo.NewClient(f.opts()...)
 	if err != nil {
 		return nil, err

@@ -10,6 +10,8 @@ import (
 
 	kafka "github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/sasl"
+
+	"github.com/kop-conformance/kop-conformance/matrix/dims"
 )
 
 // kafkaGo cannot pin its request versions: it negotiates from ApiVersions. A level is reached
@@ -39,7 +41,7 @@ func newKafkaGo(t Target, level string) (Client, error) {
 			return nil, err
 		}
 	}
-	id := t.ClientIDFor("kafka-go")
+	id := t.ClientIDFor(dims.KafkaGo)
 	tr := &kafka.Transport{TLS: t.TLS, SASL: mech, ClientID: id}
 	return &kafkaGo{tls: t.TLS, sasl: mech, addr: addr, clientID: id, client: &kafka.Client{Addr: kafka.TCP(addr), Timeout: 30 * time.Second, Transport: tr}, transport: tr}, nil
 }

@@ -60,12 +60,8 @@ func (f fixture) open(kind string, edit func(*Target)) Client {
 
 // kindNamed is the client kind of that name (a zero Kind, whose New is nil, if none).
 func kindNamed(name string) Kind {
-	for _, k := range Kinds {
-		if k.Name == name {
-			return k
-		}
-	}
-	return Kind{}
+	k, _ := KindNamed(name)
+	return k
 }
 
 var topicSeq atomic.Int64

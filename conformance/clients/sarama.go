@@ -7,12 +7,17 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+
+	"github.com/kop-conformance/kop-conformance/matrix/dims"
 )
 
-var saramaVersions = map[string]sarama.KafkaVersion{
-	"1.0": sarama.V1_0_0_0, "1.1": sarama.V1_1_0_0, "2.0": sarama.V2_0_0_0, "2.1": sarama.V2_1_0_0,
-	"2.2": sarama.V2_2_0_0, "2.3": sarama.V2_3_0_0, "2.4": sarama.V2_4_0_0, "2.5": sarama.V2_5_0_0,
-	"2.6": sarama.V2_6_0_0,
+// saramaVersion is sarama's Config.Version for a level: the level's Kafka release.
+func saramaVersion(level string) (sarama.KafkaVersion, error) {
+	lv, ok := dims.LevelNamed(level)
+	if !ok {
+		return sarama.KafkaVersion{}, fmt.Errorf("sarama: unknown level %q", level)
+	}
+	return sarama.ParseKafkaVersion(lv.Release)
 }
 
 type saramaClient struct {
@@ -22,9 +27,9 @@ type saramaClient struct {
 }
 
 func newSarama(t Target, level string) (Client, error) {
-	v, ok := saramaVersions[level]
-	if !ok {
-		return nil, fmt.Errorf("sarama: unknown level %q", level)
+	v, err := saramaVersion(level)
+	if err != nil {
+		return nil, err
 	}
 	addr, err := levelAddr(t, level)
 	if err != nil {
@@ -32,7 +37,7 @@ func newSarama(t Target, level string) (Client, error) {
 	}
 	cfg := sarama.NewConfig()
 	cfg.Version = v
-	cfg.ClientID = t.ClientIDFor("sarama")
+	cfg.ClientID = t.ClientIDFor(dims.Sarama)
 	cfg.Metadata.Retry.Backoff = 100 * time.Millisecond
 	if t.TLS != nil {
 		cfg.Net.TLS.Enable, cfg.Net.TLS.Config = true, t.TLS

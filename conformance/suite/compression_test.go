@@ -28,7 +28,7 @@ var _ = Describe("compression", func() {
 func codecsAt(c cell) []string {
 	var out []string
 	for _, codec := range clients.Codecs {
-		if codec.MinLevel == "" || c.level >= codec.MinLevel {
+		if codec.MinLevel == "" || c.levelAtLeast(codec.MinLevel) {
 			out = append(out, codec.Name)
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
+
+	"github.com/kop-conformance/kop-conformance/matrix/dims"
 )
 
 // entries turns a feature's applicable cells into table entries labelled with the matrix
@@ -36,14 +38,14 @@ func variantEntries(feature string, variants func(c cell) []string, nightly ...s
 
 // nightlyLabel marks specs that wait on purpose (timeouts, long polls): the PR gate leaves them
 // out, the full matrix and the mutation check run them.
-var nightlyLabel = Label("nightly")
+var nightlyLabel = Label(dims.Nightly)
 
 // franzEntries is entries limited to franz-go's cells, for specs that send raw requests with
 // franz-go's kmsg.
 func franzEntries(feature string) []TableEntry {
 	var out []TableEntry
 	for _, c := range cells(feature) {
-		if c.kind.Name == "franz-go" {
+		if c.kind.Name == dims.FranzGo {
 			out = append(out, Entry(c.String()+" raw", c, c.labels(feature), SpecTimeout(90*time.Second)))
 		}
 	}

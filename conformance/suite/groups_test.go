@@ -10,6 +10,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/kop-conformance/kop-conformance/conformance/clients"
+	"github.com/kop-conformance/kop-conformance/matrix/dims"
 )
 
 // Session timeout of eviction specs: Kafka's group.min.session.timeout.ms, the shortest a
@@ -210,7 +211,7 @@ var _ = Describe("mixed-group", func() {
 	for _, lv := range mixedLevels() {
 		lv := lv
 		It(fmt.Sprintf("franz-go, sarama and kafka-go members share the range assignor @%s", lv),
-			Label("client:franz-go", "client:sarama", "client:kafka-go", "level:"+lv, "feature:mixed-group"), SpecTimeout(3*time.Minute),
+			Label(dims.Spec{Clients: dims.Clients(), Level: lv, Feature: "mixed-group"}.Labels()...), SpecTimeout(3*time.Minute),
 			func(ctx SpecContext) {
 				var cls []clients.Client
 				for _, k := range clients.Kinds {

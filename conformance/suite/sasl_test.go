@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/kop-conformance/kop-conformance/conformance/clients"
+	"github.com/kop-conformance/kop-conformance/matrix/dims"
 )
 
 // openAs returns a client for the cell on the target's SASL listener, authenticated as the
@@ -63,9 +64,9 @@ var _ = Describe("sasl-plain", func() {
 //     TOPIC_AUTHORIZATION_FAILED).
 func deniedCode(c cell, step string) int16 {
 	switch {
-	case step == "join" && c.kind.Name != "kafka-go":
+	case step == "join" && c.kind.Name != dims.KafkaGo:
 		return kerr.TopicAuthorizationFailed.Code
-	case (step == "metadata" || step == "produce") && c.kind.Name == "kafka-go":
+	case (step == "metadata" || step == "produce") && c.kind.Name == dims.KafkaGo:
 		return kerr.UnknownTopicOrPartition.Code
 	case step == "join", step == "raw-join", step == "offset-fetch", step == "offset-commit":
 		return kerr.GroupAuthorizationFailed.Code

@@ -7,7 +7,7 @@
 //	KOP_PULSAR_IMAGE, KOP_REFERENCE_IMAGE, KOP_KAFKA_IMAGE (`make conformance` sets them)
 //	KOP_FAULT=<fault,...> starts the reference server with deliberate faults (`make mutants`)
 //
-// Labels carry the matrix dimensions: client:<name>, level:<x.y>, feature:<name>.
+// Labels carry the matrix dimensions (matrix/dims): client:<name>, level:<x.y>, feature:<name>.
 package suite
 
 import (
@@ -25,6 +25,7 @@ import (
 	"github.com/kop-conformance/kop-conformance/conformance/env"
 	"github.com/kop-conformance/kop-conformance/conformance/rules"
 	"github.com/kop-conformance/kop-conformance/fixtures/certs"
+	"github.com/kop-conformance/kop-conformance/matrix/dims"
 )
 
 func TestConformance(t *testing.T) {
@@ -106,10 +107,11 @@ type cell struct {
 func (c cell) String() string { return c.kind.Name + "@" + c.level }
 
 // levelAtLeast says whether the cell's level is min or newer.
-func (c cell) levelAtLeast(min string) bool { return rules.LevelAtLeast(c.level, min) }
+func (c cell) levelAtLeast(min string) bool { return dims.LevelAtLeast(c.level, min) }
 
+// labels put a spec of feature in the cell (dims.Spec).
 func (c cell) labels(feature string) Labels {
-	return Label("client:"+c.kind.Name, "level:"+c.level, "feature:"+feature)
+	return Label(dims.Spec{Clients: []string{c.kind.Name}, Level: c.level, Feature: feature}.Labels()...)
 }
 
 // cells lists the applicable (client, level) pairs for a feature; inapplicable ones are not
@@ -121,7 +123,7 @@ func cells(feature string) []cell {
 	}
 	var out []cell
 	for _, k := range clients.Kinds {
-		for _, lv := range rules.Levels() {
+		for _, lv := range dims.Levels() {
 			if rules.Runs(feature, k.Name, lv, matrixTarget) {
 				out = append(out, cell{kind: k, level: lv})
 			}

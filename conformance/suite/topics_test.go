@@ -12,7 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kop-conformance/kop-conformance/conformance/clients"
-	"github.com/kop-conformance/kop-conformance/reference/protocol"
+	"github.com/kop-conformance/kop-conformance/matrix/dims"
 	"github.com/kop-conformance/kop-conformance/reference/records"
 	"github.com/kop-conformance/kop-conformance/reference/storage"
 )
@@ -82,8 +82,9 @@ var _ = Describe("topics", func() {
 		func(ctx SpecContext, c cell) {
 			cl := c.open()
 			topic := newTopic(ctx, cl, c, "unknown", 1)
-			raw, err := kgo.NewClient(kgo.SeedBrokers(target.Levels[c.level]), kgo.MaxVersions(protocol.Levels[c.level]()),
-				kgo.ClientID(target.ClientIDFor("franz-go")))
+			lv, _ := dims.LevelNamed(c.level)
+			raw, err := kgo.NewClient(kgo.SeedBrokers(target.Levels[c.level]), kgo.MaxVersions(lv.Versions()),
+				kgo.ClientID(target.ClientIDFor(dims.FranzGo)))
 			Expect(err).NotTo(HaveOccurred())
 			DeferCleanup(raw.Close)
 			seed := raw.SeedBrokers()[0]

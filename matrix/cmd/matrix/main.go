@@ -20,7 +20,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kop-conformance/kop-conformance/conformance/rules"
+	"github.com/kop-conformance/kop-conformance/matrix/dims"
 	"github.com/kop-conformance/kop-conformance/matrix/report"
 )
 
@@ -64,7 +64,7 @@ func run(inputs []report.Input, out, levelArg string) error {
 	if len(inputs) == 0 {
 		return fmt.Errorf("no --report given")
 	}
-	known := rules.Levels()
+	known := dims.Levels()
 	levels := known
 	if levelArg != "all" {
 		levels = nil
