@@ -63,7 +63,7 @@ type franzConsumer struct {
 	cut       *cutter
 }
 
-func (f *franz) Consumer(_ context.Context, cfg GroupConfig) (GroupConsumer, error) {
+func (f *franz) Join(_ context.Context, cfg GroupConfig) (GroupConsumer, error) {
 	bal, err := franzBalancer(cfg.Balancer)
 	if err != nil {
 		return nil, err

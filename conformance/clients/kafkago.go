@@ -58,10 +58,6 @@ func (k *kafkaGo) CreateTopic(ctx context.Context, topic string, partitions int3
 	return resp.Errors[topic]
 }
 
-func (k *kafkaGo) Produce(ctx context.Context, acks Acks, recs []Record) ([]Record, error) {
-	return k.ProduceWith(ctx, ProduceConfig{Acks: acks}, recs)
-}
-
 func kafkaGoCodec(name string) (kafka.Compression, error) {
 	switch name {
 	case "", "none":
@@ -96,10 +92,10 @@ const (
 	writerTimeout = 30 * time.Second
 )
 
-// ProduceWith writes recs with one kafka.Writer per call, so that every call is one batch per
+// Produce writes recs with one kafka.Writer per call, so that every call is one batch per
 // partition: Produce requests carry exactly the call's records, and offsets come from the
 // responses through the Writer's Completion callback.
-func (k *kafkaGo) ProduceWith(ctx context.Context, pc ProduceConfig, recs []Record) ([]Record, error) {
+func (k *kafkaGo) Produce(ctx context.Context, pc ProduceConfig, recs []Record) ([]Record, error) {
 	if pc.Idempotent {
 		return nil, errors.New("kafka-go has no idempotent producer")
 	}

@@ -209,9 +209,9 @@ func (f kafkaGoFeed) pump(ctx context.Context, r *kafka.Reader, what string) {
 	}
 }
 
-// Consumer joins gc.Group with kafka-go's ConsumerGroup (gc.API "") or a kafka.Reader with a
+// Join joins gc.Group with kafka-go's ConsumerGroup (gc.API "") or a kafka.Reader with a
 // GroupID (gc.API "reader").
-func (k *kafkaGo) Consumer(_ context.Context, gc GroupConfig) (GroupConsumer, error) {
+func (k *kafkaGo) Join(_ context.Context, gc GroupConfig) (GroupConsumer, error) {
 	cut := newCutter(k.tls)
 	// Every connection of the member, the group's and the fetching Readers', is dialled through
 	// the cutter (which does TLS), so that Vanish severs them all.

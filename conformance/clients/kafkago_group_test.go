@@ -41,7 +41,7 @@ func eachAPI(t *testing.T, test func(t *testing.T, f fixture, api string)) {
 // join starts a member of group on topics, closed when the test ends.
 func join(t *testing.T, ctx context.Context, cl Client, cfg GroupConfig) GroupConsumer {
 	t.Helper()
-	m, err := cl.Consumer(ctx, cfg)
+	m, err := cl.Join(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,10 +182,10 @@ func TestKafkaGoGroupReportsAuthorization(t *testing.T) {
 			topic := f.topic(1)
 			member := f.open("kafka-go", func(tg *Target) { tg.SASL = &Credentials{User: "member", Password: "member-pw"} })
 			// The member's own Writer and Reader authenticate and may use the topic.
-			if _, err := member.Produce(f.ctx, AcksAll, sampleRecords(topic, 2)); err != nil {
+			if _, err := member.Produce(f.ctx, ProduceConfig{Acks: AcksAll}, sampleRecords(topic, 2)); err != nil {
 				t.Fatal(err)
 			}
-			if back, err := member.Consume(f.ctx, topic, 0, 0, 2); err != nil || len(back) != 2 {
+			if back, err := member.Consume(f.ctx, ConsumeConfig{}, topic, 0, 0, 2); err != nil || len(back) != 2 {
 				t.Fatalf("consuming as the member: %d records, %v", len(back), err)
 			}
 			m := join(t, f.ctx, member, GroupConfig{Group: "g-" + topic, Topics: []string{topic}, API: api})
@@ -254,7 +254,7 @@ func TestKafkaGoOverTLS(t *testing.T) {
 	topic := f.topic(1)
 	want := sampleRecords(topic, 5)
 	f.produce(want)
-	back, err := cl.Consume(f.ctx, topic, 0, 0, 5)
+	back, err := cl.Consume(f.ctx, ConsumeConfig{}, topic, 0, 0, 5)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -79,7 +79,7 @@ func (f fixture) topic(partitions int32) string {
 // produce produces recs with acks=all.
 func (f fixture) produce(recs []Record) {
 	f.t.Helper()
-	if _, err := f.cl.Produce(f.ctx, AcksAll, recs); err != nil {
+	if _, err := f.cl.Produce(f.ctx, ProduceConfig{Acks: AcksAll}, recs); err != nil {
 		f.t.Fatal(err)
 	}
 }

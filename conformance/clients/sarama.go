@@ -68,10 +68,6 @@ func (s *saramaClient) CreateTopic(_ context.Context, topic string, partitions i
 	return adm.CreateTopic(topic, &sarama.TopicDetail{NumPartitions: partitions, ReplicationFactor: 1}, false)
 }
 
-func (s *saramaClient) Produce(ctx context.Context, acks Acks, recs []Record) ([]Record, error) {
-	return s.ProduceWith(ctx, ProduceConfig{Acks: acks}, recs)
-}
-
 func saramaCodec(name string) (sarama.CompressionCodec, error) {
 	switch name {
 	case "", "none":
@@ -88,7 +84,7 @@ func saramaCodec(name string) (sarama.CompressionCodec, error) {
 	return 0, fmt.Errorf("sarama: unknown codec %q", name)
 }
 
-func (s *saramaClient) ProduceWith(_ context.Context, pc ProduceConfig, recs []Record) ([]Record, error) {
+func (s *saramaClient) Produce(_ context.Context, pc ProduceConfig, recs []Record) ([]Record, error) {
 	acks := pc.Acks
 	codec, err := saramaCodec(pc.Compression)
 	if err != nil {
@@ -127,11 +123,9 @@ func (s *saramaClient) ProduceWith(_ context.Context, pc ProduceConfig, recs []R
 	return out, nil
 }
 
-func (s *saramaClient) Consume(ctx context.Context, topic string, partition int32, offset int64, n int) ([]Record, error) {
-	return s.ConsumeWith(ctx, ConsumeConfig{}, topic, partition, offset, n)
-}
-
-func (s *saramaClient) ConsumeWith(ctx context.Context, cc ConsumeConfig, topic string, partition int32, offset int64, n int) ([]Record, error) {
+// Consume reads n records of one partition from offset with a partition consumer of its own,
+// in the order sarama delivers them.
+func (s *saramaClient) Consume(ctx context.Context, cc ConsumeConfig, topic string, partition int32, offset int64, n int) ([]Record, error) {
 	cfg := *s.cfg
 	// sarama has one size knob per partition; the response limit stays its MaxResponseSize.
 	if cc.PartitionMaxBytes > 0 {
@@ -144,14 +138,13 @@ func (s *saramaClient) ConsumeWith(ctx context.Context, cc ConsumeConfig, topic 
 	if cc.MinBytes > 0 {
 		cfg.Consumer.Fetch.Min = cc.MinBytes
 	}
-	return saramaConsume(ctx, &cfg, s.addrs, topic, partition, offset, n)
-}
-
-// saramaConsume reads n records of one partition from offset with a partition consumer of its
-// own, in the order sarama delivers them.
-func saramaConsume(ctx context.Context, cfg *sarama.Config, addrs []string, topic string, partition int32, offset int64, n int) ([]Record, error) {
+	// Fetch v4+, which every level here has, carries the isolation level.
+	cfg.Consumer.IsolationLevel = sarama.ReadUncommitted
+	if cc.Isolation == ReadCommitted {
+		cfg.Consumer.IsolationLevel = sarama.ReadCommitted
+	}
 	cfg.Consumer.Return.Errors = true
-	c, err := sarama.NewConsumer(addrs, cfg)
+	c, err := sarama.NewConsumer(s.addrs, &cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -172,10 +165,7 @@ func saramaConsume(ctx context.Context, cfg *sarama.Config, addrs []string, topi
 	for len(out) < n {
 		select {
 		case m := <-pc.Messages():
-			rec := Record{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Key: m.Key, Value: m.Value, Timestamp: m.Timestamp}
-			for _, h := range m.Headers {
-				rec.Headers = append(rec.Headers, Header{Key: string(h.Key), Value: h.Value})
-			}
+			rec := fromSarama(m)
 			// sarama keeps the last fetch's high watermark on the consumer, not on the message:
 			// this is the one of the fetch the record came in or of a later one.
 			rec.HighWatermark = pc.HighWaterMarkOffset()
@@ -187,6 +177,15 @@ func saramaConsume(ctx context.Context, cfg *sarama.Config, addrs []string, topi
 		}
 	}
 	return out, nil
+}
+
+// fromSarama converts a consumed message.
+func fromSarama(m *sarama.ConsumerMessage) Record {
+	rec := Record{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Key: m.Key, Value: m.Value, Timestamp: m.Timestamp}
+	for _, h := range m.Headers {
+		rec.Headers = append(rec.Headers, Header{Key: string(h.Key), Value: h.Value})
+	}
+	return rec
 }
 
 // saramaMessage is a record as a sarama producer message to its topic and partition; nil key

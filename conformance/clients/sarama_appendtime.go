@@ -55,8 +55,7 @@ func (s *saramaClient) ProduceAppendTime(_ context.Context, recs []Record) ([]Re
 // ConsumeTimestampTypes reads with sarama's partition consumer, which stamps a record of a
 // LogAppendTime batch with the batch's MaxTimestamp; it does not expose the type.
 func (s *saramaClient) ConsumeTimestampTypes(ctx context.Context, topic string, partition int32, offset int64, n int) ([]Record, []int8, error) {
-	cfg := *s.cfg
-	recs, err := saramaConsume(ctx, &cfg, s.addrs, topic, partition, offset, n)
+	recs, err := s.Consume(ctx, ConsumeConfig{}, topic, partition, offset, n)
 	if err != nil {
 		return nil, nil, err
 	}

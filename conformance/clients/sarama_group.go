@@ -110,7 +110,7 @@ type saramaConsumer struct {
 	cut       *cutter
 }
 
-func (s *saramaClient) Consumer(_ context.Context, gc GroupConfig) (GroupConsumer, error) {
+func (s *saramaClient) Join(_ context.Context, gc GroupConfig) (GroupConsumer, error) {
 	bal, err := saramaBalancer(gc.Balancer)
 	if err != nil {
 		return nil, err
@@ -210,12 +210,8 @@ func (c *saramaConsumer) ConsumeClaim(s sarama.ConsumerGroupSession, claim saram
 			if !ok {
 				return nil
 			}
-			rec := Record{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Key: m.Key, Value: m.Value, Timestamp: m.Timestamp}
-			for _, h := range m.Headers {
-				rec.Headers = append(rec.Headers, Header{Key: string(h.Key), Value: h.Value})
-			}
 			select {
-			case c.records <- rec:
+			case c.records <- fromSarama(m):
 			case <-s.Context().Done():
 				return nil
 			}

@@ -60,7 +60,7 @@ func eventuallyAssigned(ctx context.Context, topic string, partitions int32, mem
 func joinOneByOne(ctx context.Context, cl clients.Client, cfg clients.GroupConfig, partitions int32, sizes [][]int) []clients.GroupConsumer {
 	var members []clients.GroupConsumer
 	for _, want := range sizes {
-		m, err := cl.Consumer(ctx, cfg)
+		m, err := cl.Join(ctx, cfg)
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(m.Close)
 		members = append(members, m)
@@ -79,11 +79,11 @@ var _ = Describe("groups", func() {
 			cl := c.open()
 			topic := newTopic(ctx, cl, c, "groups", 1)
 			want := sampleRecords(topic, 10)
-			_, err := cl.Produce(ctx, clients.AcksAll, want)
+			_, err := cl.Produce(ctx, acksAll, want)
 			Expect(err).NotTo(HaveOccurred())
 			g := groupName(c, "resume")
 
-			first, err := cl.Consumer(ctx, clients.GroupConfig{Group: g, Topics: []string{topic}})
+			first, err := cl.Join(ctx, clients.GroupConfig{Group: g, Topics: []string{topic}})
 			Expect(err).NotTo(HaveOccurred())
 			DeferCleanup(first.Close)
 			got := pollUntil(ctx, first, 6)
@@ -94,7 +94,7 @@ var _ = Describe("groups", func() {
 			first.Close()
 			Expect(cl.FetchOffsets(ctx, g, topic, 1)).To(ConsistOf(HaveField("Offset", int64(6))))
 
-			second, err := cl.Consumer(ctx, clients.GroupConfig{Group: g, Topics: []string{topic}})
+			second, err := cl.Join(ctx, clients.GroupConfig{Group: g, Topics: []string{topic}})
 			Expect(err).NotTo(HaveOccurred())
 			DeferCleanup(second.Close)
 			rest := pollUntil(ctx, second, 4)
@@ -126,7 +126,7 @@ var _ = Describe("groups", func() {
 			start := time.Now()
 			members := make([]clients.GroupConsumer, 3)
 			for i := range members {
-				m, err := cl.Consumer(ctx, cfg)
+				m, err := cl.Join(ctx, cfg)
 				Expect(err).NotTo(HaveOccurred())
 				DeferCleanup(m.Close)
 				members[i] = m
@@ -136,7 +136,7 @@ var _ = Describe("groups", func() {
 			for i := range recs {
 				recs[i].Partition = int32(i)
 			}
-			_, err := cl.Produce(ctx, clients.AcksAll, recs)
+			_, err := cl.Produce(ctx, acksAll, recs)
 			Expect(err).NotTo(HaveOccurred())
 			// Each member sees exactly the records of its own two partitions.
 			var slowest time.Duration
@@ -174,7 +174,7 @@ var _ = Describe("groups", func() {
 			cl := c.open()
 			topic := newTopic(ctx, cl, c, "groups", 1)
 			want := sampleRecords(topic, 10)
-			_, err := cl.Produce(ctx, clients.AcksAll, want)
+			_, err := cl.Produce(ctx, acksAll, want)
 			Expect(err).NotTo(HaveOccurred())
 			cfg := clients.GroupConfig{Group: groupName(c, "handover"), Topics: []string{topic}, Balancer: "range", SessionTimeout: evictSession}
 			members := joinOneByOne(ctx, cl, cfg, 1, [][]int{{1}})
@@ -185,7 +185,7 @@ var _ = Describe("groups", func() {
 			Expect(members[0].Commit(ctx, []clients.Offset{{Topic: topic, Partition: 0, Offset: 4}})).To(Succeed())
 			Expect(cl.FetchOffsets(ctx, cfg.Group, topic, 1)).To(ConsistOf(HaveField("Offset", int64(4))), "the commit is stored before the handover")
 
-			second, err := cl.Consumer(ctx, cfg)
+			second, err := cl.Join(ctx, cfg)
 			Expect(err).NotTo(HaveOccurred())
 			DeferCleanup(second.Close)
 			eventuallyAssigned(ctx, topic, 1, []clients.GroupConsumer{members[0], second}, []int{1, 0})
@@ -226,7 +226,7 @@ var _ = Describe("mixed-group", func() {
 				var members []clients.GroupConsumer
 				sizes := [][]int{{6}, {3, 3}, {2, 2, 2}}
 				for i, cl := range cls {
-					m, err := cl.Consumer(ctx, clients.GroupConfig{Group: g, Topics: []string{topic}, Balancer: "range"})
+					m, err := cl.Join(ctx, clients.GroupConfig{Group: g, Topics: []string{topic}, Balancer: "range"})
 					Expect(err).NotTo(HaveOccurred(), "%s joins", clients.Kinds[i].Name)
 					DeferCleanup(m.Close)
 					members = append(members, m)
@@ -237,7 +237,7 @@ var _ = Describe("mixed-group", func() {
 				for i := range recs {
 					recs[i].Partition = int32(i)
 				}
-				_, err := cls[0].Produce(ctx, clients.AcksAll, recs)
+				_, err := cls[0].Produce(ctx, acksAll, recs)
 				Expect(err).NotTo(HaveOccurred())
 				var parts []int
 				for _, m := range members {

@@ -49,7 +49,7 @@ func refusedOver(ctx context.Context, c cell, listener, cert, key, topic string)
 	_, metaErr = cl.TopicPartitions(ctx, topic)
 	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	_, produceErr = cl.Produce(pctx, clients.AcksAll, sampleRecords(topic, 1))
+	_, produceErr = cl.Produce(pctx, acksAll, sampleRecords(topic, 1))
 	return metaErr, produceErr
 }
 
@@ -61,7 +61,7 @@ var _ = Describe("tls", func() {
 			topic, want := roundTrip(ctx, cl, c, "tls", 10)
 
 			By("consuming in a group over TLS")
-			m, err := cl.Consumer(ctx, clients.GroupConfig{Group: groupName(c, "tls"), Topics: []string{topic}, Balancer: "range"})
+			m, err := cl.Join(ctx, clients.GroupConfig{Group: groupName(c, "tls"), Topics: []string{topic}, Balancer: "range"})
 			Expect(err).NotTo(HaveOccurred())
 			DeferCleanup(m.Close)
 			got := pollUntil(ctx, m, len(want))
