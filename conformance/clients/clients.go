@@ -221,22 +221,3 @@ func assignedCopy(m map[string][]int32) map[string][]int32 {
 	}
 	return out
 }
-
-// drain waits for one record, then takes whatever else is already queued
-// without waiting; ok is false when ctx ended first.
-func drain(ctx context.Context, ch <-chan Record) (out []Record, ok bool) {
-	select {
-	case r := <-ch:
-		out = append(out, r)
-	case <-ctx.Done():
-		return nil, false
-	}
-	for {
-		select {
-		case r := <-ch:
-			out = append(out, r)
-		default:
-			return out, true
-		}
-	}
-}

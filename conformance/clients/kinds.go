@@ -40,11 +40,10 @@ var adapters = map[string]Kind{
 var Kinds = func() []Kind {
 	var out []Kind
 	for _, name := range dims.Clients() {
-		k, ok := adapters[name]
+		k, ok := KindNamed(name)
 		if !ok {
 			panic("clients: no adapter for client " + name)
 		}
-		k.Name = name
 		out = append(out, k)
 	}
 	return out
@@ -52,12 +51,11 @@ var Kinds = func() []Kind {
 
 // KindNamed returns the kind of the named client.
 func KindNamed(name string) (Kind, bool) {
-	for _, k := range Kinds {
-		if k.Name == name {
-			return k, true
-		}
+	k, ok := adapters[name]
+	if ok {
+		k.Name = name
 	}
-	return Kind{}, false
+	return k, ok
 }
 
 // ErrNoLevelListener means a non-pinnable client was asked for a level the target cannot emulate.

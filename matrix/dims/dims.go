@@ -47,13 +47,19 @@ func Levels() []string {
 	return out
 }
 
+// levelsByName indexes levels.
+var levelsByName = func() map[string]Level {
+	out := make(map[string]Level, len(levels))
+	for _, l := range levels {
+		out[l.Name] = l
+	}
+	return out
+}()
+
 // LevelNamed returns the level of that name.
 func LevelNamed(name string) (Level, bool) {
-	i := slices.IndexFunc(levels, func(l Level) bool { return l.Name == name })
-	if i < 0 {
-		return Level{}, false
-	}
-	return levels[i], true
+	l, ok := levelsByName[name]
+	return l, ok
 }
 
 // VersionTables maps every level name to its version table (a fresh copy per call).
