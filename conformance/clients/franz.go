@@ -120,11 +120,7 @@ func (f *franz) Produce(ctx context.Context, pc ProduceConfig, recs []Record) ([
 	defer cl.Close()
 	in := make([]*kgo.Record, len(recs))
 	for i, r := range recs {
-		kr := &kgo.Record{Topic: r.Topic, Partition: r.Partition, Key: r.Key, Value: r.Value, Timestamp: r.Timestamp}
-		for _, h := range r.Headers {
-			kr.Headers = append(kr.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
-		}
-		in[i] = kr
+		in[i] = toKgo(r)
 	}
 	res := cl.ProduceSync(ctx, in...)
 	if err := res.FirstErr(); err != nil {

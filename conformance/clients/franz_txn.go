@@ -29,11 +29,8 @@ func (f *franz) ProduceTransactions(ctx context.Context, txnID, topic string, pa
 		}
 		in := make([]*kgo.Record, len(b.Records))
 		for j, r := range b.Records {
-			kr := &kgo.Record{Topic: topic, Partition: partition, Key: r.Key, Value: r.Value, Timestamp: r.Timestamp}
-			for _, h := range r.Headers {
-				kr.Headers = append(kr.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
-			}
-			in[j] = kr
+			r.Topic, r.Partition = topic, partition
+			in[j] = toKgo(r)
 		}
 		res := cl.ProduceSync(ctx, in...)
 		if err := res.FirstErr(); err != nil {

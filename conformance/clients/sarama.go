@@ -85,7 +85,24 @@ func saramaCodec(name string) (sarama.CompressionCodec, error) {
 }
 
 func (s *saramaClient) Produce(_ context.Context, pc ProduceConfig, recs []Record) ([]Record, error) {
-	acks := pc.Acks
+	msgs, err := s.produce(pc, recs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Record, len(recs))
+	for i, m := range msgs {
+		out[i] = recs[i]
+		out[i].Partition, out[i].Offset = m.Partition, m.Offset
+		if pc.Acks == AcksNone {
+			out[i].Offset = -1
+		}
+	}
+	return out, nil
+}
+
+// produce sends recs with a SyncProducer of its own set up as pc says, in one request, and
+// returns the messages as sarama filled them in from the response.
+func (s *saramaClient) produce(pc ProduceConfig, recs []Record) ([]*sarama.ProducerMessage, error) {
 	codec, err := saramaCodec(pc.Compression)
 	if err != nil {
 		return nil, err
@@ -100,7 +117,7 @@ func (s *saramaClient) Produce(_ context.Context, pc ProduceConfig, recs []Recor
 	}
 	cfg.Producer.Return.Successes = true
 	cfg.Producer.Partitioner = sarama.NewManualPartitioner
-	cfg.Producer.RequiredAcks = sarama.RequiredAcks(acks)
+	cfg.Producer.RequiredAcks = sarama.RequiredAcks(pc.Acks)
 	cfg.Producer.Flush.Messages = len(recs) // one request for the whole slice
 	cfg.Producer.Flush.Frequency = 50 * time.Millisecond
 	p, err := sarama.NewSyncProducer(s.addrs, &cfg)
@@ -108,19 +125,7 @@ func (s *saramaClient) Produce(_ context.Context, pc ProduceConfig, recs []Recor
 		return nil, err
 	}
 	defer p.Close()
-	msgs, err := saramaSend(p, recs)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Record, len(recs))
-	for i, m := range msgs {
-		out[i] = recs[i]
-		out[i].Partition, out[i].Offset = m.Partition, m.Offset
-		if acks == AcksNone {
-			out[i].Offset = -1
-		}
-	}
-	return out, nil
+	return saramaSend(p, recs)
 }
 
 // Consume reads n records of one partition from offset with a partition consumer of its own,
