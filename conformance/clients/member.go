@@ -7,6 +7,25 @@ import (
 	"sync"
 )
 
+// Split is how many partitions of topic each member is assigned, and whether together they
+// own each of its partitions exactly once.
+func Split(members []GroupConsumer, topic string, partitions int32) (sizes []int, exact bool) {
+	owners := map[int32]int{}
+	for _, m := range members {
+		ps := m.Assigned()[topic]
+		sizes = append(sizes, len(ps))
+		for _, p := range ps {
+			owners[p]++
+		}
+	}
+	for p := int32(0); p < partitions; p++ {
+		if owners[p] != 1 {
+			return sizes, false
+		}
+	}
+	return sizes, true
+}
+
 // member is what every adapter's group member shares: the assignment it reports, the cutter
 // that makes it vanish, and a Close that stops it once. A member whose client delivers records
 // on goroutines of its own (sarama, kafka-go) also runs a loop (start) and hands its records

@@ -36,19 +36,9 @@ func pollUntil(ctx context.Context, gc clients.GroupConsumer, n int) []clients.R
 // of topic, and have the expected sizes (in member order).
 func eventuallyAssigned(ctx context.Context, topic string, partitions int32, members []clients.GroupConsumer, sizes []int) {
 	Eventually(ctx, func() []int {
-		seen := map[int32]int{}
-		var got []int
-		for _, m := range members {
-			ps := m.Assigned()[topic]
-			got = append(got, len(ps))
-			for _, p := range ps {
-				seen[p]++
-			}
-		}
-		for p := int32(0); p < partitions; p++ {
-			if seen[p] != 1 {
-				return append(got, -1) // a partition owned twice or by nobody
-			}
+		got, exact := clients.Split(members, topic, partitions)
+		if !exact {
+			return append(got, -1) // a partition owned twice or by nobody
 		}
 		return got
 	}).WithTimeout(60*time.Second).WithPolling(100*time.Millisecond).Should(Equal(sizes),
