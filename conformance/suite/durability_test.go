@@ -61,7 +61,7 @@ var _ = Describe("durability", Ordered, Serial, func() {
 
 	var entriesAfterRestart []TableEntry
 	for _, c := range cells("durability") {
-		entriesAfterRestart = append(entriesAfterRestart, Entry(c.String(), c, c.labels("durability"), SpecTimeout(90*time.Second)))
+		entriesAfterRestart = append(entriesAfterRestart, Entry(c.String(), c, c.labels(), SpecTimeout(90*time.Second)))
 	}
 	DescribeTable("after a restart every record and committed offset is there and new records continue the log",
 		func(ctx context.Context, c cell) {

@@ -14,7 +14,7 @@ import (
 func entries(feature string) []TableEntry {
 	var out []TableEntry
 	for _, c := range cells(feature) {
-		out = append(out, Entry(c.String(), c, c.labels(feature), SpecTimeout(90*time.Second)))
+		out = append(out, Entry(c.String(), c, c.labels(), SpecTimeout(90*time.Second)))
 	}
 	return out
 }
@@ -26,7 +26,7 @@ func variantEntries(feature string, variants func(c cell) []string, nightly ...s
 	var out []TableEntry
 	for _, c := range cells(feature) {
 		for _, v := range variants(c) {
-			labels := c.labels(feature)
+			labels := c.labels()
 			if slices.Contains(nightly, v) {
 				labels = append(labels, nightlyLabel...)
 			}
@@ -46,7 +46,7 @@ func franzEntries(feature string) []TableEntry {
 	var out []TableEntry
 	for _, c := range cells(feature) {
 		if c.kind.Name == dims.FranzGo {
-			out = append(out, Entry(c.String()+" raw", c, c.labels(feature), SpecTimeout(90*time.Second)))
+			out = append(out, Entry(c.String()+" raw", c, c.labels(), SpecTimeout(90*time.Second)))
 		}
 	}
 	return out

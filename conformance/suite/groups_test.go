@@ -23,6 +23,7 @@ const (
 
 // pollUntil collects records from a group consumer until it has n of them.
 func pollUntil(ctx context.Context, gc clients.GroupConsumer, n int) []clients.Record {
+	GinkgoHelper()
 	var got []clients.Record
 	for len(got) < n {
 		recs, err := gc.Poll(ctx)
@@ -35,6 +36,7 @@ func pollUntil(ctx context.Context, gc clients.GroupConsumer, n int) []clients.R
 // eventuallyAssigned waits until the members' assignments are disjoint, cover every partition
 // of topic, and have the expected sizes (in member order).
 func eventuallyAssigned(ctx context.Context, topic string, partitions int32, members []clients.GroupConsumer, sizes []int) {
+	GinkgoHelper()
 	Eventually(ctx, func() []int {
 		got, exact := clients.Split(members, topic, partitions)
 		if !exact {
@@ -48,6 +50,7 @@ func eventuallyAssigned(ctx context.Context, topic string, partitions int32, mem
 // joinOneByOne starts one member per entry of sizes, waiting after each join for the
 // assignment sizes[i] over cfg's first topic.
 func joinOneByOne(ctx context.Context, cl clients.Client, cfg clients.GroupConfig, partitions int32, sizes [][]int) []clients.GroupConsumer {
+	GinkgoHelper()
 	var members []clients.GroupConsumer
 	for _, want := range sizes {
 		m, err := cl.Join(ctx, cfg)
@@ -198,19 +201,17 @@ var _ = Describe("groups", func() {
 })
 
 var _ = Describe("mixed-group", func() {
-	for _, lv := range mixedLevels() {
-		lv := lv
-		It(fmt.Sprintf("franz-go, sarama and kafka-go members share the range assignor @%s", lv),
-			Label(dims.Spec{Clients: dims.Clients(), Level: lv, Feature: "mixed-group"}.Labels()...), SpecTimeout(3*time.Minute),
+	for _, c := range mixedCells() {
+		It(fmt.Sprintf("franz-go, sarama and kafka-go members share the range assignor @%s", c.level),
+			Label(dims.Spec{Clients: dims.Clients(), Level: c.level, Feature: c.feature}.Labels()...), SpecTimeout(3*time.Minute),
 			func(ctx SpecContext) {
 				var cls []clients.Client
 				for _, k := range clients.Kinds {
-					cl, err := k.New(target, lv)
+					cl, err := k.New(target, c.level)
 					Expect(err).NotTo(HaveOccurred())
 					DeferCleanup(cl.Close)
 					cls = append(cls, cl)
 				}
-				c := cell{kind: clients.Kinds[0], level: lv}
 				topic := newTopic(ctx, cls[0], c, "mixed", 6)
 				g := groupName(c, "mixed")
 				var members []clients.GroupConsumer
@@ -241,12 +242,13 @@ var _ = Describe("mixed-group", func() {
 	}
 })
 
-// mixedLevels are the levels at which all three clients apply.
-func mixedLevels() []string {
-	var out []string
+// mixedCells are the first client's cells of the mixed group, one per level at which the
+// feature applies: a mixed-group spec names every client and its own level.
+func mixedCells() []cell {
+	var out []cell
 	for _, c := range cells("mixed-group") {
 		if c.kind.Name == clients.Kinds[0].Name {
-			out = append(out, c.level)
+			out = append(out, c)
 		}
 	}
 	return out

@@ -46,6 +46,7 @@ var acksAll = clients.ProduceConfig{Acks: clients.AcksAll}
 // expectLog checks that produced got offsets 0.. in order and that partition 0 of topic reads
 // back as want from offset 0.
 func expectLog(ctx context.Context, cl clients.Client, topic string, produced, want []clients.Record) {
+	GinkgoHelper()
 	for i, r := range produced {
 		Expect(r.Offset).To(Equal(int64(i)), "offset of record %d", i)
 	}

@@ -16,6 +16,7 @@ import (
 // openAs returns a client for the cell on the target's SASL listener, authenticated as the
 // principal of role (clients.UserAllowed, ...), closed when the spec ends.
 func (c cell) openAs(role string, failFast bool) (clients.Client, error) {
+	GinkgoHelper()
 	t, err := target.OverSASL(role)
 	if err != nil {
 		return nil, err

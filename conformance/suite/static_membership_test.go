@@ -27,6 +27,7 @@ var _ = Describe("static-membership", func() {
 					InstanceID: group + "-" + instance, SessionTimeout: session}
 			}
 			join := func(instance string) clients.GroupConsumer {
+				GinkgoHelper()
 				m, err := cl.Join(ctx, cfg(instance))
 				Expect(err).NotTo(HaveOccurred(), "instance %s joins", instance)
 				DeferCleanup(m.Close)

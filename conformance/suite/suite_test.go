@@ -98,10 +98,12 @@ var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
 	}
 }, NodeTimeout(2*time.Minute))
 
-// cell is one (client, level) column of the matrix for a feature.
+// cell is one (client, level) column of the matrix for a feature. Cells come from cells(), so
+// the feature is one the rules declare.
 type cell struct {
-	kind  clients.Kind
-	level string
+	kind    clients.Kind
+	level   string
+	feature string
 }
 
 func (c cell) String() string { return c.kind.Name + "@" + c.level }
@@ -109,9 +111,9 @@ func (c cell) String() string { return c.kind.Name + "@" + c.level }
 // levelAtLeast says whether the cell's level is min or newer.
 func (c cell) levelAtLeast(min string) bool { return dims.LevelAtLeast(c.level, min) }
 
-// labels put a spec of feature in the cell (dims.Spec).
-func (c cell) labels(feature string) Labels {
-	return Label(dims.Spec{Clients: []string{c.kind.Name}, Level: c.level, Feature: feature}.Labels()...)
+// labels put a spec in the cell (dims.Spec).
+func (c cell) labels() Labels {
+	return Label(dims.Spec{Clients: []string{c.kind.Name}, Level: c.level, Feature: c.feature}.Labels()...)
 }
 
 // cells lists the applicable (client, level) pairs for a feature; inapplicable ones are not
@@ -125,7 +127,7 @@ func cells(feature string) []cell {
 	for _, k := range clients.Kinds {
 		for _, lv := range dims.Levels() {
 			if rules.Runs(feature, k.Name, lv, matrixTarget) {
-				out = append(out, cell{kind: k, level: lv})
+				out = append(out, cell{kind: k, level: lv, feature: feature})
 			}
 		}
 	}
@@ -134,6 +136,7 @@ func cells(feature string) []cell {
 
 // open returns a client for the cell, closed when the spec ends.
 func (c cell) open() clients.Client {
+	GinkgoHelper()
 	cl, err := c.kind.New(target, c.level)
 	Expect(err).NotTo(HaveOccurred(), "creating %s client", c)
 	DeferCleanup(cl.Close)
@@ -153,6 +156,7 @@ func topicName(c cell, feature string) string {
 // partition answers. Kafka creates topics asynchronously: for a moment after CreateTopics the
 // broker may answer NOT_LEADER_FOR_PARTITION, and applications wait exactly like this.
 func newTopic(ctx context.Context, cl clients.Client, c cell, feature string, partitions int32) string {
+	GinkgoHelper()
 	name := topicName(c, feature)
 	Expect(cl.CreateTopic(ctx, name, partitions)).To(Succeed(), "creating topic %s", name)
 	for p := int32(0); p < partitions; p++ {

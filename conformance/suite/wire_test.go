@@ -233,6 +233,7 @@ func fetchedOrParkedAt(ctx context.Context, topic string, offset int64) bool {
 // explainFetchesOnFailure prints the spec's Fetch requests of topic/partition when the spec
 // fails, so a long-poll failure shows what the server was asked and how long it held each.
 func explainFetchesOnFailure(topic string, partition int32) {
+	GinkgoHelper()
 	DeferCleanup(func(ctx SpecContext) {
 		if !CurrentSpecReport().Failed() {
 			return
