@@ -8,6 +8,11 @@
 // survived or was not run:
 //
 //	matrix mutants --mutant no-long-poll=conformance/out/mutant-no-long-poll.json [--mutant ...] --out reports
+//
+// The check-labels subcommand exits 2 when a Ginkgo label filter names a client, level or
+// feature the matrix does not have (the scripts check theirs before running the suite):
+//
+//	matrix check-labels '(level:1.0 || level:2.6) && !nightly && feature:groups'
 package main
 
 import (
@@ -44,6 +49,9 @@ func main() {
 	// A subcommand, recognised before the flags so the plain form keeps its flags unchanged.
 	if len(os.Args) > 1 && os.Args[1] == "mutants" {
 		os.Exit(mutants(os.Args[2:], os.Stdout, os.Stderr))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "check-labels" {
+		os.Exit(checkLabels(os.Args[2:], os.Stderr))
 	}
 	given := namedPaths{what: "TARGET"}
 	flag.Var(&given, "report", "TARGET=PATH of a Ginkgo JSON report (repeatable)")
