@@ -1,13 +1,12 @@
 // Package clients drives real Kafka clients (franz-go, sarama, kafka-go) through one small
-// interface so every conformance spec runs unchanged against each of them, pinned to a Kafka
-// protocol level.
+// interface, split by role (Producer, Consumer, Admin, GroupClient), so every conformance spec
+// runs unchanged against each of them, pinned to a Kafka protocol level. Each operation takes
+// a config struct saying how the client is set up for it (ProduceConfig, ConsumeConfig,
+// GroupConfig).
 package clients
 
 import (
 	"context"
-	"crypto/tls"
-	"errors"
-	"fmt"
 	"sort"
 	"time"
 )
@@ -48,33 +47,42 @@ const (
 	Latest   int64 = -1
 )
 
-// Client is one Kafka client library pinned to one protocol level.
+// Client is one Kafka client library pinned to one protocol level, in the roles every adapter
+// has. What only some clients can do are optional interfaces a spec type-asserts its client to
+// (GroupProtocol, RecordDeleter, LeaderEpochs, AutoCreator, Transactional, TopicConfigurer,
+// AppendTimes; the rules say which clients lack which feature).
 type Client interface {
-	// CreateTopic creates a topic with replication factor 1.
-	CreateTopic(ctx context.Context, topic string, partitions int32) error
-	// Produce sends recs (each to its Partition) and returns them with offsets filled in
-	// (offsets are -1 with AcksNone, where Kafka returns none).
-	Produce(ctx context.Context, acks Acks, recs []Record) ([]Record, error)
-	// ProduceWith is Produce with the producer's settings spelled out.
-	ProduceWith(ctx context.Context, cfg ProduceConfig, recs []Record) ([]Record, error)
-	// Consume reads n records of one partition starting at offset.
-	Consume(ctx context.Context, topic string, partition int32, offset int64, n int) ([]Record, error)
-	// ConsumeWith is Consume with fetch size limits.
-	ConsumeWith(ctx context.Context, cfg ConsumeConfig, topic string, partition int32, offset int64, n int) ([]Record, error)
+	Producer
+	Consumer
+	Admin
+	GroupClient
+	Close()
+}
+
+// Producer writes records.
+type Producer interface {
+	// Produce sends recs (each to its Partition) with a producer set up as cfg says and returns
+	// them with offsets filled in (offsets are -1 with AcksNone, where Kafka returns none).
+	Produce(ctx context.Context, cfg ProduceConfig, recs []Record) ([]Record, error)
+}
+
+// Consumer reads partitions by offset.
+type Consumer interface {
+	// Consume reads n records of one partition starting at offset, with cfg's fetch settings.
+	Consume(ctx context.Context, cfg ConsumeConfig, topic string, partition int32, offset int64, n int) ([]Record, error)
 	// ListOffset answers Earliest, Latest, or the first offset at or after a millisecond timestamp.
 	ListOffset(ctx context.Context, topic string, partition int32, query int64) (int64, error)
-	// CommitOffsets commits as a client outside the group (generation -1), with metadata.
-	CommitOffsets(ctx context.Context, group string, offsets []Offset) error
-	// FetchOffsets returns the group's committed offsets for partitions 0..n-1 of topic
-	// (Offset -1 where nothing was committed).
-	FetchOffsets(ctx context.Context, group, topic string, n int32) ([]Offset, error)
-	// Consumer joins a consumer group.
-	Consumer(ctx context.Context, cfg GroupConfig) (GroupConsumer, error)
+}
+
+// Admin manages topics and consumer groups. Errors carry the Kafka code (see ErrorCode).
+type Admin interface {
+	// CreateTopic creates a topic with replication factor 1.
+	CreateTopic(ctx context.Context, topic string, partitions int32) error
 	// TopicPartitions is a topic's partition count from Metadata, without auto-creating it;
 	// an unknown topic is an error with UNKNOWN_TOPIC_OR_PARTITION.
 	TopicPartitions(ctx context.Context, topic string) (int32, error)
 	// DeleteTopic, CreatePartitions (to a new total count) and TopicConfigs (the named
-	// configs' values) return errors that carry the Kafka code.
+	// configs' values).
 	DeleteTopic(ctx context.Context, topic string) error
 	CreatePartitions(ctx context.Context, topic string, count int32) error
 	TopicConfigs(ctx context.Context, topic string, names []string) (map[string]string, error)
@@ -82,27 +90,51 @@ type Client interface {
 	DescribeGroup(ctx context.Context, group string) (GroupDescription, error)
 	// ListGroups returns the ids of every group the broker knows.
 	ListGroups(ctx context.Context) ([]string, error)
-	// DeleteGroup deletes a group and its committed offsets; the error carries the Kafka
-	// error code (see ErrorCode).
+	// DeleteGroup deletes a group and its committed offsets.
 	DeleteGroup(ctx context.Context, group string) error
-	Close()
 }
 
-// ConsumeConfig sets a consumer's fetch limits (0: the client's default).
+// GroupClient takes part in consumer groups: as a member, or committing and fetching a
+// group's offsets from outside it.
+type GroupClient interface {
+	// Join starts a member of a consumer group.
+	Join(ctx context.Context, cfg GroupConfig) (GroupConsumer, error)
+	// CommitOffsets commits as a client outside the group (generation -1), with metadata.
+	CommitOffsets(ctx context.Context, group string, offsets []Offset) error
+	// FetchOffsets returns the group's committed offsets for partitions 0..n-1 of topic
+	// (Offset -1 where nothing was committed).
+	FetchOffsets(ctx context.Context, group, topic string, n int32) ([]Offset, error)
+}
+
+// ConsumeConfig is how a consumer fetches. The zero value is the client's defaults, reading
+// uncommitted.
 type ConsumeConfig struct {
-	MaxBytes          int32 // per fetch response
-	PartitionMaxBytes int32 // per partition
+	MaxBytes          int32 // per fetch response (0: the client's default)
+	PartitionMaxBytes int32 // per partition (0: the client's default)
 	// MaxWait and MinBytes, when set, are sent as the Fetch request's max wait and min bytes
 	// (long poll: the server holds the fetch until MinBytes are there or MaxWait has passed).
 	MaxWait  time.Duration
 	MinBytes int32
+	// Isolation is the fetch isolation level (KIP-98): read_committed returns only records of
+	// committed transactions (and non-transactional ones), skipping aborted records and
+	// transaction markers.
+	Isolation Isolation
 }
+
+// Isolation is a consumer's fetch isolation level (KIP-98).
+type Isolation int8
+
+// Kafka's isolation levels.
+const (
+	ReadUncommitted Isolation = 0
+	ReadCommitted   Isolation = 1
+)
 
 // ClientMaxMessageBytes is the producers' own size limit, far above the servers' so the server
 // under test is what accepts or refuses a large record.
 const ClientMaxMessageBytes = 16 << 20
 
-// ProduceConfig is how a producer is set up.
+// ProduceConfig is how a producer is set up. Its zero value has acks=0 (AcksNone): say Acks.
 type ProduceConfig struct {
 	Acks        Acks
 	Compression string // "", none, gzip, snappy, lz4, zstd
@@ -177,135 +209,6 @@ type GroupConsumer interface {
 	Close()
 }
 
-// Target says where the endpoint under test is.
-type Target struct {
-	Name      string            // reference, kafka, external
-	Bootstrap string            // host:port of the default listener
-	Levels    map[string]string // level -> host:port of a listener capped to that level
-	// Secure are the TLS listeners by name (SSL: server TLS; MTLS: client certificates
-	// required), each with level listeners of its own; CertDir holds their certificates.
-	Secure  map[string]Endpoint `json:",omitempty"`
-	CertDir string              `json:",omitempty"`
-	// Users are the SASL principals by role (UserAllowed, ...) on the SASL listener.
-	Users map[string]Credentials `json:",omitempty"`
-	// TLS and SASL, when set, are how clients connect (see Over and OverSASL).
-	TLS  *tls.Config  `json:"-"`
-	SASL *Credentials `json:"-"`
-	// FailFast asks clients not to retry failed requests, so a refused connection surfaces as
-	// the client's error instead of retries until a deadline.
-	FailFast bool `json:"-"`
-	// ClientID prefixes the client id every client sends ("<ClientID>.<client name>"), so the
-	// wire tap can tell one spec's requests from another's; empty uses a fixed id.
-	ClientID string `json:"-"`
-	// WireURL is the wire tap recording every request by client id (package wiretap): the
-	// reference server's debug endpoint, or the suite's level proxies.
-	WireURL string `json:",omitempty"`
-	// Pulsar is where the target keeps its data, for targets on Pulsar the suite can reach.
-	Pulsar *Pulsar `json:",omitempty"`
-}
-
-// PulsarListener is the name of the Pulsar listener advertised to the suite's own clients.
-const PulsarListener = "external"
-
-// Pulsar is the Pulsar cluster behind a Kafka-on-Pulsar target.
-type Pulsar struct {
-	ServiceURL string // pulsar://host:port, reachable from the suite
-	AdminURL   string // http://host:port
-	Token      string `json:",omitempty"` // a superuser token when Pulsar authenticates
-	Tenant     string
-	Namespace  string
-}
-
-// ClientIDFor is the client id a client of the named library sends on t.
-func (t Target) ClientIDFor(kind string) string {
-	if t.ClientID == "" {
-		return "kop-conformance-" + kind
-	}
-	return t.ClientID + "." + kind
-}
-
-// Credentials are a SASL username and password, and the mechanism to present them with
-// (Mechanism* constants; "" is PLAIN). For OAUTHBEARER, User is the subject of the unsecured
-// token the client mints (see UnsecuredJWT) and Password is unused.
-type Credentials struct {
-	User, Password string
-	Mechanism      string `json:",omitempty"`
-}
-
-// The principals of the security specs, by role (Target.Users).
-const (
-	UserAllowed       = "allowed"        // may use the suite's topics and groups
-	UserWrongPassword = "wrong-password" // the allowed user with a password the server refuses
-	UserDenied        = "denied"         // authenticates, but has no permissions
-	UserConsumeOnly   = "consume-only"   // may read topics and use groups, but not produce
-)
-
-// Endpoint is a listener and its level-capped companions.
-type Endpoint struct {
-	Bootstrap string
-	Levels    map[string]string
-}
-
-// Over is the target reached through its secure listener name with the client TLS config cfg.
-func (t Target) Over(name string, cfg *tls.Config) (Target, error) {
-	ep, ok := t.Secure[name]
-	if !ok {
-		return Target{}, fmt.Errorf("target %s has no %s listener", t.Name, name)
-	}
-	t.Bootstrap, t.Levels, t.TLS = ep.Bootstrap, ep.Levels, cfg
-	return t, nil
-}
-
-// OverSASL is the target reached through its SASL listener as the user of the given role.
-func (t Target) OverSASL(role string) (Target, error) {
-	u, ok := t.Users[role]
-	if !ok {
-		return Target{}, fmt.Errorf("target %s has no SASL user %q", t.Name, role)
-	}
-	t, err := t.Over("SASL", nil)
-	t.SASL = &u
-	return t, err
-}
-
-// Kind describes one client library.
-type Kind struct {
-	Name string
-	// Balancers are the group assignors the client implements, by protocol name.
-	Balancers []string
-	// BalancerMinLevel is the first level at which the client offers an assignor, where it
-	// needs one.
-	BalancerMinLevel map[string]string
-	// Pinnable clients cap their own request versions to a level. The others negotiate from
-	// ApiVersions, so a level needs a server listener that advertises only that level.
-	Pinnable bool
-	// EmptyAsNull clients return an empty key, value or header value as null when consuming
-	// (kafka-go's Reader reads a zero length as no bytes at all), so null and empty cannot be
-	// told apart through them; they produce the two distinctly.
-	EmptyAsNull bool
-	New         func(t Target, level string) (Client, error)
-}
-
-// Kinds is every client under test, in report order.
-var Kinds = []Kind{
-	// franz-go's cooperative-sticky is client-side (KIP-429 over any JoinGroup version), so it
-	// runs at every level; sarama refuses a cooperative strategy below 2.4 in its config check.
-	{Name: "franz-go", Pinnable: true, New: newFranz, Balancers: []string{"range", "roundrobin", "sticky", "cooperative-sticky"}},
-	{Name: "sarama", Pinnable: true, New: newSarama, Balancers: []string{"range", "roundrobin", "sticky", "cooperative-sticky"},
-		BalancerMinLevel: map[string]string{"cooperative-sticky": "2.4"}},
-	{Name: "kafka-go", Pinnable: false, EmptyAsNull: true, New: newKafkaGo, Balancers: []string{"range", "roundrobin"}},
-}
-
-// ErrNoLevelListener means a non-pinnable client was asked for a level the target cannot emulate.
-var ErrNoLevelListener = errors.New("target has no listener for this protocol level")
-
-func levelAddr(t Target, level string) (string, error) {
-	addr, ok := t.Levels[level]
-	if !ok {
-		return "", fmt.Errorf("%w %s", ErrNoLevelListener, level)
-	}
-	return addr, nil
-}
-
 // assignedCopy returns a sorted copy of an assignment map.
 func assignedCopy(m map[string][]int32) map[string][]int32 {
 	out := make(map[string][]int32, len(m))
@@ -317,28 +220,4 @@ func assignedCopy(m map[string][]int32) map[string][]int32 {
 		}
 	}
 	return out
-}
-
-// drain waits for one record, then takes whatever else is already queued
-// without waiting; ok is false when ctx ended first.
-func drain(ctx context.Context, ch <-chan Record) (out []Record, ok bool) {
-	select {
-	case r := <-ch:
-		out = append(out, r)
-	case <-ctx.Done():
-		return nil, false
-	}
-	for {
-		select {
-		case r := <-ch:
-			out = append(out, r)
-		default:
-			return out, true
-		}
-	}
-}
-
-// byOffset sorts consumed records for stable comparisons.
-func byOffset(recs []Record) {
-	sort.Slice(recs, func(i, j int) bool { return recs[i].Offset < recs[j].Offset })
 }

@@ -30,26 +30,14 @@ type TxnBatch struct {
 	Commit  bool // false: aborted
 }
 
-// Isolation is a consumer's fetch isolation level (KIP-98).
-type Isolation int8
-
-// Kafka's isolation levels.
-const (
-	ReadUncommitted Isolation = 0
-	ReadCommitted   Isolation = 1
-)
-
-// Transactional clients have a transactional producer and choose a consumer's isolation.
+// Transactional clients have a transactional producer (their consumers read committed records
+// with ConsumeConfig.Isolation).
 type Transactional interface {
 	// ProduceTransactions runs one transaction per batch, in order, with one transactional
 	// producer (InitProducerId once for txnID): it begins the transaction, produces the
 	// batch's records to topic/partition, waits for their acks, and commits or aborts. It
 	// returns every produced record with its offset, in order.
 	ProduceTransactions(ctx context.Context, txnID, topic string, partition int32, batches []TxnBatch) ([]Record, error)
-	// ConsumeIsolated is Consume at an isolation level: read_committed returns only records
-	// of committed transactions (and non-transactional ones), skipping aborted records and
-	// transaction markers.
-	ConsumeIsolated(ctx context.Context, iso Isolation, topic string, partition int32, offset int64, n int) ([]Record, error)
 }
 
 // TopicConfigurer clients create topics with topic configs (CreateTopics' config entries).

@@ -1,17 +1,19 @@
 package clients
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"fmt"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kversion"
 
-	"github.com/kop-conformance/kop-conformance/reference/protocol"
+	"github.com/kop-conformance/kop-conformance/matrix/dims"
 )
 
 type franz struct {
@@ -25,7 +27,7 @@ type franz struct {
 }
 
 func newFranz(t Target, level string) (Client, error) {
-	lv, ok := protocol.Levels[level]
+	lv, ok := dims.LevelNamed(level)
 	if !ok {
 		return nil, fmt.Errorf("franz-go: unknown level %q", level)
 	}
@@ -35,7 +37,7 @@ func newFranz(t Target, level string) (Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &franz{seeds: []string{addr}, versions: lv(), tls: t.TLS, sasl: t.SASL, failFast: t.FailFast, clientID: t.ClientIDFor("franz-go")}
+	f := &franz{seeds: []string{addr}, versions: lv.Versions(), tls: t.TLS, sasl: t.SASL, failFast: t.FailFast, clientID: t.ClientIDFor(dims.FranzGo)}
 	cl, err := kgo.NewClient(f.opts()...)
 	if err != nil {
 		return nil, err
@@ -74,10 +76,6 @@ func (f *franz) CreateTopic(ctx context.Context, topic string, partitions int32)
 	return resp.Err
 }
 
-func (f *franz) Produce(ctx context.Context, acks Acks, recs []Record) ([]Record, error) {
-	return f.ProduceWith(ctx, ProduceConfig{Acks: acks}, recs)
-}
-
 func franzCodec(name string) (kgo.CompressionCodec, error) {
 	switch name {
 	case "", "none":
@@ -94,7 +92,7 @@ func franzCodec(name string) (kgo.CompressionCodec, error) {
 	return kgo.CompressionCodec{}, fmt.Errorf("franz-go: unknown codec %q", name)
 }
 
-func (f *franz) ProduceWith(ctx context.Context, pc ProduceConfig, recs []Record) ([]Record, error) {
+func (f *franz) Produce(ctx context.Context, pc ProduceConfig, recs []Record) ([]Record, error) {
 	acks := pc.Acks
 	codec, err := franzCodec(pc.Compression)
 	if err != nil {
@@ -122,11 +120,7 @@ func (f *franz) ProduceWith(ctx context.Context, pc ProduceConfig, recs []Record
 	defer cl.Close()
 	in := make([]*kgo.Record, len(recs))
 	for i, r := range recs {
-		kr := &kgo.Record{Topic: r.Topic, Partition: r.Partition, Key: r.Key, Value: r.Value, Timestamp: r.Timestamp}
-		for _, h := range r.Headers {
-			kr.Headers = append(kr.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
-		}
-		in[i] = kr
+		in[i] = toKgo(r)
 	}
 	res := cl.ProduceSync(ctx, in...)
 	if err := res.FirstErr(); err != nil {
@@ -150,18 +144,37 @@ func (f *franz) ProduceWith(ctx context.Context, pc ProduceConfig, recs []Record
 	return out, nil
 }
 
-func (f *franz) Consume(ctx context.Context, topic string, partition int32, offset int64, n int) ([]Record, error) {
-	return f.ConsumeWith(ctx, ConsumeConfig{}, topic, partition, offset, n)
+func (f *franz) Consume(ctx context.Context, cc ConsumeConfig, topic string, partition int32, offset int64, n int) ([]Record, error) {
+	got, err := f.consume(ctx, cc, topic, partition, offset, n)
+	out := make([]Record, len(got))
+	for i, g := range got {
+		out[i] = fromKgo(g.Record)
+		out[i].HighWatermark = g.highWatermark
+	}
+	return out, err
 }
 
-func (f *franz) ConsumeWith(ctx context.Context, cc ConsumeConfig, topic string, partition int32, offset int64, n int) ([]Record, error) {
+// franzFetched is a consumed record and the high watermark of the fetch that carried it.
+type franzFetched struct {
+	*kgo.Record
+	highWatermark int64
+}
+
+// consume reads n records of one partition from offset, in offset order, with a client of its
+// own set up by cc. With an error it returns the records read before it.
+func (f *franz) consume(ctx context.Context, cc ConsumeConfig, topic string, partition int32, offset int64, n int) ([]franzFetched, error) {
 	wait := 500 * time.Millisecond
 	if cc.MaxWait > 0 {
 		wait = cc.MaxWait
 	}
+	level := kgo.ReadUncommitted()
+	if cc.Isolation == ReadCommitted {
+		level = kgo.ReadCommitted()
+	}
 	opts := []kgo.Opt{
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {partition: kgo.NewOffset().At(offset)}}),
 		kgo.FetchMaxWait(wait),
+		kgo.FetchIsolationLevel(level),
 	}
 	if cc.MinBytes > 0 {
 		opts = append(opts, kgo.FetchMinBytes(cc.MinBytes))
@@ -177,7 +190,7 @@ func (f *franz) ConsumeWith(ctx context.Context, cc ConsumeConfig, topic string,
 		return nil, err
 	}
 	defer cl.Close()
-	var out []Record
+	var out []franzFetched
 	for len(out) < n {
 		fs := cl.PollFetches(ctx)
 		if err := ctx.Err(); err != nil {
@@ -189,14 +202,10 @@ func (f *franz) ConsumeWith(ctx context.Context, cc ConsumeConfig, topic string,
 			return out, ferr
 		}
 		fs.EachPartition(func(p kgo.FetchTopicPartition) {
-			p.EachRecord(func(r *kgo.Record) {
-				rec := fromKgo(r)
-				rec.HighWatermark = p.HighWatermark
-				out = append(out, rec)
-			})
+			p.EachRecord(func(r *kgo.Record) { out = append(out, franzFetched{r, p.HighWatermark}) })
 		})
 	}
-	byOffset(out)
+	slices.SortFunc(out, func(a, b franzFetched) int { return cmp.Compare(a.Offset, b.Offset) })
 	return out[:n], nil
 }
 

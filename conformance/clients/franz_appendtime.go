@@ -101,5 +101,13 @@ func recordBatch(recs []Record) []byte {
 // ConsumeTimestampTypes reads with kgo's consumer, which stamps a record of a LogAppendTime
 // batch with the batch's MaxTimestamp and reports the type in its attributes.
 func (f *franz) ConsumeTimestampTypes(ctx context.Context, topic string, partition int32, offset int64, n int) ([]Record, []int8, error) {
-	return f.consumeRecords(ctx, topic, partition, offset, n)
+	got, err := f.consume(ctx, ConsumeConfig{}, topic, partition, offset, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	recs, types := make([]Record, n), make([]int8, n)
+	for i, r := range got {
+		recs[i], types[i] = fromKgo(r.Record), r.Attrs.TimestampType()
+	}
+	return recs, types, nil
 }

@@ -3,7 +3,6 @@ package clients
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -54,16 +53,14 @@ func (f *franz) FetchOffsets(ctx context.Context, group, topic string, n int32) 
 	return out, nil
 }
 
+// franzConsumer is a kgo group client; Poll polls it directly. Closing the client leaves the
+// group.
 type franzConsumer struct {
-	cl       *kgo.Client
-	mu       sync.Mutex
-	assigned map[string][]int32
-
-	closeOnce sync.Once
-	cut       *cutter
+	*member
+	cl *kgo.Client
 }
 
-func (f *franz) Consumer(_ context.Context, cfg GroupConfig) (GroupConsumer, error) {
+func (f *franz) Join(_ context.Context, cfg GroupConfig) (GroupConsumer, error) {
 	bal, err := franzBalancer(cfg.Balancer)
 	if err != nil {
 		return nil, err
@@ -72,15 +69,15 @@ func (f *franz) Consumer(_ context.Context, cfg GroupConfig) (GroupConsumer, err
 	if cfg.ResetLatest {
 		reset = kgo.NewOffset().AtEnd()
 	}
-	c := &franzConsumer{assigned: map[string][]int32{}, cut: newCutter(f.tls)}
+	c := &franzConsumer{member: newMember(newCutter(f.tls))}
 	opts := []kgo.Opt{
 		kgo.Dialer(c.cut.DialContext),
 		kgo.ConsumerGroup(cfg.Group), kgo.ConsumeTopics(cfg.Topics...), kgo.Balancers(bal),
 		kgo.DisableAutoCommit(), kgo.FetchMaxWait(500 * time.Millisecond),
 		kgo.ConsumeResetOffset(reset),
-		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { c.change(m, true) }),
-		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { c.change(m, false) }),
-		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { c.change(m, false) }),
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { c.assign(m, true) }),
+		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { c.assign(m, false) }),
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { c.assign(m, false) }),
 	}
 	if cfg.InstanceID != "" {
 		opts = append(opts, kgo.InstanceID(cfg.InstanceID))
@@ -89,33 +86,8 @@ func (f *franz) Consumer(_ context.Context, cfg GroupConfig) (GroupConsumer, err
 	if c.cl, err = kgo.NewClient(f.opts(opts...)...); err != nil {
 		return nil, err
 	}
+	c.leave = c.cl.Close
 	return c, nil
-}
-
-func (c *franzConsumer) change(m map[string][]int32, add bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for t, ps := range m {
-		cur := map[int32]bool{}
-		for _, p := range c.assigned[t] {
-			cur[p] = true
-		}
-		for _, p := range ps {
-			cur[p] = add
-		}
-		c.assigned[t] = c.assigned[t][:0]
-		for p, in := range cur {
-			if in {
-				c.assigned[t] = append(c.assigned[t], p)
-			}
-		}
-	}
-}
-
-func (c *franzConsumer) Assigned() map[string][]int32 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return assignedCopy(c.assigned)
 }
 
 func (c *franzConsumer) Poll(ctx context.Context) ([]Record, error) {
@@ -161,7 +133,3 @@ func (c *franzConsumer) Commit(ctx context.Context, offsets []Offset) error {
 	})
 	return cerr
 }
-
-func (c *franzConsumer) Vanish() { c.cut.Cut() }
-
-func (c *franzConsumer) Close() { c.closeOnce.Do(c.cl.Close) } // Close leaves the group

@@ -29,11 +29,8 @@ func (f *franz) ProduceTransactions(ctx context.Context, txnID, topic string, pa
 		}
 		in := make([]*kgo.Record, len(b.Records))
 		for j, r := range b.Records {
-			kr := &kgo.Record{Topic: topic, Partition: partition, Key: r.Key, Value: r.Value, Timestamp: r.Timestamp}
-			for _, h := range r.Headers {
-				kr.Headers = append(kr.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
-			}
-			in[j] = kr
+			r.Topic, r.Partition = topic, partition
+			in[j] = toKgo(r)
 		}
 		res := cl.ProduceSync(ctx, in...)
 		if err := res.FirstErr(); err != nil {
@@ -56,46 +53,4 @@ func (f *franz) ProduceTransactions(ctx context.Context, txnID, topic string, pa
 		}
 	}
 	return out, nil
-}
-
-// ConsumeIsolated is ConsumeWith at a fetch isolation level.
-func (f *franz) ConsumeIsolated(ctx context.Context, iso Isolation, topic string, partition int32, offset int64, n int) ([]Record, error) {
-	level := kgo.ReadUncommitted()
-	if iso == ReadCommitted {
-		level = kgo.ReadCommitted()
-	}
-	recs, _, err := f.consumeRecords(ctx, topic, partition, offset, n, kgo.FetchIsolationLevel(level))
-	return recs, err
-}
-
-// consumeRecords reads n records of one partition from offset with a client of its own (extra
-// options added), in offset order, with each record's timestamp type.
-func (f *franz) consumeRecords(ctx context.Context, topic string, partition int32, offset int64, n int, extra ...kgo.Opt) ([]Record, []int8, error) {
-	cl, err := kgo.NewClient(f.opts(append([]kgo.Opt{
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {partition: kgo.NewOffset().At(offset)}}),
-		kgo.FetchMaxWait(500e6),
-	}, extra...)...)...)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer cl.Close()
-	var got []*kgo.Record
-	for len(got) < n {
-		fs := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			return nil, nil, fmt.Errorf("consumed %d of %d records: %w", len(got), n, err)
-		}
-		var ferr error
-		fs.EachError(func(_ string, _ int32, err error) { ferr = err })
-		if ferr != nil {
-			return nil, nil, ferr
-		}
-		fs.EachRecord(func(r *kgo.Record) { got = append(got, r) })
-	}
-	// One partition: the client hands its records over in offset order.
-	recs, types := make([]Record, n), make([]int8, n)
-	for i, r := range got[:n] {
-		recs[i], types[i] = fromKgo(r), r.Attrs.TimestampType()
-	}
-	return recs, types, nil
 }

@@ -13,6 +13,15 @@ type (
 
 func kerrFor(code int16) error { return kerr.ErrorForCode(code) }
 
+// toKgo is a record to produce to its topic and partition.
+func toKgo(r Record) *kgo.Record {
+	kr := &kgo.Record{Topic: r.Topic, Partition: r.Partition, Key: r.Key, Value: r.Value, Timestamp: r.Timestamp}
+	for _, h := range r.Headers {
+		kr.Headers = append(kr.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
+	}
+	return kr
+}
+
 func fromKgo(r *kgo.Record) Record {
 	rec := Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value, Timestamp: r.Timestamp}
 	for _, h := range r.Headers {

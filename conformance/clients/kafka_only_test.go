@@ -97,17 +97,17 @@ func TestTransactions(t *testing.T) {
 					t.Fatalf("log end = %d, %v; want 12 (9 records, 3 markers)", end, err)
 				}
 				committed := append(append([]Record{}, recs[0:3]...), recs[6:9]...)
-				got, err := tx.ConsumeIsolated(ctx, ReadCommitted, topic, 0, 0, 6)
+				got, err := cl.Consume(ctx, ConsumeConfig{Isolation: ReadCommitted}, topic, 0, 0, 6)
 				if err != nil {
 					t.Fatal(err)
 				}
 				koCheck(t, "read_committed from 0", got, committed, []int64{0, 1, 2, 8, 9, 10})
-				got, err = tx.ConsumeIsolated(ctx, ReadCommitted, topic, 0, 4, 3)
+				got, err = cl.Consume(ctx, ConsumeConfig{Isolation: ReadCommitted}, topic, 0, 4, 3)
 				if err != nil {
 					t.Fatal(err)
 				}
 				koCheck(t, "read_committed from 4", got, recs[6:9], []int64{8, 9, 10})
-				got, err = tx.ConsumeIsolated(ctx, ReadUncommitted, topic, 0, 0, 9)
+				got, err = cl.Consume(ctx, ConsumeConfig{Isolation: ReadUncommitted}, topic, 0, 0, 9)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -10,6 +10,8 @@ import (
 
 	kafka "github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/sasl"
+
+	"github.com/kop-conformance/kop-conformance/matrix/dims"
 )
 
 // kafkaGo cannot pin its request versions: it negotiates from ApiVersions. A level is reached
@@ -39,7 +41,7 @@ func newKafkaGo(t Target, level string) (Client, error) {
 			return nil, err
 		}
 	}
-	id := t.ClientIDFor("kafka-go")
+	id := t.ClientIDFor(dims.KafkaGo)
 	tr := &kafka.Transport{TLS: t.TLS, SASL: mech, ClientID: id}
 	return &kafkaGo{tls: t.TLS, sasl: mech, addr: addr, clientID: id, client: &kafka.Client{Addr: kafka.TCP(addr), Timeout: 30 * time.Second, Transport: tr}, transport: tr}, nil
 }
@@ -54,10 +56,6 @@ func (k *kafkaGo) CreateTopic(ctx context.Context, topic string, partitions int3
 		return err
 	}
 	return resp.Errors[topic]
-}
-
-func (k *kafkaGo) Produce(ctx context.Context, acks Acks, recs []Record) ([]Record, error) {
-	return k.ProduceWith(ctx, ProduceConfig{Acks: acks}, recs)
 }
 
 func kafkaGoCodec(name string) (kafka.Compression, error) {
@@ -94,10 +92,10 @@ const (
 	writerTimeout = 30 * time.Second
 )
 
-// ProduceWith writes recs with one kafka.Writer per call, so that every call is one batch per
+// Produce writes recs with one kafka.Writer per call, so that every call is one batch per
 // partition: Produce requests carry exactly the call's records, and offsets come from the
 // responses through the Writer's Completion callback.
-func (k *kafkaGo) ProduceWith(ctx context.Context, pc ProduceConfig, recs []Record) ([]Record, error) {
+func (k *kafkaGo) Produce(ctx context.Context, pc ProduceConfig, recs []Record) ([]Record, error) {
 	if pc.Idempotent {
 		return nil, errors.New("kafka-go has no idempotent producer")
 	}

@@ -60,9 +60,5 @@ func (k *kafkaGo) ProduceAppendTime(ctx context.Context, recs []Record) ([]Recor
 // exposes the timestamp type nor looks at it: a record of a LogAppendTime batch keeps the
 // producer's timestamp (protocol/record_v2.go reads the batch's MaxTimestamp and drops it).
 func (k *kafkaGo) ConsumeTimestampTypes(ctx context.Context, topic string, partition int32, offset int64, n int) ([]Record, []int8, error) {
-	recs, err := k.Consume(ctx, topic, partition, offset, n)
-	if err != nil {
-		return nil, nil, err
-	}
-	return recs, unknownTypes(len(recs)), nil
+	return withUnknownTypes(k.Consume(ctx, ConsumeConfig{}, topic, partition, offset, n))
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 	"time"
 
 	kafka "github.com/segmentio/kafka-go"
@@ -133,63 +132,10 @@ func (q *quietRetries) failed(err error, attempts int) bool {
 // reset ends a run: the group got a generation, or the partition a record.
 func (q *quietRetries) reset() { q.n = 0 }
 
-// kafkaGoFeed carries a group member's records and reported errors to Poll.
-type kafkaGoFeed struct {
-	records chan Record
-	errs    chan error
-}
-
-func newKafkaGoFeed() kafkaGoFeed {
-	return kafkaGoFeed{records: make(chan Record, 4096), errs: make(chan error, 1)}
-}
-
-// report hands err to Poll. While one error waits, later ones are dropped: the first is the
-// cause, and a condition that persists is reported again after the next Poll.
-func (f kafkaGoFeed) report(err error) {
-	select {
-	case f.errs <- err:
-	default:
-	}
-}
-
-// deliver queues a record for Poll; false when ctx ended first.
-func (f kafkaGoFeed) deliver(ctx context.Context, r Record) bool {
-	select {
-	case f.records <- r:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
-func (f kafkaGoFeed) Poll(ctx context.Context) ([]Record, error) {
-	var first Record
-	select {
-	case first = <-f.records: // records fetched before an error go out before it
-	default:
-		select {
-		case first = <-f.records:
-		case err := <-f.errs:
-			return nil, err
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-	out := []Record{first}
-	for {
-		select {
-		case r := <-f.records:
-			out = append(out, r)
-		default:
-			return out, nil
-		}
-	}
-}
-
-// pump moves r's messages to Poll until ctx ends or r is closed, and reports r's errors as
+// kafkaGoPump moves r's messages to f until ctx ends or r is closed, and reports r's errors as
 // described above. After OFFSET_OUT_OF_RANGE the Reader no longer reads the partition
 // (readerConfig), so FetchMessage waits for another partition's message or for ctx.
-func (f kafkaGoFeed) pump(ctx context.Context, r *kafka.Reader, what string) {
+func kafkaGoPump(ctx context.Context, f *feed, r *kafka.Reader, what string) {
 	var quiet quietRetries
 	for {
 		m, err := r.FetchMessage(ctx)
@@ -209,9 +155,9 @@ func (f kafkaGoFeed) pump(ctx context.Context, r *kafka.Reader, what string) {
 	}
 }
 
-// Consumer joins gc.Group with kafka-go's ConsumerGroup (gc.API "") or a kafka.Reader with a
+// Join joins gc.Group with kafka-go's ConsumerGroup (gc.API "") or a kafka.Reader with a
 // GroupID (gc.API "reader").
-func (k *kafkaGo) Consumer(_ context.Context, gc GroupConfig) (GroupConsumer, error) {
+func (k *kafkaGo) Join(_ context.Context, gc GroupConfig) (GroupConsumer, error) {
 	cut := newCutter(k.tls)
 	// Every connection of the member, the group's and the fetching Readers', is dialled through
 	// the cutter (which does TLS), so that Vanish severs them all.
@@ -254,20 +200,14 @@ func (k *kafkaGo) groupConfig(gc GroupConfig, dialer *kafka.Dialer) (kafka.Consu
 // kafkaGoConsumer runs kafka-go's ConsumerGroup for membership and assignments, and reads each
 // partition of a generation with a kafka.Reader in partition mode from the generation's offset,
 // as applications that use ConsumerGroup do.
+// Closing the ConsumerGroup ends the generation, waits for its Readers, and leaves the group.
 type kafkaGoConsumer struct {
-	kafkaGoFeed
+	*member
+	*feed
 	k      *kafkaGo
 	cg     *kafka.ConsumerGroup
 	dialer *kafka.Dialer
-	cancel context.CancelFunc
-	done   chan struct{}
-
-	mu       sync.Mutex
-	gen      *kafka.Generation // nil between generations
-	assigned map[string][]int32
-
-	closeOnce sync.Once
-	cut       *cutter
+	gen    *kafka.Generation // guarded by mu; nil between generations
 }
 
 func (k *kafkaGo) groupConsumer(cfg kafka.ConsumerGroupConfig, cut *cutter) (GroupConsumer, error) {
@@ -275,15 +215,13 @@ func (k *kafkaGo) groupConsumer(cfg kafka.ConsumerGroupConfig, cut *cutter) (Gro
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	c := &kafkaGoConsumer{kafkaGoFeed: newKafkaGoFeed(), k: k, cg: cg, dialer: cfg.Dialer, cut: cut,
-		cancel: cancel, done: make(chan struct{}), assigned: map[string][]int32{}}
-	go c.run(ctx, cfg.ID)
+	c := &kafkaGoConsumer{member: newMember(cut), feed: newFeed(), k: k, cg: cg, dialer: cfg.Dialer}
+	c.leave = func() { cg.Close() }
+	c.start(func(ctx context.Context) { c.run(ctx, cfg.ID) })
 	return c, nil
 }
 
 func (c *kafkaGoConsumer) run(ctx context.Context, group string) {
-	defer close(c.done)
 	var quiet quietRetries
 	for {
 		gen, err := c.cg.Next(ctx)
@@ -336,13 +274,7 @@ func (c *kafkaGoConsumer) readPartition(ctx context.Context, topic string, pa ka
 		<-ctx.Done()
 		return
 	}
-	c.pump(ctx, r, fmt.Sprintf("kafka-go reader of %s/%d", topic, pa.ID))
-}
-
-func (c *kafkaGoConsumer) Assigned() map[string][]int32 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return assignedCopy(c.assigned)
+	kafkaGoPump(ctx, c.feed, r, fmt.Sprintf("kafka-go reader of %s/%d", topic, pa.ID))
 }
 
 func (c *kafkaGoConsumer) Commit(_ context.Context, offsets []Offset) error {
@@ -360,14 +292,4 @@ func (c *kafkaGoConsumer) Commit(_ context.Context, offsets []Offset) error {
 		m[o.Topic][int(o.Partition)] = o.Offset
 	}
 	return gen.CommitOffsets(m)
-}
-
-func (c *kafkaGoConsumer) Vanish() { c.cut.Cut() }
-
-func (c *kafkaGoConsumer) Close() {
-	c.closeOnce.Do(func() {
-		c.cancel()
-		c.cg.Close() // ends the generation, waits for its Readers, and leaves the group
-		<-c.done
-	})
 }

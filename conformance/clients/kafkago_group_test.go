@@ -3,9 +3,7 @@ package clients
 import (
 	"context"
 	"errors"
-	"fmt"
 	"path/filepath"
-	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,53 +13,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kop-conformance/kop-conformance/fixtures/certs"
+	"github.com/kop-conformance/kop-conformance/matrix/dims"
 )
 
-// kafkaGoAPIs are the kafka-go group members by GroupConfig.API.
-var kafkaGoAPIs = []string{"", "reader"}
-
-func apiName(api string) string {
-	if api == "" {
-		return "consumergroup"
-	}
-	return api
-}
-
-// eachAPI runs test as a parallel subtest per kafka-go group API, each on a cluster of its own
-// with a kafka-go client.
-func eachAPI(t *testing.T, test func(t *testing.T, f fixture, api string)) {
-	for _, api := range kafkaGoAPIs {
-		t.Run(apiName(api), func(t *testing.T) {
-			t.Parallel()
-			test(t, setup(t, "kafka-go", nil), api)
-		})
-	}
-}
-
-// join starts a member of group on topics, closed when the test ends.
-func join(t *testing.T, ctx context.Context, cl Client, cfg GroupConfig) GroupConsumer {
-	t.Helper()
-	m, err := cl.Consumer(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(m.Close)
-	return m
-}
-
-// pollN polls m until it has n records.
-func pollN(t *testing.T, ctx context.Context, m GroupConsumer, n int) []Record {
-	t.Helper()
-	var out []Record
-	for len(out) < n {
-		recs, err := m.Poll(ctx)
-		if err != nil {
-			t.Fatalf("polling, %d of %d records: %v", len(out), n, err)
-		}
-		out = append(out, recs...)
-	}
-	return out
-}
+// kafkaGoMembers are the kafka-go group members, one per GroupConfig.API.
+var kafkaGoMembers = []groupMember{{dims.KafkaGo, ""}, {dims.KafkaGo, "reader"}}
 
 // expectReported polls m, which must report an error with code (0: any) before ctx ends
 // instead of records, and returns it.
@@ -81,86 +37,17 @@ func expectReported(t *testing.T, ctx context.Context, m GroupConsumer, code int
 	return err
 }
 
-// TestKafkaGoGroup consumes three partitions with each kafka-go group member, commits, and has a
-// second member of the group resume exactly after the commit.
-func TestKafkaGoGroup(t *testing.T) {
-	eachAPI(t, func(t *testing.T, f fixture, api string) {
-		topic := f.topic(3)
-		recs := sampleRecords(topic, 9)
-		for i := range recs {
-			recs[i].Partition = int32(i % 3)
-		}
-		f.produce(recs)
-		cfg := GroupConfig{Group: "g-" + topic, Topics: []string{topic}, API: api}
-		first := join(t, f.ctx, f.cl, cfg)
-		got := pollN(t, f.ctx, first, 9)
-		checkGroupRecords(t, got, recs, 0)
-		want := map[string][]int32{topic: {0, 1, 2}}
-		if api == "reader" {
-			want = nil
-		}
-		if a := first.Assigned(); fmt.Sprint(a) != fmt.Sprint(want) {
-			t.Errorf("assigned %v, want %v", a, want)
-		}
-		var commit []Offset
-		for p := int32(0); p < 3; p++ {
-			commit = append(commit, Offset{Topic: topic, Partition: p, Offset: 3})
-		}
-		if err := first.Commit(f.ctx, commit); err != nil {
-			t.Fatal(err)
-		}
-		offs, err := f.cl.FetchOffsets(f.ctx, cfg.Group, topic, 3)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, o := range offs {
-			if o.Offset != 3 {
-				t.Errorf("partition %d committed at %d, want 3", o.Partition, o.Offset)
-			}
-		}
-		first.Close()
-
-		more := sampleRecords(topic, 3)
-		for i := range more {
-			more[i].Partition = int32(i)
-		}
-		f.produce(more)
-		second := join(t, f.ctx, f.cl, cfg)
-		checkGroupRecords(t, pollN(t, f.ctx, second, 3), more, 3)
-	})
-}
-
-// checkGroupRecords compares what a member polled with want (one record per partition and
-// round, partition i%3), the first of each partition at offset base.
-func checkGroupRecords(t *testing.T, got, want []Record, base int64) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("polled %d records, want %d", len(got), len(want))
-	}
-	slices.SortFunc(got, func(a, b Record) int { return int(a.Partition-b.Partition)*1000 + int(a.Offset-b.Offset) })
-	for _, g := range got {
-		i := int(g.Offset-base)*3 + int(g.Partition)
-		if i < 0 || i >= len(want) {
-			t.Errorf("unexpected record %d@%d", g.Partition, g.Offset)
-			continue
-		}
-		if d := sameRecord(g, want[i], g.Offset, true); d != "" {
-			t.Errorf("record %d@%d: %s", g.Partition, g.Offset, d)
-		}
-	}
-}
-
 // TestKafkaGoGroupReportsOffsetOutOfRange: a committed offset past the log end is reported by
 // Poll (kafka-go has no reset policy for it), where kafka-go's own default retries forever.
 func TestKafkaGoGroupReportsOffsetOutOfRange(t *testing.T) {
-	eachAPI(t, func(t *testing.T, f fixture, api string) {
+	eachMember(t, kafkaGoMembers, func(t *testing.T, f fixture, g groupMember) {
 		topic := f.topic(1)
 		f.produce(sampleRecords(topic, 5))
 		group := "g-" + topic
 		if err := f.cl.CommitOffsets(f.ctx, group, []Offset{{Topic: topic, Offset: 50}}); err != nil {
 			t.Fatal(err)
 		}
-		m := join(t, f.ctx, f.cl, GroupConfig{Group: group, Topics: []string{topic}, API: api})
+		m := join(t, f.ctx, f.cl, GroupConfig{Group: group, Topics: []string{topic}, API: g.api})
 		expectReported(t, f.ctx, m, kerr.OffsetOutOfRange.Code)
 	})
 }
@@ -168,8 +55,8 @@ func TestKafkaGoGroupReportsOffsetOutOfRange(t *testing.T) {
 // TestKafkaGoGroupReportsAuthorization: a SASL principal that may read the topic but not use the
 // group gets GROUP_AUTHORIZATION_FAILED from Poll at once (kafka-go itself rejoins forever).
 func TestKafkaGoGroupReportsAuthorization(t *testing.T) {
-	for _, api := range kafkaGoAPIs {
-		t.Run(apiName(api), func(t *testing.T) {
+	for _, g := range kafkaGoMembers {
+		t.Run(g.String(), func(t *testing.T) {
 			t.Parallel()
 			// The admin creates the topic (the first topic of the fixture's counter); the member
 			// may use it, but no group.
@@ -182,13 +69,13 @@ func TestKafkaGoGroupReportsAuthorization(t *testing.T) {
 			topic := f.topic(1)
 			member := f.open("kafka-go", func(tg *Target) { tg.SASL = &Credentials{User: "member", Password: "member-pw"} })
 			// The member's own Writer and Reader authenticate and may use the topic.
-			if _, err := member.Produce(f.ctx, AcksAll, sampleRecords(topic, 2)); err != nil {
+			if _, err := member.Produce(f.ctx, ProduceConfig{Acks: AcksAll}, sampleRecords(topic, 2)); err != nil {
 				t.Fatal(err)
 			}
-			if back, err := member.Consume(f.ctx, topic, 0, 0, 2); err != nil || len(back) != 2 {
+			if back, err := member.Consume(f.ctx, ConsumeConfig{}, topic, 0, 0, 2); err != nil || len(back) != 2 {
 				t.Fatalf("consuming as the member: %d records, %v", len(back), err)
 			}
-			m := join(t, f.ctx, member, GroupConfig{Group: "g-" + topic, Topics: []string{topic}, API: api})
+			m := join(t, f.ctx, member, GroupConfig{Group: "g-" + topic, Topics: []string{topic}, API: g.api})
 			expectReported(t, f.ctx, m, kerr.GroupAuthorizationFailed.Code)
 		})
 	}
@@ -197,7 +84,7 @@ func TestKafkaGoGroupReportsAuthorization(t *testing.T) {
 // TestKafkaGoGroupReportsPersistentRebalance: JoinGroup answers REBALANCE_IN_PROGRESS more often
 // than a member retries quietly; Poll reports it, and the member joins once the group settles.
 func TestKafkaGoGroupReportsPersistentRebalance(t *testing.T) {
-	eachAPI(t, func(t *testing.T, f fixture, api string) {
+	eachMember(t, kafkaGoMembers, func(t *testing.T, f fixture, g groupMember) {
 		topic := f.topic(1)
 		want := sampleRecords(topic, 3)
 		f.produce(want)
@@ -213,7 +100,7 @@ func TestKafkaGoGroupReportsPersistentRebalance(t *testing.T) {
 			resp.ErrorCode = kerr.RebalanceInProgress.Code
 			return resp, nil, true
 		})
-		m := join(t, f.ctx, f.cl, GroupConfig{Group: "g-" + topic, Topics: []string{topic}, API: api})
+		m := join(t, f.ctx, f.cl, GroupConfig{Group: "g-" + topic, Topics: []string{topic}, API: g.api})
 		expectReported(t, f.ctx, m, kerr.RebalanceInProgress.Code)
 		settled.Store(true)
 		// Refusals after the report may have made another one; then the member joins.
@@ -254,12 +141,12 @@ func TestKafkaGoOverTLS(t *testing.T) {
 	topic := f.topic(1)
 	want := sampleRecords(topic, 5)
 	f.produce(want)
-	back, err := cl.Consume(f.ctx, topic, 0, 0, 5)
+	back, err := cl.Consume(f.ctx, ConsumeConfig{}, topic, 0, 0, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, api := range kafkaGoAPIs {
-		m := join(t, f.ctx, cl, GroupConfig{Group: "g-" + apiName(api), Topics: []string{topic}, API: api})
+	for _, g := range kafkaGoMembers {
+		m := join(t, f.ctx, cl, GroupConfig{Group: "g-" + g.String(), Topics: []string{topic}, API: g.api})
 		back = append(back, pollN(t, f.ctx, m, 5)...)
 	}
 	for i, r := range back {
@@ -272,10 +159,10 @@ func TestKafkaGoOverTLS(t *testing.T) {
 // TestKafkaGoGroupVanishAndClose: Vanish severs every connection of the member (Poll then
 // reports the failure within the quiet bound instead of retrying forever), and Close returns.
 func TestKafkaGoGroupVanishAndClose(t *testing.T) {
-	eachAPI(t, func(t *testing.T, f fixture, api string) {
+	eachMember(t, kafkaGoMembers, func(t *testing.T, f fixture, g groupMember) {
 		topic := f.topic(1)
 		f.produce(sampleRecords(topic, 2))
-		m := join(t, f.ctx, f.cl, GroupConfig{Group: "g-" + topic, Topics: []string{topic}, API: api, SessionTimeout: 6 * time.Second})
+		m := join(t, f.ctx, f.cl, GroupConfig{Group: "g-" + topic, Topics: []string{topic}, API: g.api, SessionTimeout: 6 * time.Second})
 		pollN(t, f.ctx, m, 2)
 		m.Vanish()
 		if err := expectReported(t, f.ctx, m, 0); !errors.Is(err, errCut) {

@@ -33,7 +33,7 @@ func kafkaGoReaderWait(wire time.Duration) time.Duration {
 
 // readerConfig is a Reader's configuration on k: the level address as the only broker, the
 // client's id, TLS and SASL (or dialer, for a group member that can be cut), and cc's fetch
-// limits.
+// limits and isolation.
 func (k *kafkaGo) readerConfig(cc ConsumeConfig, dialer *kafka.Dialer) kafka.ReaderConfig {
 	if dialer == nil {
 		dialer = &kafka.Dialer{ClientID: k.clientID, TLS: k.tls, SASLMechanism: k.sasl, Timeout: 10 * time.Second}
@@ -60,6 +60,7 @@ func (k *kafkaGo) readerConfig(cc ConsumeConfig, dialer *kafka.Dialer) kafka.Rea
 		// a word; with it the Reader reports OFFSET_OUT_OF_RANGE and stops reading the partition.
 		// (An offset before the log start is moved to the start silently either way.)
 		OffsetOutOfRangeError: true,
+		IsolationLevel:        kafka.IsolationLevel(cc.Isolation), // both Kafka's numbers
 	}
 }
 
@@ -76,14 +77,10 @@ func kafkaGoFetchMax(cc ConsumeConfig) int {
 	return int(limit)
 }
 
-func (k *kafkaGo) Consume(ctx context.Context, topic string, partition int32, offset int64, n int) ([]Record, error) {
-	return k.ConsumeWith(ctx, ConsumeConfig{}, topic, partition, offset, n)
-}
-
-// ConsumeWith reads with a kafka.Reader in partition mode from offset. The Reader reports an
-// error it cannot get past (after kafkaGoReaderAttempts to reach the leader, an error code from
-// a fetch, an offset past the log end) through FetchMessage, and ConsumeWith returns the first.
-func (k *kafkaGo) ConsumeWith(ctx context.Context, cc ConsumeConfig, topic string, partition int32, offset int64, n int) ([]Record, error) {
+// Consume reads with a kafka.Reader in partition mode from offset. The Reader reports an error
+// it cannot get past (after kafkaGoReaderAttempts to reach the leader, an error code from a
+// fetch, an offset past the log end) through FetchMessage, and Consume returns the first.
+func (k *kafkaGo) Consume(ctx context.Context, cc ConsumeConfig, topic string, partition int32, offset int64, n int) ([]Record, error) {
 	out := make([]Record, 0, n)
 	if n <= 0 {
 		return out, nil

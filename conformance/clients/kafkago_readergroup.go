@@ -2,22 +2,18 @@ package clients
 
 import (
 	"context"
-	"sync"
 
 	kafka "github.com/segmentio/kafka-go"
 )
 
 // kafkaGoReaderMember is a kafka.Reader with a GroupID, what most kafka-go applications run
 // for a group: the Reader joins, fetches its partitions and commits through CommitMessages,
-// and exposes no assignment.
+// and exposes no assignment. Closing the Reader (when its loop ends) ends the generation, waits
+// for the partition readers, and leaves the group.
 type kafkaGoReaderMember struct {
-	kafkaGoFeed
-	r      *kafka.Reader
-	cancel context.CancelFunc
-	done   chan struct{}
-
-	closeOnce sync.Once
-	cut       *cutter
+	*member
+	*feed
+	r *kafka.Reader
 }
 
 func (k *kafkaGo) readerMember(cg kafka.ConsumerGroupConfig, cut *cutter) (GroupConsumer, error) {
@@ -30,17 +26,14 @@ func (k *kafkaGo) readerMember(cg kafka.ConsumerGroupConfig, cut *cutter) (Group
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	m := &kafkaGoReaderMember{kafkaGoFeed: newKafkaGoFeed(), r: r, cancel: cancel, done: make(chan struct{}), cut: cut}
-	go m.run(ctx, cg.ID)
+	m := &kafkaGoReaderMember{member: newMember(cut), feed: newFeed(), r: r}
+	// FetchMessage returns the group's errors (after the Reader's MaxAttempts tries to join)
+	// as well as its partitions' (see readerConfig).
+	m.start(func(ctx context.Context) {
+		defer r.Close()
+		kafkaGoPump(ctx, m.feed, r, "kafka-go reader in group "+cg.ID)
+	})
 	return m, nil
-}
-
-// run moves the Reader's messages to Poll. FetchMessage returns the group's errors (after the
-// Reader's MaxAttempts tries to join) as well as its partitions' (see readerConfig).
-func (m *kafkaGoReaderMember) run(ctx context.Context, group string) {
-	defer close(m.done)
-	m.pump(ctx, m.r, "kafka-go reader in group "+group)
 }
 
 // Assigned is nil: a Reader does not expose its assignment.
@@ -55,14 +48,4 @@ func (m *kafkaGoReaderMember) Commit(ctx context.Context, offsets []Offset) erro
 		msgs[i] = kafka.Message{Topic: o.Topic, Partition: int(o.Partition), Offset: o.Offset - 1}
 	}
 	return m.r.CommitMessages(ctx, msgs...)
-}
-
-func (m *kafkaGoReaderMember) Vanish() { m.cut.Cut() }
-
-func (m *kafkaGoReaderMember) Close() {
-	m.closeOnce.Do(func() {
-		m.cancel()
-		<-m.done
-		m.r.Close() // ends the generation, waits for the partition readers, and leaves the group
-	})
 }

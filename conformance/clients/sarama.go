@@ -7,12 +7,17 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+
+	"github.com/kop-conformance/kop-conformance/matrix/dims"
 )
 
-var saramaVersions = map[string]sarama.KafkaVersion{
-	"1.0": sarama.V1_0_0_0, "1.1": sarama.V1_1_0_0, "2.0": sarama.V2_0_0_0, "2.1": sarama.V2_1_0_0,
-	"2.2": sarama.V2_2_0_0, "2.3": sarama.V2_3_0_0, "2.4": sarama.V2_4_0_0, "2.5": sarama.V2_5_0_0,
-	"2.6": sarama.V2_6_0_0,
+// saramaVersion is sarama's Config.Version for a level: the level's Kafka release.
+func saramaVersion(level string) (sarama.KafkaVersion, error) {
+	lv, ok := dims.LevelNamed(level)
+	if !ok {
+		return sarama.KafkaVersion{}, fmt.Errorf("sarama: unknown level %q", level)
+	}
+	return sarama.ParseKafkaVersion(lv.Release)
 }
 
 type saramaClient struct {
@@ -22,9 +27,9 @@ type saramaClient struct {
 }
 
 func newSarama(t Target, level string) (Client, error) {
-	v, ok := saramaVersions[level]
-	if !ok {
-		return nil, fmt.Errorf("sarama: unknown level %q", level)
+	v, err := saramaVersion(level)
+	if err != nil {
+		return nil, err
 	}
 	addr, err := levelAddr(t, level)
 	if err != nil {
@@ -32,7 +37,7 @@ func newSarama(t Target, level string) (Client, error) {
 	}
 	cfg := sarama.NewConfig()
 	cfg.Version = v
-	cfg.ClientID = t.ClientIDFor("sarama")
+	cfg.ClientID = t.ClientIDFor(dims.Sarama)
 	cfg.Metadata.Retry.Backoff = 100 * time.Millisecond
 	if t.TLS != nil {
 		cfg.Net.TLS.Enable, cfg.Net.TLS.Config = true, t.TLS
@@ -63,10 +68,6 @@ func (s *saramaClient) CreateTopic(_ context.Context, topic string, partitions i
 	return adm.CreateTopic(topic, &sarama.TopicDetail{NumPartitions: partitions, ReplicationFactor: 1}, false)
 }
 
-func (s *saramaClient) Produce(ctx context.Context, acks Acks, recs []Record) ([]Record, error) {
-	return s.ProduceWith(ctx, ProduceConfig{Acks: acks}, recs)
-}
-
 func saramaCodec(name string) (sarama.CompressionCodec, error) {
 	switch name {
 	case "", "none":
@@ -83,8 +84,25 @@ func saramaCodec(name string) (sarama.CompressionCodec, error) {
 	return 0, fmt.Errorf("sarama: unknown codec %q", name)
 }
 
-func (s *saramaClient) ProduceWith(_ context.Context, pc ProduceConfig, recs []Record) ([]Record, error) {
-	acks := pc.Acks
+func (s *saramaClient) Produce(_ context.Context, pc ProduceConfig, recs []Record) ([]Record, error) {
+	msgs, err := s.produce(pc, recs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Record, len(recs))
+	for i, m := range msgs {
+		out[i] = recs[i]
+		out[i].Partition, out[i].Offset = m.Partition, m.Offset
+		if pc.Acks == AcksNone {
+			out[i].Offset = -1
+		}
+	}
+	return out, nil
+}
+
+// produce sends recs with a SyncProducer of its own set up as pc says, in one request, and
+// returns the messages as sarama filled them in from the response.
+func (s *saramaClient) produce(pc ProduceConfig, recs []Record) ([]*sarama.ProducerMessage, error) {
 	codec, err := saramaCodec(pc.Compression)
 	if err != nil {
 		return nil, err
@@ -99,7 +117,7 @@ func (s *saramaClient) ProduceWith(_ context.Context, pc ProduceConfig, recs []R
 	}
 	cfg.Producer.Return.Successes = true
 	cfg.Producer.Partitioner = sarama.NewManualPartitioner
-	cfg.Producer.RequiredAcks = sarama.RequiredAcks(acks)
+	cfg.Producer.RequiredAcks = sarama.RequiredAcks(pc.Acks)
 	cfg.Producer.Flush.Messages = len(recs) // one request for the whole slice
 	cfg.Producer.Flush.Frequency = 50 * time.Millisecond
 	p, err := sarama.NewSyncProducer(s.addrs, &cfg)
@@ -107,26 +125,12 @@ func (s *saramaClient) ProduceWith(_ context.Context, pc ProduceConfig, recs []R
 		return nil, err
 	}
 	defer p.Close()
-	msgs, err := saramaSend(p, recs)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Record, len(recs))
-	for i, m := range msgs {
-		out[i] = recs[i]
-		out[i].Partition, out[i].Offset = m.Partition, m.Offset
-		if acks == AcksNone {
-			out[i].Offset = -1
-		}
-	}
-	return out, nil
+	return saramaSend(p, recs)
 }
 
-func (s *saramaClient) Consume(ctx context.Context, topic string, partition int32, offset int64, n int) ([]Record, error) {
-	return s.ConsumeWith(ctx, ConsumeConfig{}, topic, partition, offset, n)
-}
-
-func (s *saramaClient) ConsumeWith(ctx context.Context, cc ConsumeConfig, topic string, partition int32, offset int64, n int) ([]Record, error) {
+// Consume reads n records of one partition from offset with a partition consumer of its own,
+// in the order sarama delivers them.
+func (s *saramaClient) Consume(ctx context.Context, cc ConsumeConfig, topic string, partition int32, offset int64, n int) ([]Record, error) {
 	cfg := *s.cfg
 	// sarama has one size knob per partition; the response limit stays its MaxResponseSize.
 	if cc.PartitionMaxBytes > 0 {
@@ -139,14 +143,13 @@ func (s *saramaClient) ConsumeWith(ctx context.Context, cc ConsumeConfig, topic 
 	if cc.MinBytes > 0 {
 		cfg.Consumer.Fetch.Min = cc.MinBytes
 	}
-	return saramaConsume(ctx, &cfg, s.addrs, topic, partition, offset, n)
-}
-
-// saramaConsume reads n records of one partition from offset with a partition consumer of its
-// own, in the order sarama delivers them.
-func saramaConsume(ctx context.Context, cfg *sarama.Config, addrs []string, topic string, partition int32, offset int64, n int) ([]Record, error) {
+	// Fetch v4+, which every level here has, carries the isolation level.
+	cfg.Consumer.IsolationLevel = sarama.ReadUncommitted
+	if cc.Isolation == ReadCommitted {
+		cfg.Consumer.IsolationLevel = sarama.ReadCommitted
+	}
 	cfg.Consumer.Return.Errors = true
-	c, err := sarama.NewConsumer(addrs, cfg)
+	c, err := sarama.NewConsumer(s.addrs, &cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -167,10 +170,7 @@ func saramaConsume(ctx context.Context, cfg *sarama.Config, addrs []string, topi
 	for len(out) < n {
 		select {
 		case m := <-pc.Messages():
-			rec := Record{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Key: m.Key, Value: m.Value, Timestamp: m.Timestamp}
-			for _, h := range m.Headers {
-				rec.Headers = append(rec.Headers, Header{Key: string(h.Key), Value: h.Value})
-			}
+			rec := fromSarama(m)
 			// sarama keeps the last fetch's high watermark on the consumer, not on the message:
 			// this is the one of the fetch the record came in or of a later one.
 			rec.HighWatermark = pc.HighWaterMarkOffset()
@@ -182,6 +182,15 @@ func saramaConsume(ctx context.Context, cfg *sarama.Config, addrs []string, topi
 		}
 	}
 	return out, nil
+}
+
+// fromSarama converts a consumed message.
+func fromSarama(m *sarama.ConsumerMessage) Record {
+	rec := Record{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Key: m.Key, Value: m.Value, Timestamp: m.Timestamp}
+	for _, h := range m.Headers {
+		rec.Headers = append(rec.Headers, Header{Key: string(h.Key), Value: h.Value})
+	}
+	return rec
 }
 
 // saramaMessage is a record as a sarama producer message to its topic and partition; nil key

@@ -2,7 +2,6 @@ package clients
 
 import (
 	"context"
-	"time"
 
 	"github.com/IBM/sarama"
 )
@@ -22,25 +21,14 @@ func (s *saramaClient) CreateTopicWithConfigs(_ context.Context, topic string, p
 	return adm.CreateTopic(topic, &sarama.TopicDetail{NumPartitions: partitions, ReplicationFactor: 1, ConfigEntries: entries}, false)
 }
 
-// ProduceAppendTime produces with a SyncProducer. sarama copies a produce response's
+// ProduceAppendTime produces as Produce does with acks=all. sarama copies a produce response's
 // LogAppendTime into each acknowledged ProducerMessage's Timestamp (leaving the producer's own
 // when the response has none), and that is the Timestamp returned.
 func (s *saramaClient) ProduceAppendTime(_ context.Context, recs []Record) ([]Record, error) {
 	if len(recs) == 0 {
 		return nil, nil
 	}
-	cfg := *s.cfg
-	cfg.Producer.Return.Successes = true
-	cfg.Producer.Partitioner = sarama.NewManualPartitioner
-	cfg.Producer.RequiredAcks = sarama.WaitForAll
-	cfg.Producer.Flush.Messages = len(recs) // one request for the whole slice
-	cfg.Producer.Flush.Frequency = 50 * time.Millisecond
-	p, err := sarama.NewSyncProducer(s.addrs, &cfg)
-	if err != nil {
-		return nil, err
-	}
-	defer p.Close()
-	msgs, err := saramaSend(p, recs)
+	msgs, err := s.produce(ProduceConfig{Acks: AcksAll}, recs)
 	if err != nil {
 		return nil, err
 	}
@@ -55,18 +43,17 @@ func (s *saramaClient) ProduceAppendTime(_ context.Context, recs []Record) ([]Re
 // ConsumeTimestampTypes reads with sarama's partition consumer, which stamps a record of a
 // LogAppendTime batch with the batch's MaxTimestamp; it does not expose the type.
 func (s *saramaClient) ConsumeTimestampTypes(ctx context.Context, topic string, partition int32, offset int64, n int) ([]Record, []int8, error) {
-	cfg := *s.cfg
-	recs, err := saramaConsume(ctx, &cfg, s.addrs, topic, partition, offset, n)
+	return withUnknownTypes(s.Consume(ctx, ConsumeConfig{}, topic, partition, offset, n))
+}
+
+// withUnknownTypes is what a client that does not expose timestamp types consumed.
+func withUnknownTypes(recs []Record, err error) ([]Record, []int8, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return recs, unknownTypes(len(recs)), nil
-}
-
-func unknownTypes(n int) []int8 {
-	out := make([]int8, n)
-	for i := range out {
-		out[i] = TimestampUnknown
+	types := make([]int8, len(recs))
+	for i := range types {
+		types[i] = TimestampUnknown
 	}
-	return out
+	return recs, types, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -95,22 +94,16 @@ func (s *saramaClient) FetchOffsets(_ context.Context, group, topic string, n in
 	return out, nil
 }
 
+// saramaConsumer runs a sarama ConsumerGroup on its own goroutine; its claims feed Poll. Errors
+// of the group are noted, not reported: sarama retries, and Poll names the last one only when
+// it times out. Closing the group leaves it.
 type saramaConsumer struct {
-	cg      sarama.ConsumerGroup
-	cancel  context.CancelFunc
-	done    chan struct{}
-	records chan Record
-
-	mu       sync.Mutex
-	assigned map[string][]int32
-	session  sarama.ConsumerGroupSession
-	err      error
-
-	closeOnce sync.Once
-	cut       *cutter
+	*member
+	*feed
+	session sarama.ConsumerGroupSession // guarded by mu
 }
 
-func (s *saramaClient) Consumer(_ context.Context, gc GroupConfig) (GroupConsumer, error) {
+func (s *saramaClient) Join(_ context.Context, gc GroupConfig) (GroupConsumer, error) {
 	bal, err := saramaBalancer(gc.Balancer)
 	if err != nil {
 		return nil, err
@@ -137,35 +130,28 @@ func (s *saramaClient) Consumer(_ context.Context, gc GroupConfig) (GroupConsume
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	c := &saramaConsumer{cut: cut, cg: cg, cancel: cancel, done: make(chan struct{}), records: make(chan Record, 4096), assigned: map[string][]int32{}}
-	go func() {
-		defer close(c.done)
+	c := &saramaConsumer{member: newMember(cut), feed: newFeed()}
+	c.leave = func() { cg.Close() }
+	c.start(func(ctx context.Context) {
 		for ctx.Err() == nil {
 			if err := cg.Consume(ctx, gc.Topics, c); err != nil {
 				if errors.Is(err, sarama.ErrClosedConsumerGroup) {
 					return
 				}
-				c.setErr(err)
+				c.note(err)
 				select { // back off before rejoining
 				case <-time.After(100 * time.Millisecond):
 				case <-ctx.Done():
 				}
 			}
 		}
-	}()
+	})
 	go func() {
 		for err := range cg.Errors() {
-			c.setErr(err)
+			c.note(err)
 		}
 	}()
 	return c, nil
-}
-
-func (c *saramaConsumer) setErr(err error) {
-	c.mu.Lock()
-	c.err = err
-	c.mu.Unlock()
 }
 
 // Setup, Cleanup and ConsumeClaim implement sarama.ConsumerGroupHandler. The assignment is
@@ -178,22 +164,6 @@ func (c *saramaConsumer) Setup(s sarama.ConsumerGroupSession) error {
 	return nil
 }
 
-// claim adds or removes one claimed partition.
-func (c *saramaConsumer) claim(topic string, partition int32, add bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ps := c.assigned[topic][:0:0]
-	for _, p := range c.assigned[topic] {
-		if p != partition {
-			ps = append(ps, p)
-		}
-	}
-	if add {
-		ps = append(ps, partition)
-	}
-	c.assigned[topic] = ps
-}
-
 func (c *saramaConsumer) Cleanup(sarama.ConsumerGroupSession) error {
 	c.mu.Lock()
 	c.session, c.assigned = nil, map[string][]int32{}
@@ -202,21 +172,13 @@ func (c *saramaConsumer) Cleanup(sarama.ConsumerGroupSession) error {
 }
 
 func (c *saramaConsumer) ConsumeClaim(s sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
-	c.claim(claim.Topic(), claim.Partition(), true)
-	defer c.claim(claim.Topic(), claim.Partition(), false)
+	claimed := map[string][]int32{claim.Topic(): {claim.Partition()}}
+	c.assign(claimed, true)
+	defer c.assign(claimed, false)
 	for {
 		select {
 		case m, ok := <-claim.Messages():
-			if !ok {
-				return nil
-			}
-			rec := Record{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Key: m.Key, Value: m.Value, Timestamp: m.Timestamp}
-			for _, h := range m.Headers {
-				rec.Headers = append(rec.Headers, Header{Key: string(h.Key), Value: h.Value})
-			}
-			select {
-			case c.records <- rec:
-			case <-s.Context().Done():
+			if !ok || !c.deliver(s.Context(), fromSarama(m)) {
 				return nil
 			}
 		case <-s.Context().Done():
@@ -225,30 +187,11 @@ func (c *saramaConsumer) ConsumeClaim(s sarama.ConsumerGroupSession, claim saram
 	}
 }
 
-func (c *saramaConsumer) Assigned() map[string][]int32 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return assignedCopy(c.assigned)
-}
-
-func (c *saramaConsumer) Poll(ctx context.Context) ([]Record, error) {
-	if out, ok := drain(ctx, c.records); ok {
-		return out, nil
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.err != nil {
-		// Both wrapped: the Kafka code of the group's error stays reachable (ErrorCode).
-		return nil, fmt.Errorf("%w (last consumer group error: %w)", ctx.Err(), c.err)
-	}
-	return nil, ctx.Err()
-}
-
 func (c *saramaConsumer) Commit(_ context.Context, offsets []Offset) error {
 	c.mu.Lock()
 	s := c.session
-	c.err = nil
 	c.mu.Unlock()
+	c.note(nil)
 	if s == nil {
 		return errors.New("sarama: no active group session to commit in")
 	}
@@ -256,17 +199,5 @@ func (c *saramaConsumer) Commit(_ context.Context, offsets []Offset) error {
 		s.MarkOffset(o.Topic, o.Partition, o.Offset, o.Metadata)
 	}
 	s.Commit()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.err
-}
-
-func (c *saramaConsumer) Vanish() { c.cut.Cut() }
-
-func (c *saramaConsumer) Close() {
-	c.closeOnce.Do(func() {
-		c.cancel()
-		c.cg.Close() // leaves the group
-		<-c.done
-	})
+	return c.lastErr()
 }

@@ -72,14 +72,3 @@ func saramaMessages(topic string, partition int32, recs []Record) []*sarama.Prod
 	}
 	return msgs
 }
-
-// ConsumeIsolated is Consume at a fetch isolation level (sarama's Consumer.IsolationLevel;
-// Fetch v4+, which every level here has).
-func (s *saramaClient) ConsumeIsolated(ctx context.Context, iso Isolation, topic string, partition int32, offset int64, n int) ([]Record, error) {
-	cfg := *s.cfg
-	cfg.Consumer.IsolationLevel = sarama.ReadUncommitted
-	if iso == ReadCommitted {
-		cfg.Consumer.IsolationLevel = sarama.ReadCommitted
-	}
-	return saramaConsume(ctx, &cfg, s.addrs, topic, partition, offset, n)
-}

@@ -30,6 +30,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/kversion"
 
+	"github.com/kop-conformance/kop-conformance/matrix/dims"
 	"github.com/kop-conformance/kop-conformance/reference/protocol"
 	"github.com/kop-conformance/kop-conformance/reference/wiretap"
 )
@@ -83,7 +84,7 @@ func Start(bootstrap, level string) (*Proxy, string, error) {
 
 // New starts a proxy and returns it with the local address that stands for cfg.Bootstrap.
 func New(cfg Config) (*Proxy, string, error) {
-	lv, ok := protocol.Levels[cfg.Level]
+	lv, ok := dims.LevelNamed(cfg.Level)
 	if !ok {
 		return nil, "", fmt.Errorf("levelproxy: unknown level %q", cfg.Level)
 	}
@@ -91,7 +92,7 @@ func New(cfg Config) (*Proxy, string, error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	p := &Proxy{level: cfg.Level, versions: lv(), front: cfg.Front, back: cfg.Back, tap: cfg.Tap, logf: logf,
+	p := &Proxy{level: cfg.Level, versions: lv.Versions(), front: cfg.Front, back: cfg.Back, tap: cfg.Tap, logf: logf,
 		listeners: map[string]net.Listener{}, conns: map[net.Conn]struct{}{}}
 	addr, err := p.listenerFor(cfg.Bootstrap)
 	if err != nil {

@@ -2,7 +2,7 @@
 // which features a target does not serve, and which APIs each feature's specs must be seen to
 // send. The suite uses it to decide which specs exist and what their wire traffic must show;
 // the matrix tool uses it to mark the missing cells N/A or "not served" with the reason. A
-// cell is never N/A because a spec failed.
+// cell is never N/A because a spec failed. The columns (clients) and levels are matrix/dims'.
 package rules
 
 import (
@@ -10,7 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/kop-conformance/kop-conformance/reference/protocol"
+	"github.com/kop-conformance/kop-conformance/matrix/dims"
 )
 
 // Feature is a matrix row.
@@ -37,7 +37,7 @@ type Feature struct {
 var Features = []Feature{
 	{Name: "produce", Description: "Produce with acks 0/1/all; keys, null values, headers, timestamps; exact offsets", APIs: []kmsg.Key{kmsg.Produce, kmsg.Fetch}},
 	{Name: "idempotence", Description: "Idempotent producer (InitProducerId, sequence numbers): a batch retried after a lost response is written once",
-		Lacking: map[string]string{"kafka-go": "kafka-go has no idempotent producer"}, APIs: []kmsg.Key{kmsg.InitProducerID, kmsg.Produce}},
+		Lacking: map[string]string{dims.KafkaGo: "kafka-go has no idempotent producer"}, APIs: []kmsg.Key{kmsg.InitProducerID, kmsg.Produce}},
 	{Name: "fetch", Description: "Fetch from the start and from inside a batch; long poll parked before the produce that wakes it (wake-up latency bounded), max wait honoured when nothing comes, min bytes; high watermark and log start in responses; an oversized first record under small limits (KIP-74)", APIs: []kmsg.Key{kmsg.Fetch}},
 	{Name: "compression", Description: "gzip, snappy and lz4 batches (zstd from 2.1) produced, stored and fetched back, also from inside a batch", APIs: []kmsg.Key{kmsg.Produce, kmsg.Fetch}},
 	{Name: "large-records", Description: "A 3 MiB record (over Kafka's 1 MiB default) round-trips; a batch over the server's 4 MiB maximum gets MESSAGE_TOO_LARGE and is not written", APIs: []kmsg.Key{kmsg.Produce}},
@@ -46,15 +46,15 @@ var Features = []Feature{
 	{Name: "topics", Description: "Topics auto-created on first use, Kafka's naming rules (INVALID_TOPIC_EXCEPTION; names like t-partition-3 that collide with the storage mapping work), TOPIC_ALREADY_EXISTS, and UNKNOWN_TOPIC_OR_PARTITION for produce, fetch and ListOffsets to a missing topic or partition", APIs: []kmsg.Key{kmsg.Metadata}},
 	{Name: "admin", Description: "CreatePartitions, DescribeConfigs and DeleteTopics; UNKNOWN_TOPIC_OR_PARTITION for a missing topic, INVALID_PARTITIONS for a shrink", APIs: []kmsg.Key{kmsg.CreatePartitions, kmsg.DescribeConfigs, kmsg.DeleteTopics}},
 	{Name: "delete-records", Description: "DeleteRecords moves the log start: ListOffsets earliest follows it, a fetch below it gets OFFSET_OUT_OF_RANGE, records above it stay; deleting up to the high watermark empties the partition and the log continues",
-		Lacking: map[string]string{"kafka-go": "kafka-go has no DeleteRecords call"}, APIs: []kmsg.Key{kmsg.DeleteRecords, kmsg.ListOffsets}},
+		Lacking: map[string]string{dims.KafkaGo: "kafka-go has no DeleteRecords call"}, APIs: []kmsg.Key{kmsg.DeleteRecords, kmsg.ListOffsets}},
 	{Name: "leader-epoch", Description: "OffsetForLeaderEpoch answers leader epoch 0 and the log end for epoch 0, an undefined epoch and offset for a later epoch, and UNKNOWN_LEADER_EPOCH for a current epoch from the future (2.1+)",
-		Lacking: map[string]string{"sarama": "sarama has no OffsetForLeaderEpoch call", "kafka-go": "kafka-go has no OffsetForLeaderEpoch call"}, APIs: []kmsg.Key{kmsg.OffsetForLeaderEpoch}},
+		Lacking: map[string]string{dims.Sarama: "sarama has no OffsetForLeaderEpoch call", dims.KafkaGo: "kafka-go has no OffsetForLeaderEpoch call"}, APIs: []kmsg.Key{kmsg.OffsetForLeaderEpoch}},
 	{Name: "offset-reset", Description: "A committed offset out of range is reset by the consumer's policy: past the log end to earliest and to latest, below the log start (after DeleteRecords) to earliest; exact positions",
-		Lacking: map[string]string{"kafka-go": "kafka-go's ConsumerGroup applies StartOffset only to partitions without a committed offset; it has no reset policy for an out-of-range one"}, APIs: []kmsg.Key{kmsg.OffsetCommit, kmsg.JoinGroup, kmsg.Fetch}},
+		Lacking: map[string]string{dims.KafkaGo: "kafka-go's ConsumerGroup applies StartOffset only to partitions without a committed offset; it has no reset policy for an out-of-range one"}, APIs: []kmsg.Key{kmsg.OffsetCommit, kmsg.JoinGroup, kmsg.Fetch}},
 	{Name: "groups", Description: "Consumer groups: commit and resume; committed offsets handed over exactly when a member leaves or dies; 1-3 members rebalancing with each assignor the client has; eviction after the session timeout, not before and not much after", APIs: []kmsg.Key{kmsg.JoinGroup, kmsg.SyncGroup}},
 	{Name: "commit-fencing", Description: "OffsetCommit from a stale generation, an unknown member and during a rebalance gets ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID and REBALANCE_IN_PROGRESS; nothing is stored", APIs: []kmsg.Key{kmsg.JoinGroup, kmsg.SyncGroup, kmsg.OffsetCommit}},
 	{Name: "static-membership", Description: "Static membership (group.instance.id): a crashed member rejoining under its instance id gets its partitions back at once, replacing its old self", MinLevel: "2.3",
-		Lacking: map[string]string{"kafka-go": "kafka-go's ConsumerGroup has no group.instance.id (static membership)"}, APIs: []kmsg.Key{kmsg.JoinGroup, kmsg.SyncGroup}},
+		Lacking: map[string]string{dims.KafkaGo: "kafka-go's ConsumerGroup has no group.instance.id (static membership)"}, APIs: []kmsg.Key{kmsg.JoinGroup, kmsg.SyncGroup}},
 	{Name: "group-admin", Description: "DescribeGroups and ListGroups of an active and an empty group; DeleteGroups from 1.1 (NON_EMPTY_GROUP while members remain, offsets gone after)", APIs: []kmsg.Key{kmsg.DescribeGroups, kmsg.ListGroups}},
 	{Name: "mixed-group", Description: "One group with a franz-go, a sarama and a kafka-go member sharing the range assignor", APIs: []kmsg.Key{kmsg.JoinGroup, kmsg.SyncGroup}},
 	{Name: "interop", Description: "Kafka and Pulsar clients share one log: Kafka records read by a Pulsar consumer and reader (key, value, headers as properties, event time, order), Pulsar messages (batched or not) read by Kafka clients with continuous offsets, both producers interleaved on one partition, a Pulsar subscription and a Kafka group consuming independently, topics created on either side seen by the other",
@@ -66,20 +66,17 @@ var Features = []Feature{
 	{Name: "authorization", Description: "An authenticated principal gets exactly what it was granted: without grants TOPIC_AUTHORIZATION_FAILED for Metadata, Produce, Fetch and ListOffsets and GROUP_AUTHORIZATION_FAILED for JoinGroup, OffsetCommit and OffsetFetch, writing nothing (codes as each client reports them against Apache Kafka); with consume-only grants it reads and commits but cannot produce", NeedsControl: true,
 		APIs: []kmsg.Key{kmsg.Metadata}},
 	{Name: "transactions", Description: "Transactional producer: committed records are read by read_committed consumers, aborted ones are not",
-		Lacking:     map[string]string{"kafka-go": "kafka-go has no transactional producer"},
+		Lacking:     map[string]string{dims.KafkaGo: "kafka-go has no transactional producer"},
 		NotServedBy: map[string]string{"reference": "transactions are not served: a transactional id gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED"}, APIs: []kmsg.Key{kmsg.InitProducerID, kmsg.EndTxn}},
 	{Name: "sasl-scram", Description: "SASL/SCRAM-SHA-256 and SHA-512: produce and fetch as a SCRAM user; a wrong password gets SASL_AUTHENTICATION_FAILED", NeedsControl: true,
 		NotServedBy: map[string]string{"reference": "SASL offers PLAIN only (tokens verified by Pulsar); SCRAM is not served"}, APIs: []kmsg.Key{kmsg.SASLHandshake}},
 	{Name: "sasl-oauthbearer", Description: "SASL/OAUTHBEARER with an unsecured JWT: produce and fetch as the token's principal", NeedsControl: true,
-		Lacking:     map[string]string{"kafka-go": "kafka-go has no OAUTHBEARER mechanism"},
+		Lacking:     map[string]string{dims.KafkaGo: "kafka-go has no OAUTHBEARER mechanism"},
 		NotServedBy: map[string]string{"reference": "SASL offers PLAIN only; OAUTHBEARER is not served"}, APIs: []kmsg.Key{kmsg.SASLHandshake}},
 	{Name: "log-append-time", Description: "A topic with message.timestamp.type=LogAppendTime: the broker stamps records with its own time, in the produce response and on consumed records",
-		Lacking:     map[string]string{"kafka-go": "kafka-go's record reader ignores a batch's LogAppendTime attribute and max timestamp: consumed records keep the producer's timestamp"},
+		Lacking:     map[string]string{dims.KafkaGo: "kafka-go's record reader ignores a batch's LogAppendTime attribute and max timestamp: consumed records keep the producer's timestamp"},
 		NotServedBy: map[string]string{"reference": "LogAppendTime is not served: records keep the producer's timestamp (CreateTopics refuses message.timestamp.type=LogAppendTime)"}, APIs: []kmsg.Key{kmsg.Produce, kmsg.Fetch}},
 }
-
-// Clients are the matrix columns, in report order.
-var Clients = []string{"franz-go", "sarama", "kafka-go"}
 
 // Target says what the matrix runs against.
 type Target struct {
@@ -89,12 +86,6 @@ type Target struct {
 	// Pulsar is true when the target stores its data in a Pulsar the suite can reach.
 	Pulsar bool
 }
-
-// Levels are the protocol levels of the matrix, ascending.
-func Levels() []string { return protocol.LevelNames() }
-
-// LevelAtLeast compares protocol levels by their numbers ("2.10" > "2.9").
-func LevelAtLeast(level, min string) bool { return protocol.CompareLevels(level, min) >= 0 }
 
 // Lookup returns the feature of that name.
 func Lookup(name string) (Feature, bool) {
@@ -112,7 +103,7 @@ func Applies(feature, client, level string, t Target) (bool, string) {
 	if !ok {
 		return false, "unknown feature"
 	}
-	if f.MinLevel != "" && !LevelAtLeast(level, f.MinLevel) {
+	if f.MinLevel != "" && !dims.LevelAtLeast(level, f.MinLevel) {
 		return false, "needs protocol level " + f.MinLevel + " or newer"
 	}
 	if why, ok := f.Lacking[client]; ok {

@@ -3,6 +3,7 @@ package rules
 import (
 	"testing"
 
+	"github.com/kop-conformance/kop-conformance/matrix/dims"
 	"github.com/kop-conformance/kop-conformance/reference/faults"
 )
 
@@ -42,9 +43,18 @@ func TestApplies(t *testing.T) {
 	}
 }
 
-func TestLevelsCompareAsNumbers(t *testing.T) {
-	if !LevelAtLeast("2.10", "2.9") || LevelAtLeast("1.1", "2.0") || !LevelAtLeast("2.3", "2.3") {
-		t.Error("levels must compare by their numbers")
+// TestFeaturesNameKnownClientsAndLevels: a rule that names a client or level the matrix does
+// not have would never apply.
+func TestFeaturesNameKnownClientsAndLevels(t *testing.T) {
+	for _, f := range Features {
+		for c := range f.Lacking {
+			if !dims.IsClient(c) {
+				t.Errorf("feature %s: lacking client %q is not a client of the matrix", f.Name, c)
+			}
+		}
+		if _, ok := dims.LevelNamed(f.MinLevel); f.MinLevel != "" && !ok {
+			t.Errorf("feature %s: min level %q is not a level of the matrix", f.Name, f.MinLevel)
+		}
 	}
 }
 

@@ -24,7 +24,7 @@ var _ = Describe("admin", func() {
 			Eventually(ctx, func() (int32, error) { return cl.TopicPartitions(ctx, topic) }).
 				WithTimeout(30 * time.Second).Should(Equal(int32(4)))
 			Eventually(ctx, func() error { // a new partition's leader may take a moment on Kafka
-				_, err := cl.Produce(ctx, clients.AcksAll, []clients.Record{{Topic: topic, Partition: 3, Value: []byte("in a new partition")}})
+				_, err := cl.Produce(ctx, acksAll, []clients.Record{{Topic: topic, Partition: 3, Value: []byte("in a new partition")}})
 				return err
 			}).WithTimeout(30 * time.Second).Should(Succeed())
 			Expect(cl.ListOffset(ctx, topic, 3, clients.Latest)).To(Equal(int64(1)))

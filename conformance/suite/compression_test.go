@@ -13,10 +13,10 @@ var _ = Describe("compression", func() {
 			cl := c.open()
 			topic := newTopic(ctx, cl, c, "compression", 1)
 			want := sampleRecords(topic, 20)
-			produced, err := cl.ProduceWith(ctx, clients.ProduceConfig{Acks: clients.AcksAll, Compression: codec}, want)
+			produced, err := cl.Produce(ctx, clients.ProduceConfig{Acks: clients.AcksAll, Compression: codec}, want)
 			Expect(err).NotTo(HaveOccurred())
 			expectLog(ctx, cl, topic, produced, want)
-			mid, err := cl.Consume(ctx, topic, 0, 13, 7)
+			mid, err := cl.Consume(ctx, clients.ConsumeConfig{}, topic, 0, 13, 7)
 			Expect(err).NotTo(HaveOccurred())
 			for i := range mid {
 				Expect(mid[i]).To(matchRecord(want[13+i], int64(13+i)), "record %d read from offset 13", 13+i)
@@ -28,7 +28,7 @@ var _ = Describe("compression", func() {
 func codecsAt(c cell) []string {
 	var out []string
 	for _, codec := range clients.Codecs {
-		if codec.MinLevel == "" || c.level >= codec.MinLevel {
+		if codec.MinLevel == "" || c.levelAtLeast(codec.MinLevel) {
 			out = append(out, codec.Name)
 		}
 	}

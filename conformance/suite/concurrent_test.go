@@ -31,7 +31,7 @@ var _ = Describe("concurrent-produce", func() {
 									Key: []byte(fmt.Sprintf("p%d", p)), Value: []byte(fmt.Sprintf("p%d-r%d-%d", p, r, i))})
 							}
 						}
-						if _, err := cl.Produce(ctx, clients.AcksAll, recs); err != nil {
+						if _, err := cl.Produce(ctx, acksAll, recs); err != nil {
 							errs <- fmt.Errorf("producer %d round %d: %w", p, r, err)
 							return
 						}
@@ -45,7 +45,7 @@ var _ = Describe("concurrent-produce", func() {
 			}
 
 			const perLog = producers * rounds * perPartition
-			m, err := cl.Consumer(ctx, clients.GroupConfig{Group: groupName(c, "concurrent"), Topics: []string{topic}, Balancer: "range"})
+			m, err := cl.Join(ctx, clients.GroupConfig{Group: groupName(c, "concurrent"), Topics: []string{topic}, Balancer: "range"})
 			Expect(err).NotTo(HaveOccurred())
 			DeferCleanup(m.Close)
 			got := pollUntil(ctx, m, partitions*perLog)

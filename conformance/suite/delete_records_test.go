@@ -16,14 +16,14 @@ var _ = Describe("delete-records", func() {
 			Expect(ok).To(BeTrue(), "%s adapter deletes records", c.kind.Name)
 			topic := newTopic(ctx, cl, c, "delrec", 1)
 			want := sampleRecords(topic, 10)
-			_, err := cl.Produce(ctx, clients.AcksAll, want)
+			_, err := cl.Produce(ctx, acksAll, want)
 			Expect(err).NotTo(HaveOccurred())
 
 			By("deleting the records below offset 4, inside the produced batch")
 			Expect(del.DeleteRecords(ctx, topic, 0, 4)).To(Equal(int64(4)), "the low watermark answered")
 			Expect(cl.ListOffset(ctx, topic, 0, clients.Earliest)).To(Equal(int64(4)))
 			Expect(cl.ListOffset(ctx, topic, 0, clients.Latest)).To(Equal(int64(10)))
-			got, err := cl.Consume(ctx, topic, 0, 4, 6)
+			got, err := cl.Consume(ctx, clients.ConsumeConfig{}, topic, 0, 4, 6)
 			Expect(err).NotTo(HaveOccurred())
 			for i, r := range got {
 				Expect(r).To(matchRecord(want[4+i], int64(4+i)), "record %d above the log start", 4+i)
@@ -32,7 +32,7 @@ var _ = Describe("delete-records", func() {
 			Expect(del.DeleteRecords(ctx, topic, 0, 2)).To(Equal(int64(4)))
 
 			By("reading below the log start")
-			below, err := cl.Consume(ctx, topic, 0, 2, 1)
+			below, err := cl.Consume(ctx, clients.ConsumeConfig{}, topic, 0, 2, 1)
 			for _, r := range below {
 				Expect(r.Offset).To(BeNumerically(">=", 4), "a deleted record was delivered")
 			}
@@ -49,10 +49,10 @@ var _ = Describe("delete-records", func() {
 			Expect(del.DeleteRecords(ctx, topic, 0, -1)).To(Equal(int64(10)))
 			Expect(cl.ListOffset(ctx, topic, 0, clients.Earliest)).To(Equal(int64(10)))
 			more := sampleRecords(topic, 2)
-			produced, err := cl.Produce(ctx, clients.AcksAll, more)
+			produced, err := cl.Produce(ctx, acksAll, more)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(produced[0].Offset).To(Equal(int64(10)))
-			got, err = cl.Consume(ctx, topic, 0, 10, 2)
+			got, err = cl.Consume(ctx, clients.ConsumeConfig{}, topic, 0, 10, 2)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(got[0]).To(matchRecord(more[0], 10))
 			Expect(got[1]).To(matchRecord(more[1], 11))
@@ -70,7 +70,7 @@ var _ = Describe("leader-epoch", func() {
 			le, ok := cl.(clients.LeaderEpochs)
 			Expect(ok).To(BeTrue(), "%s adapter asks OffsetForLeaderEpoch", c.kind.Name)
 			topic := newTopic(ctx, cl, c, "epoch", 1)
-			_, err := cl.Produce(ctx, clients.AcksAll, sampleRecords(topic, 5))
+			_, err := cl.Produce(ctx, acksAll, sampleRecords(topic, 5))
 			Expect(err).NotTo(HaveOccurred())
 			// Below v1 (levels 1.0 and 1.1) the response has no leader epoch field.
 			withEpoch := c.levelAtLeast("2.0")

@@ -36,7 +36,7 @@ var _ = Describe("durability", Ordered, Serial, func() {
 		deep.topic = newTopic(ctx, cl, c0, "durability-deep", 1)
 		for b := 0; b < deepBatches; b++ {
 			batch := sampleRecords(deep.topic, deepBatch)
-			_, err := cl.Produce(ctx, clients.AcksAll, batch)
+			_, err := cl.Produce(ctx, acksAll, batch)
 			Expect(err).NotTo(HaveOccurred(), "producing deep batch %d", b)
 			deep.recs = append(deep.recs, batch...)
 		}
@@ -46,7 +46,7 @@ var _ = Describe("durability", Ordered, Serial, func() {
 			Expect(err).NotTo(HaveOccurred())
 			topic := newTopic(ctx, cl, c, "durability", 1)
 			recs := sampleRecords(topic, 5)
-			_, err = cl.Produce(ctx, clients.AcksAll, recs)
+			_, err = cl.Produce(ctx, acksAll, recs)
 			Expect(err).NotTo(HaveOccurred(), "producing before restart for %s", c)
 			g := groupName(c, "durable")
 			err = cl.CommitOffsets(ctx, g, []clients.Offset{{Topic: topic, Partition: 0, Offset: 3, Metadata: "before-restart"}})
@@ -61,7 +61,7 @@ var _ = Describe("durability", Ordered, Serial, func() {
 
 	var entriesAfterRestart []TableEntry
 	for _, c := range cells("durability") {
-		entriesAfterRestart = append(entriesAfterRestart, Entry(c.String(), c, c.labels("durability"), SpecTimeout(90*time.Second)))
+		entriesAfterRestart = append(entriesAfterRestart, Entry(c.String(), c, c.labels(), SpecTimeout(90*time.Second)))
 	}
 	DescribeTable("after a restart every record and committed offset is there and new records continue the log",
 		func(ctx context.Context, c cell) {
@@ -70,21 +70,21 @@ var _ = Describe("durability", Ordered, Serial, func() {
 			cl := c.open()
 			Expect(cl.ListOffset(ctx, w.topic, 0, clients.Latest)).To(Equal(int64(5)))
 			more := sampleRecords(w.topic, 2)
-			produced, err := cl.Produce(ctx, clients.AcksAll, more)
+			produced, err := cl.Produce(ctx, acksAll, more)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(produced[0].Offset).To(Equal(int64(5)), "offsets continue after the restart")
 			all := append(append([]clients.Record{}, w.recs...), more...)
-			mid, err := cl.Consume(ctx, w.topic, 0, 3, 2)
+			mid, err := cl.Consume(ctx, clients.ConsumeConfig{}, w.topic, 0, 3, 2)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(mid[0]).To(matchRecord(all[3], 3), "a middle offset after the restart")
-			got, err := cl.Consume(ctx, w.topic, 0, 0, len(all))
+			got, err := cl.Consume(ctx, clients.ConsumeConfig{}, w.topic, 0, 0, len(all))
 			Expect(err).NotTo(HaveOccurred())
 			for i := range all {
 				Expect(got[i]).To(matchRecord(all[i], int64(i)), "record %d", i)
 			}
 			// Deep in a long log first, then its end, then its start (all inside a batch).
 			for _, off := range []int{len(deep.recs)*2/3 + 7, len(deep.recs) - 3, 3} {
-				got, err := cl.Consume(ctx, deep.topic, 0, int64(off), 2)
+				got, err := cl.Consume(ctx, clients.ConsumeConfig{}, deep.topic, 0, int64(off), 2)
 				Expect(err).NotTo(HaveOccurred(), "fetching offset %d of the deep log", off)
 				Expect(got[0]).To(matchRecord(deep.recs[off], int64(off)), "offset %d of the deep log after the restart", off)
 			}

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
+
+	"github.com/kop-conformance/kop-conformance/matrix/dims"
 )
 
 // entries turns a feature's applicable cells into table entries labelled with the matrix
@@ -12,7 +14,7 @@ import (
 func entries(feature string) []TableEntry {
 	var out []TableEntry
 	for _, c := range cells(feature) {
-		out = append(out, Entry(c.String(), c, c.labels(feature), SpecTimeout(90*time.Second)))
+		out = append(out, Entry(c.String(), c, c.labels(), SpecTimeout(90*time.Second)))
 	}
 	return out
 }
@@ -24,7 +26,7 @@ func variantEntries(feature string, variants func(c cell) []string, nightly ...s
 	var out []TableEntry
 	for _, c := range cells(feature) {
 		for _, v := range variants(c) {
-			labels := c.labels(feature)
+			labels := c.labels()
 			if slices.Contains(nightly, v) {
 				labels = append(labels, nightlyLabel...)
 			}
@@ -36,15 +38,15 @@ func variantEntries(feature string, variants func(c cell) []string, nightly ...s
 
 // nightlyLabel marks specs that wait on purpose (timeouts, long polls): the PR gate leaves them
 // out, the full matrix and the mutation check run them.
-var nightlyLabel = Label("nightly")
+var nightlyLabel = Label(dims.Nightly)
 
 // franzEntries is entries limited to franz-go's cells, for specs that send raw requests with
 // franz-go's kmsg.
 func franzEntries(feature string) []TableEntry {
 	var out []TableEntry
 	for _, c := range cells(feature) {
-		if c.kind.Name == "franz-go" {
-			out = append(out, Entry(c.String()+" raw", c, c.labels(feature), SpecTimeout(90*time.Second)))
+		if c.kind.Name == dims.FranzGo {
+			out = append(out, Entry(c.String()+" raw", c, c.labels(), SpecTimeout(90*time.Second)))
 		}
 	}
 	return out

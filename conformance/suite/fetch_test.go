@@ -35,7 +35,7 @@ func consumeAsync(ctx context.Context, cl clients.Client, cc clients.ConsumeConf
 	out := make(chan consumed, 1)
 	go func() {
 		defer GinkgoRecover()
-		recs, err := cl.ConsumeWith(ctx, cc, topic, 0, offset, n)
+		recs, err := cl.Consume(ctx, cc, topic, 0, offset, n)
 		out <- consumed{recs: recs, err: err, at: time.Now()}
 	}()
 	return out
@@ -48,7 +48,7 @@ func parkedConsumer(ctx context.Context, cl clients.Client, c cell, cc clients.C
 	GinkgoHelper()
 	topic := newTopic(ctx, cl, c, "fetch", 1)
 	explainFetchesOnFailure(topic, 0)
-	_, err := cl.Produce(ctx, clients.AcksAll, sampleRecords(topic, 3))
+	_, err := cl.Produce(ctx, acksAll, sampleRecords(topic, 3))
 	Expect(err).NotTo(HaveOccurred())
 	got := consumeAsync(ctx, cl, cc, topic, 3, n)
 	return topic, got, parkedFetch(ctx, topic, 0, 3)
@@ -58,7 +58,7 @@ func parkedConsumer(ctx context.Context, cl clients.Client, c cell, cc clients.C
 // result and how long after the produce's acknowledgement the consumer had its records.
 func produceAndAwait(ctx context.Context, cl clients.Client, recs []clients.Record, got chan consumed) (consumed, time.Duration) {
 	GinkgoHelper()
-	_, err := cl.Produce(ctx, clients.AcksAll, recs)
+	_, err := cl.Produce(ctx, acksAll, recs)
 	Expect(err).NotTo(HaveOccurred())
 	acked := time.Now()
 	r := awaitConsumed(got, longWait+10*time.Second)
@@ -80,10 +80,10 @@ var _ = Describe("fetch", func() {
 			cl := c.open()
 			topic := newTopic(ctx, cl, c, "fetch", 1)
 			want := sampleRecords(topic, 10) // one produced batch: offsets 0..9
-			_, err := cl.Produce(ctx, clients.AcksAll, want)
+			_, err := cl.Produce(ctx, acksAll, want)
 			Expect(err).NotTo(HaveOccurred())
 			for _, from := range []int64{4, 9, 0} {
-				got, err := cl.Consume(ctx, topic, 0, from, int(10-from))
+				got, err := cl.Consume(ctx, clients.ConsumeConfig{}, topic, 0, from, int(10-from))
 				Expect(err).NotTo(HaveOccurred(), "consuming from %d", from)
 				for i, r := range got {
 					Expect(r).To(matchRecord(want[from+int64(i)], from+int64(i)), "from %d, record %d", from, i)
@@ -109,10 +109,10 @@ var _ = Describe("fetch", func() {
 		func(ctx SpecContext, c cell) {
 			cl := c.open()
 			topic := newTopic(ctx, cl, c, "fetch", 1)
-			_, err := cl.Produce(ctx, clients.AcksAll, sampleRecords(topic, 3))
+			_, err := cl.Produce(ctx, acksAll, sampleRecords(topic, 3))
 			Expect(err).NotTo(HaveOccurred())
 			idle, cancel := context.WithTimeout(ctx, 4*time.Second)
-			recs, err := cl.ConsumeWith(idle, clients.ConsumeConfig{MaxWait: shortWait}, topic, 0, 3, 1)
+			recs, err := cl.Consume(idle, clients.ConsumeConfig{MaxWait: shortWait}, topic, 0, 3, 1)
 			cancel()
 			Expect(recs).To(BeEmpty(), "nothing was produced after offset 3")
 			Expect(err).To(HaveOccurred(), "the consumer is still waiting when its context ends")
@@ -143,7 +143,7 @@ var _ = Describe("fetch", func() {
 			Expect(parked.Fetch.MinBytes).To(Equal(int32(4096)))
 
 			small := clients.Record{Topic: topic, Key: []byte("small"), Value: []byte("well under min bytes"), Timestamp: time.UnixMilli(time.Now().UnixMilli())}
-			_, err := cl.Produce(ctx, clients.AcksAll, []clients.Record{small})
+			_, err := cl.Produce(ctx, acksAll, []clients.Record{small})
 			Expect(err).NotTo(HaveOccurred())
 			Consistently(func() bool {
 				for _, f := range fetchEvents(ctx, topic, 0) {
@@ -167,13 +167,13 @@ var _ = Describe("fetch", func() {
 			cl := c.open()
 			topic := newTopic(ctx, cl, c, "fetch", 1)
 			big := clients.Record{Topic: topic, Key: []byte("big"), Value: bytes.Repeat([]byte("0123456789abcdef"), 16<<10)} // 256 KiB
-			_, err := cl.Produce(ctx, clients.AcksAll, []clients.Record{big})
+			_, err := cl.Produce(ctx, acksAll, []clients.Record{big})
 			Expect(err).NotTo(HaveOccurred())
 			small := sampleRecords(topic, 3)
-			_, err = cl.Produce(ctx, clients.AcksAll, small)
+			_, err = cl.Produce(ctx, acksAll, small)
 			Expect(err).NotTo(HaveOccurred())
 			limits := clients.ConsumeConfig{MaxBytes: 16 << 10, PartitionMaxBytes: 16 << 10}
-			got, err := cl.ConsumeWith(ctx, limits, topic, 0, 0, 4)
+			got, err := cl.Consume(ctx, limits, topic, 0, 0, 4)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(got[0].Offset).To(Equal(int64(0)))
 			Expect(got[0].Value).To(Equal(big.Value), "the 256 KiB record, over the 16 KiB limits")

@@ -67,6 +67,7 @@ var _ = Describe("group-admin", func() {
 
 // describedStable describes group and checks that it is Stable with the given number of members.
 func describedStable(ctx context.Context, g Gomega, cl clients.Client, group string, members int) clients.GroupDescription {
+	GinkgoHelper()
 	d, err := cl.DescribeGroup(ctx, group)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(d.State).To(Equal("Stable"))

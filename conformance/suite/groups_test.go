@@ -10,6 +10,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/kop-conformance/kop-conformance/conformance/clients"
+	"github.com/kop-conformance/kop-conformance/matrix/dims"
 )
 
 // Session timeout of eviction specs: Kafka's group.min.session.timeout.ms, the shortest a
@@ -22,6 +23,7 @@ const (
 
 // pollUntil collects records from a group consumer until it has n of them.
 func pollUntil(ctx context.Context, gc clients.GroupConsumer, n int) []clients.Record {
+	GinkgoHelper()
 	var got []clients.Record
 	for len(got) < n {
 		recs, err := gc.Poll(ctx)
@@ -34,20 +36,11 @@ func pollUntil(ctx context.Context, gc clients.GroupConsumer, n int) []clients.R
 // eventuallyAssigned waits until the members' assignments are disjoint, cover every partition
 // of topic, and have the expected sizes (in member order).
 func eventuallyAssigned(ctx context.Context, topic string, partitions int32, members []clients.GroupConsumer, sizes []int) {
+	GinkgoHelper()
 	Eventually(ctx, func() []int {
-		seen := map[int32]int{}
-		var got []int
-		for _, m := range members {
-			ps := m.Assigned()[topic]
-			got = append(got, len(ps))
-			for _, p := range ps {
-				seen[p]++
-			}
-		}
-		for p := int32(0); p < partitions; p++ {
-			if seen[p] != 1 {
-				return append(got, -1) // a partition owned twice or by nobody
-			}
+		got, exact := clients.Split(members, topic, partitions)
+		if !exact {
+			return append(got, -1) // a partition owned twice or by nobody
 		}
 		return got
 	}).WithTimeout(60*time.Second).WithPolling(100*time.Millisecond).Should(Equal(sizes),
@@ -57,9 +50,10 @@ func eventuallyAssigned(ctx context.Context, topic string, partitions int32, mem
 // joinOneByOne starts one member per entry of sizes, waiting after each join for the
 // assignment sizes[i] over cfg's first topic.
 func joinOneByOne(ctx context.Context, cl clients.Client, cfg clients.GroupConfig, partitions int32, sizes [][]int) []clients.GroupConsumer {
+	GinkgoHelper()
 	var members []clients.GroupConsumer
 	for _, want := range sizes {
-		m, err := cl.Consumer(ctx, cfg)
+		m, err := cl.Join(ctx, cfg)
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(m.Close)
 		members = append(members, m)
@@ -78,11 +72,11 @@ var _ = Describe("groups", func() {
 			cl := c.open()
 			topic := newTopic(ctx, cl, c, "groups", 1)
 			want := sampleRecords(topic, 10)
-			_, err := cl.Produce(ctx, clients.AcksAll, want)
+			_, err := cl.Produce(ctx, acksAll, want)
 			Expect(err).NotTo(HaveOccurred())
 			g := groupName(c, "resume")
 
-			first, err := cl.Consumer(ctx, clients.GroupConfig{Group: g, Topics: []string{topic}})
+			first, err := cl.Join(ctx, clients.GroupConfig{Group: g, Topics: []string{topic}})
 			Expect(err).NotTo(HaveOccurred())
 			DeferCleanup(first.Close)
 			got := pollUntil(ctx, first, 6)
@@ -93,7 +87,7 @@ var _ = Describe("groups", func() {
 			first.Close()
 			Expect(cl.FetchOffsets(ctx, g, topic, 1)).To(ConsistOf(HaveField("Offset", int64(6))))
 
-			second, err := cl.Consumer(ctx, clients.GroupConfig{Group: g, Topics: []string{topic}})
+			second, err := cl.Join(ctx, clients.GroupConfig{Group: g, Topics: []string{topic}})
 			Expect(err).NotTo(HaveOccurred())
 			DeferCleanup(second.Close)
 			rest := pollUntil(ctx, second, 4)
@@ -125,7 +119,7 @@ var _ = Describe("groups", func() {
 			start := time.Now()
 			members := make([]clients.GroupConsumer, 3)
 			for i := range members {
-				m, err := cl.Consumer(ctx, cfg)
+				m, err := cl.Join(ctx, cfg)
 				Expect(err).NotTo(HaveOccurred())
 				DeferCleanup(m.Close)
 				members[i] = m
@@ -135,7 +129,7 @@ var _ = Describe("groups", func() {
 			for i := range recs {
 				recs[i].Partition = int32(i)
 			}
-			_, err := cl.Produce(ctx, clients.AcksAll, recs)
+			_, err := cl.Produce(ctx, acksAll, recs)
 			Expect(err).NotTo(HaveOccurred())
 			// Each member sees exactly the records of its own two partitions.
 			var slowest time.Duration
@@ -173,7 +167,7 @@ var _ = Describe("groups", func() {
 			cl := c.open()
 			topic := newTopic(ctx, cl, c, "groups", 1)
 			want := sampleRecords(topic, 10)
-			_, err := cl.Produce(ctx, clients.AcksAll, want)
+			_, err := cl.Produce(ctx, acksAll, want)
 			Expect(err).NotTo(HaveOccurred())
 			cfg := clients.GroupConfig{Group: groupName(c, "handover"), Topics: []string{topic}, Balancer: "range", SessionTimeout: evictSession}
 			members := joinOneByOne(ctx, cl, cfg, 1, [][]int{{1}})
@@ -184,7 +178,7 @@ var _ = Describe("groups", func() {
 			Expect(members[0].Commit(ctx, []clients.Offset{{Topic: topic, Partition: 0, Offset: 4}})).To(Succeed())
 			Expect(cl.FetchOffsets(ctx, cfg.Group, topic, 1)).To(ConsistOf(HaveField("Offset", int64(4))), "the commit is stored before the handover")
 
-			second, err := cl.Consumer(ctx, cfg)
+			second, err := cl.Join(ctx, cfg)
 			Expect(err).NotTo(HaveOccurred())
 			DeferCleanup(second.Close)
 			eventuallyAssigned(ctx, topic, 1, []clients.GroupConsumer{members[0], second}, []int{1, 0})
@@ -207,25 +201,23 @@ var _ = Describe("groups", func() {
 })
 
 var _ = Describe("mixed-group", func() {
-	for _, lv := range mixedLevels() {
-		lv := lv
-		It(fmt.Sprintf("franz-go, sarama and kafka-go members share the range assignor @%s", lv),
-			Label("client:franz-go", "client:sarama", "client:kafka-go", "level:"+lv, "feature:mixed-group"), SpecTimeout(3*time.Minute),
+	for _, c := range mixedCells() {
+		It(fmt.Sprintf("franz-go, sarama and kafka-go members share the range assignor @%s", c.level),
+			Label(dims.Spec{Clients: dims.Clients(), Level: c.level, Feature: c.feature}.Labels()...), SpecTimeout(3*time.Minute),
 			func(ctx SpecContext) {
 				var cls []clients.Client
 				for _, k := range clients.Kinds {
-					cl, err := k.New(target, lv)
+					cl, err := k.New(target, c.level)
 					Expect(err).NotTo(HaveOccurred())
 					DeferCleanup(cl.Close)
 					cls = append(cls, cl)
 				}
-				c := cell{kind: clients.Kinds[0], level: lv}
 				topic := newTopic(ctx, cls[0], c, "mixed", 6)
 				g := groupName(c, "mixed")
 				var members []clients.GroupConsumer
 				sizes := [][]int{{6}, {3, 3}, {2, 2, 2}}
 				for i, cl := range cls {
-					m, err := cl.Consumer(ctx, clients.GroupConfig{Group: g, Topics: []string{topic}, Balancer: "range"})
+					m, err := cl.Join(ctx, clients.GroupConfig{Group: g, Topics: []string{topic}, Balancer: "range"})
 					Expect(err).NotTo(HaveOccurred(), "%s joins", clients.Kinds[i].Name)
 					DeferCleanup(m.Close)
 					members = append(members, m)
@@ -236,7 +228,7 @@ var _ = Describe("mixed-group", func() {
 				for i := range recs {
 					recs[i].Partition = int32(i)
 				}
-				_, err := cls[0].Produce(ctx, clients.AcksAll, recs)
+				_, err := cls[0].Produce(ctx, acksAll, recs)
 				Expect(err).NotTo(HaveOccurred())
 				var parts []int
 				for _, m := range members {
@@ -250,12 +242,13 @@ var _ = Describe("mixed-group", func() {
 	}
 })
 
-// mixedLevels are the levels at which all three clients apply.
-func mixedLevels() []string {
-	var out []string
+// mixedCells are the first client's cells of the mixed group, one per level at which the
+// feature applies: a mixed-group spec names every client and its own level.
+func mixedCells() []cell {
+	var out []cell
 	for _, c := range cells("mixed-group") {
 		if c.kind.Name == clients.Kinds[0].Name {
-			out = append(out, c.level)
+			out = append(out, c)
 		}
 	}
 	return out

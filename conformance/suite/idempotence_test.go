@@ -27,14 +27,14 @@ var _ = Describe("idempotence", func() {
 			px.DropProduceResponses(1)
 
 			want := sampleRecords(topic, 10)
-			produced, err := viaProxy.ProduceWith(ctx, clients.ProduceConfig{Acks: clients.AcksAll, Idempotent: true}, want)
+			produced, err := viaProxy.Produce(ctx, clients.ProduceConfig{Acks: clients.AcksAll, Idempotent: true}, want)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(px.Dropped()).To(Equal(1), "the proxy lost a Produce response, so the client had to retry")
 			for i, r := range produced {
 				Expect(r.Offset).To(Equal(int64(i)), "offset of record %d", i)
 			}
 			Expect(cl.ListOffset(ctx, topic, 0, clients.Latest)).To(Equal(int64(10)), "the retried batch was not written twice")
-			got, err := cl.Consume(ctx, topic, 0, 0, 10)
+			got, err := cl.Consume(ctx, clients.ConsumeConfig{}, topic, 0, 0, 10)
 			Expect(err).NotTo(HaveOccurred())
 			for i := range want {
 				Expect(got[i]).To(matchRecord(want[i], int64(i)), "record %d", i)

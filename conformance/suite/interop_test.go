@@ -189,7 +189,7 @@ var _ = Describe("interop", func() {
 			ps := openPulsar()
 			topic := newTopic(ctx, cl, c, "interop", 1)
 			want := interopRecords(topic, 8)
-			_, err := cl.Produce(ctx, clients.AcksAll, want)
+			_, err := cl.Produce(ctx, acksAll, want)
 			Expect(err).NotTo(HaveOccurred())
 
 			By("reading the partition's Pulsar topic with a reader")
@@ -233,13 +233,13 @@ var _ = Describe("interop", func() {
 			// A write made straight to Pulsar reaches Kafka clients once the gateway has seen it.
 			Eventually(ctx, func() (int64, error) { return cl.ListOffset(ctx, topic, 0, clients.Latest) }).
 				WithTimeout(10*time.Second).Should(Equal(int64(len(all))), "one offset per Pulsar message, batched ones too")
-			got, err := cl.Consume(ctx, topic, 0, 0, len(all))
+			got, err := cl.Consume(ctx, clients.ConsumeConfig{}, topic, 0, 0, len(all))
 			Expect(err).NotTo(HaveOccurred())
 			for i, m := range all {
 				Expect(sortedHeaders(got[i])).To(matchRecord(asKafka(topic, m), int64(i)), "Pulsar message %d", i)
 			}
 			By("reading from inside the Pulsar batch")
-			mid, err := cl.Consume(ctx, topic, 0, 5, 2)
+			mid, err := cl.Consume(ctx, clients.ConsumeConfig{}, topic, 0, 5, 2)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(sortedHeaders(mid[0])).To(matchRecord(asKafka(topic, all[5]), 5))
 			Expect(sortedHeaders(mid[1])).To(matchRecord(asKafka(topic, all[6]), 6))
@@ -256,7 +256,7 @@ var _ = Describe("interop", func() {
 				for i := range recs {
 					recs[i].Value = []byte(fmt.Sprintf("kafka round %d record %d", round, i))
 				}
-				_, err := cl.Produce(ctx, clients.AcksAll, recs)
+				_, err := cl.Produce(ctx, acksAll, recs)
 				Expect(err).NotTo(HaveOccurred())
 				want = append(want, recs...)
 				msg := &pulsar.ProducerMessage{Key: fmt.Sprintf("pulsar-%d", round), Payload: []byte(fmt.Sprintf("pulsar round %d", round)),
@@ -264,7 +264,7 @@ var _ = Describe("interop", func() {
 				ps.send(ctx, ps.topic(topic, 0), false, []*pulsar.ProducerMessage{msg})
 				want = append(want, asKafka(topic, msg))
 			}
-			got, err := cl.Consume(ctx, topic, 0, 0, len(want))
+			got, err := cl.Consume(ctx, clients.ConsumeConfig{}, topic, 0, 0, len(want))
 			Expect(err).NotTo(HaveOccurred())
 			for i := range want {
 				Expect(sortedHeaders(got[i])).To(matchRecord(sortedHeaders(want[i]), int64(i)), "offset %d", i)
@@ -281,10 +281,10 @@ var _ = Describe("interop", func() {
 			ps := openPulsar()
 			topic := newTopic(ctx, cl, c, "interop", 1)
 			first := interopRecords(topic, 4)
-			_, err := cl.Produce(ctx, clients.AcksAll, first)
+			_, err := cl.Produce(ctx, acksAll, first)
 			Expect(err).NotTo(HaveOccurred())
 			group := groupName(c, "interop")
-			m, err := cl.Consumer(ctx, clients.GroupConfig{Group: group, Topics: []string{topic}, Balancer: "range"})
+			m, err := cl.Join(ctx, clients.GroupConfig{Group: group, Topics: []string{topic}, Balancer: "range"})
 			Expect(err).NotTo(HaveOccurred())
 			DeferCleanup(m.Close)
 			cons, err := ps.client.Subscribe(pulsar.ConsumerOptions{Topic: ps.topic(topic, -1), SubscriptionName: group,
@@ -302,7 +302,7 @@ var _ = Describe("interop", func() {
 				Expect(cons.Ack(msg)).To(Succeed())
 			}
 			second := interopRecords(topic, 2)
-			_, err = cl.Produce(ctx, clients.AcksAll, second)
+			_, err = cl.Produce(ctx, acksAll, second)
 			Expect(err).NotTo(HaveOccurred())
 			got = pollUntil(ctx, m, len(second))
 			for i := range second {
@@ -329,7 +329,7 @@ var _ = Describe("interop", func() {
 				WithTimeout(30 * time.Second).Should(Equal(int32(3)))
 			rec := interopRecords(fromPulsar, 1)
 			rec[0].Partition = 2
-			_, err = cl.Produce(ctx, clients.AcksAll, rec)
+			_, err = cl.Produce(ctx, acksAll, rec)
 			Expect(err).NotTo(HaveOccurred())
 			msgs := ps.read(ctx, ps.topic(fromPulsar, 2), 1)
 			expectPulsarMessage(msgs[0], rec[0], 0)

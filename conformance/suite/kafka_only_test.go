@@ -49,13 +49,13 @@ var _ = Describe("transactions", func() {
 
 			By("reading committed from the start")
 			committed := []clients.Record{recs[0], recs[1], recs[2], recs[6], recs[7], recs[8]}
-			expectRecords(tx.ConsumeIsolated(ctx, clients.ReadCommitted, topic, 0, 0, 6))(committed, []int64{0, 1, 2, 8, 9, 10})
+			expectRecords(cl.Consume(ctx, clients.ConsumeConfig{Isolation: clients.ReadCommitted}, topic, 0, 0, 6))(committed, []int64{0, 1, 2, 8, 9, 10})
 
 			By("reading committed from inside the aborted transaction")
-			expectRecords(tx.ConsumeIsolated(ctx, clients.ReadCommitted, topic, 0, 4, 3))(recs[6:9], []int64{8, 9, 10})
+			expectRecords(cl.Consume(ctx, clients.ConsumeConfig{Isolation: clients.ReadCommitted}, topic, 0, 4, 3))(recs[6:9], []int64{8, 9, 10})
 
 			By("reading uncommitted: the aborted records too, never the markers")
-			expectRecords(tx.ConsumeIsolated(ctx, clients.ReadUncommitted, topic, 0, 0, 9))(recs, []int64{0, 1, 2, 4, 5, 6, 8, 9, 10})
+			expectRecords(cl.Consume(ctx, clients.ConsumeConfig{Isolation: clients.ReadUncommitted}, topic, 0, 0, 9))(recs, []int64{0, 1, 2, 4, 5, 6, 8, 9, 10})
 		}, entries("transactions"))
 })
 

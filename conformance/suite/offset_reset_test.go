@@ -35,7 +35,7 @@ var _ = Describe("offset-reset", func() {
 			cl := c.open()
 			topic := newTopic(ctx, cl, c, "reset", 1)
 			want := sampleRecords(topic, 8)
-			_, err := cl.Produce(ctx, clients.AcksAll, want)
+			_, err := cl.Produce(ctx, acksAll, want)
 			Expect(err).NotTo(HaveOccurred())
 			start, committed := int64(0), int64(50)
 			if rc.below {
@@ -48,7 +48,7 @@ var _ = Describe("offset-reset", func() {
 			Expect(cl.CommitOffsets(ctx, group, []clients.Offset{{Topic: topic, Partition: 0, Offset: committed}})).To(Succeed())
 			Expect(cl.FetchOffsets(ctx, group, topic, 1)).To(ConsistOf(HaveField("Offset", committed)), "the out-of-range commit is stored as given")
 
-			m, err := cl.Consumer(ctx, clients.GroupConfig{Group: group, Topics: []string{topic}, ResetLatest: rc.latest})
+			m, err := cl.Join(ctx, clients.GroupConfig{Group: group, Topics: []string{topic}, ResetLatest: rc.latest})
 			Expect(err).NotTo(HaveOccurred())
 			DeferCleanup(m.Close)
 			if !rc.latest {
@@ -63,7 +63,7 @@ var _ = Describe("offset-reset", func() {
 			Eventually(ctx, func() bool { return fetchedOrParkedAt(ctx, topic, 8) }).
 				WithTimeout(60*time.Second).WithPolling(100*time.Millisecond).Should(BeTrue(), "the consumer fetches at the high watermark")
 			next := sampleRecords(topic, 1)
-			_, err = cl.Produce(ctx, clients.AcksAll, next)
+			_, err = cl.Produce(ctx, acksAll, next)
 			Expect(err).NotTo(HaveOccurred())
 			got := pollUntil(ctx, m, 1)
 			Expect(got[0]).To(matchRecord(next[0], 8), "the first record after resetting to the latest offset")

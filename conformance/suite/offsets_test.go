@@ -19,7 +19,7 @@ var _ = Describe("offsets", func() {
 				Expect(cl.ListOffset(ctx, topic, p, clients.Latest)).To(Equal(int64(0)), "latest of empty partition %d", p)
 			}
 			recs := sampleRecords(topic, 7)
-			_, err := cl.Produce(ctx, clients.AcksAll, recs)
+			_, err := cl.Produce(ctx, acksAll, recs)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(cl.ListOffset(ctx, topic, 0, clients.Earliest)).To(Equal(int64(0)))
 			Expect(cl.ListOffset(ctx, topic, 0, clients.Latest)).To(Equal(int64(7)))
@@ -54,7 +54,7 @@ var _ = Describe("offsets", func() {
 			cl := c.open()
 			topic := newTopic(ctx, cl, c, "offsets", 1)
 			recs := sampleRecords(topic, 10) // timestamps base, base+1s, ..., base+9s
-			_, err := cl.Produce(ctx, clients.AcksAll, recs)
+			_, err := cl.Produce(ctx, acksAll, recs)
 			Expect(err).NotTo(HaveOccurred())
 			base := recs[0].Timestamp.UnixMilli()
 			cases := []struct {
@@ -77,7 +77,7 @@ var _ = Describe("offsets", func() {
 				for j := range recs {
 					recs[j].Timestamp = base.Add(time.Duration(4*b+j) * time.Second)
 				}
-				_, err := cl.Produce(ctx, clients.AcksAll, recs)
+				_, err := cl.Produce(ctx, acksAll, recs)
 				Expect(err).NotTo(HaveOccurred())
 			}
 			ms := func(d time.Duration) int64 { return base.Add(d).UnixMilli() }

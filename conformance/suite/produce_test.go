@@ -21,12 +21,12 @@ var _ = Describe("produce", func() {
 			var all []clients.Record
 			for b := 0; b < 3; b++ {
 				batch := sampleRecords(topic, 4)
-				produced, err := cl.Produce(ctx, clients.AcksLeader, batch)
+				produced, err := cl.Produce(ctx, clients.ProduceConfig{Acks: clients.AcksLeader}, batch)
 				Expect(err).NotTo(HaveOccurred())
 				Expect(produced[0].Offset).To(Equal(int64(4*b)), "base offset of batch %d", b)
 				all = append(all, batch...)
 			}
-			got, err := cl.Consume(ctx, topic, 0, 0, len(all))
+			got, err := cl.Consume(ctx, clients.ConsumeConfig{}, topic, 0, 0, len(all))
 			Expect(err).NotTo(HaveOccurred())
 			for i := range all {
 				Expect(got[i]).To(matchRecord(all[i], int64(i)), "record %d", i)
@@ -38,10 +38,10 @@ var _ = Describe("produce", func() {
 			cl := c.open()
 			topic := newTopic(ctx, cl, c, "produce", 1)
 			want := sampleRecords(topic, 5)
-			_, err := cl.Produce(ctx, clients.AcksNone, want)
+			_, err := cl.Produce(ctx, clients.ProduceConfig{Acks: clients.AcksNone}, want)
 			Expect(err).NotTo(HaveOccurred())
 			// Nothing acknowledges acks=0 writes: consuming them is the proof they landed.
-			got, err := cl.Consume(ctx, topic, 0, 0, len(want))
+			got, err := cl.Consume(ctx, clients.ConsumeConfig{}, topic, 0, 0, len(want))
 			Expect(err).NotTo(HaveOccurred())
 			for i := range want {
 				Expect(got[i]).To(matchRecord(want[i], int64(i)), "record %d", i)
@@ -56,14 +56,14 @@ var _ = Describe("produce", func() {
 			for i := range recs {
 				recs[i].Partition = int32(i % 3)
 			}
-			produced, err := cl.Produce(ctx, clients.AcksAll, recs)
+			produced, err := cl.Produce(ctx, acksAll, recs)
 			Expect(err).NotTo(HaveOccurred())
 			for i, r := range produced {
 				Expect(r.Partition).To(Equal(int32(i % 3)))
 				Expect(r.Offset).To(Equal(int64(i / 3)))
 			}
 			for p := int32(0); p < 3; p++ {
-				got, err := cl.Consume(ctx, topic, p, 0, 2)
+				got, err := cl.Consume(ctx, clients.ConsumeConfig{}, topic, p, 0, 2)
 				Expect(err).NotTo(HaveOccurred())
 				Expect(got[0]).To(matchRecord(recs[p], 0))
 				Expect(got[1]).To(matchRecord(recs[p+3], 1))

@@ -39,9 +39,14 @@ func sampleRecords(topic string, n int) []clients.Record {
 	return out
 }
 
+// acksAll is how specs produce unless they test the producer's settings: acks=all, no
+// compression, not idempotent.
+var acksAll = clients.ProduceConfig{Acks: clients.AcksAll}
+
 // expectLog checks that produced got offsets 0.. in order and that partition 0 of topic reads
 // back as want from offset 0.
 func expectLog(ctx context.Context, cl clients.Client, topic string, produced, want []clients.Record) {
+	GinkgoHelper()
 	for i, r := range produced {
 		Expect(r.Offset).To(Equal(int64(i)), "offset of record %d", i)
 	}
@@ -49,7 +54,7 @@ func expectLog(ctx context.Context, cl clients.Client, topic string, produced, w
 	// count read, rather than as a spec timeout.
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	got, err := cl.Consume(cctx, topic, 0, 0, len(want))
+	got, err := cl.Consume(cctx, clients.ConsumeConfig{}, topic, 0, 0, len(want))
 	Expect(err).NotTo(HaveOccurred())
 	for i := range want {
 		Expect(got[i]).To(matchRecord(want[i], int64(i)), "record %d", i)
@@ -63,7 +68,7 @@ func roundTrip(ctx context.Context, cl clients.Client, c cell, feature string, n
 	GinkgoHelper()
 	topic := newTopic(ctx, cl, c, feature, 1)
 	want := sampleRecords(topic, n)
-	produced, err := cl.Produce(ctx, clients.AcksAll, want)
+	produced, err := cl.Produce(ctx, acksAll, want)
 	Expect(err).NotTo(HaveOccurred())
 	expectLog(ctx, cl, topic, produced, want)
 	return topic, want

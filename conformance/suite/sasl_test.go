@@ -10,11 +10,13 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/kop-conformance/kop-conformance/conformance/clients"
+	"github.com/kop-conformance/kop-conformance/matrix/dims"
 )
 
 // openAs returns a client for the cell on the target's SASL listener, authenticated as the
 // principal of role (clients.UserAllowed, ...), closed when the spec ends.
 func (c cell) openAs(role string, failFast bool) (clients.Client, error) {
+	GinkgoHelper()
 	t, err := target.OverSASL(role)
 	if err != nil {
 		return nil, err
@@ -31,7 +33,7 @@ var _ = Describe("sasl-plain", func() {
 
 			By("consuming in a group and committing")
 			group := groupName(c, "sasl")
-			m, err := cl.Consumer(ctx, clients.GroupConfig{Group: group, Topics: []string{topic}, Balancer: "range"})
+			m, err := cl.Join(ctx, clients.GroupConfig{Group: group, Topics: []string{topic}, Balancer: "range"})
 			Expect(err).NotTo(HaveOccurred())
 			DeferCleanup(m.Close)
 			got := pollUntil(ctx, m, len(want))
@@ -63,9 +65,9 @@ var _ = Describe("sasl-plain", func() {
 //     TOPIC_AUTHORIZATION_FAILED).
 func deniedCode(c cell, step string) int16 {
 	switch {
-	case step == "join" && c.kind.Name != "kafka-go":
+	case step == "join" && c.kind.Name != dims.KafkaGo:
 		return kerr.TopicAuthorizationFailed.Code
-	case (step == "metadata" || step == "produce") && c.kind.Name == "kafka-go":
+	case (step == "metadata" || step == "produce") && c.kind.Name == dims.KafkaGo:
 		return kerr.UnknownTopicOrPartition.Code
 	case step == "join", step == "raw-join", step == "offset-fetch", step == "offset-commit":
 		return kerr.GroupAuthorizationFailed.Code
@@ -79,7 +81,7 @@ var _ = Describe("authorization", func() {
 			owner, err := c.openAs(clients.UserAllowed, false)
 			Expect(err).NotTo(HaveOccurred())
 			topic := newTopic(ctx, owner, c, "authz", 1)
-			_, err = owner.Produce(ctx, clients.AcksAll, sampleRecords(topic, 3))
+			_, err = owner.Produce(ctx, acksAll, sampleRecords(topic, 3))
 			Expect(err).NotTo(HaveOccurred())
 			group := groupName(c, "authz")
 
@@ -93,11 +95,11 @@ var _ = Describe("authorization", func() {
 			_, err = cl.TopicPartitions(ctx, topic)
 			expectDenied("metadata", err)
 			pctx, cancel := bounded()
-			_, err = cl.Produce(pctx, clients.AcksAll, sampleRecords(topic, 1))
+			_, err = cl.Produce(pctx, acksAll, sampleRecords(topic, 1))
 			cancel()
 			expectDenied("produce", err)
 			fctx, cancel := bounded()
-			_, err = cl.Consume(fctx, topic, 0, 0, 1)
+			_, err = cl.Consume(fctx, clients.ConsumeConfig{}, topic, 0, 0, 1)
 			cancel()
 			expectDenied("fetch", err)
 			_, err = cl.ListOffset(ctx, topic, 0, clients.Latest)
@@ -114,7 +116,7 @@ var _ = Describe("authorization", func() {
 			expectDenied("offset-commit", err)
 			_, err = gp.JoinGroup(ctx, group, "", topic)
 			expectDenied("raw-join", err)
-			m, err := cl.Consumer(ctx, clients.GroupConfig{Group: group, Topics: []string{topic}, Balancer: "range"})
+			m, err := cl.Join(ctx, clients.GroupConfig{Group: group, Topics: []string{topic}, Balancer: "range"})
 			if err == nil {
 				DeferCleanup(m.Close)
 				jctx, cancel := bounded()
@@ -135,19 +137,19 @@ var _ = Describe("authorization", func() {
 			Expect(err).NotTo(HaveOccurred())
 			topic := newTopic(ctx, owner, c, "authz-read", 1)
 			want := sampleRecords(topic, 4)
-			_, err = owner.Produce(ctx, clients.AcksAll, want)
+			_, err = owner.Produce(ctx, acksAll, want)
 			Expect(err).NotTo(HaveOccurred())
 
 			cl, err := c.openAs(clients.UserConsumeOnly, true)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(cl.TopicPartitions(ctx, topic)).To(Equal(int32(1)), "the reader may see the topic")
-			got, err := cl.Consume(ctx, topic, 0, 0, len(want))
+			got, err := cl.Consume(ctx, clients.ConsumeConfig{}, topic, 0, 0, len(want))
 			Expect(err).NotTo(HaveOccurred())
 			for i := range want {
 				Expect(got[i]).To(matchRecord(want[i], int64(i)))
 			}
 			group := groupName(c, "authz-read")
-			m, err := cl.Consumer(ctx, clients.GroupConfig{Group: group, Topics: []string{topic}, Balancer: "range"})
+			m, err := cl.Join(ctx, clients.GroupConfig{Group: group, Topics: []string{topic}, Balancer: "range"})
 			Expect(err).NotTo(HaveOccurred())
 			DeferCleanup(m.Close)
 			Expect(pollUntil(ctx, m, len(want))[0]).To(matchRecord(want[0], 0))
@@ -156,7 +158,7 @@ var _ = Describe("authorization", func() {
 
 			pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 			defer cancel()
-			_, err = cl.Produce(pctx, clients.AcksAll, sampleRecords(topic, 1))
+			_, err = cl.Produce(pctx, acksAll, sampleRecords(topic, 1))
 			Expect(clients.ErrorCode(err)).To(Equal(kerr.TopicAuthorizationFailed.Code), "produce without a produce grant: %v", err)
 			Expect(owner.ListOffset(ctx, topic, 0, clients.Latest)).To(Equal(int64(len(want))), "nothing was written")
 		}, entries("authorization"))

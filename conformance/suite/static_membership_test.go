@@ -27,7 +27,8 @@ var _ = Describe("static-membership", func() {
 					InstanceID: group + "-" + instance, SessionTimeout: session}
 			}
 			join := func(instance string) clients.GroupConsumer {
-				m, err := cl.Consumer(ctx, cfg(instance))
+				GinkgoHelper()
+				m, err := cl.Join(ctx, cfg(instance))
 				Expect(err).NotTo(HaveOccurred(), "instance %s joins", instance)
 				DeferCleanup(m.Close)
 				return m
@@ -58,7 +59,7 @@ var _ = Describe("static-membership", func() {
 			for i := range recs {
 				recs[i].Partition = int32(i)
 			}
-			_, err := cl.Produce(ctx, clients.AcksAll, recs)
+			_, err := cl.Produce(ctx, acksAll, recs)
 			Expect(err).NotTo(HaveOccurred())
 			var parts []int32
 			for _, r := range pollUntil(ctx, again, 2) {

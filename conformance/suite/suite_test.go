@@ -7,7 +7,7 @@
 //	KOP_PULSAR_IMAGE, KOP_REFERENCE_IMAGE, KOP_KAFKA_IMAGE (`make conformance` sets them)
 //	KOP_FAULT=<fault,...> starts the reference server with deliberate faults (`make mutants`)
 //
-// Labels carry the matrix dimensions: client:<name>, level:<x.y>, feature:<name>.
+// Labels carry the matrix dimensions (matrix/dims): client:<name>, level:<x.y>, feature:<name>.
 package suite
 
 import (
@@ -25,6 +25,7 @@ import (
 	"github.com/kop-conformance/kop-conformance/conformance/env"
 	"github.com/kop-conformance/kop-conformance/conformance/rules"
 	"github.com/kop-conformance/kop-conformance/fixtures/certs"
+	"github.com/kop-conformance/kop-conformance/matrix/dims"
 )
 
 func TestConformance(t *testing.T) {
@@ -97,19 +98,22 @@ var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
 	}
 }, NodeTimeout(2*time.Minute))
 
-// cell is one (client, level) column of the matrix for a feature.
+// cell is one (client, level) column of the matrix for a feature. Cells come from cells(), so
+// the feature is one the rules declare.
 type cell struct {
-	kind  clients.Kind
-	level string
+	kind    clients.Kind
+	level   string
+	feature string
 }
 
 func (c cell) String() string { return c.kind.Name + "@" + c.level }
 
 // levelAtLeast says whether the cell's level is min or newer.
-func (c cell) levelAtLeast(min string) bool { return rules.LevelAtLeast(c.level, min) }
+func (c cell) levelAtLeast(min string) bool { return dims.LevelAtLeast(c.level, min) }
 
-func (c cell) labels(feature string) Labels {
-	return Label("client:"+c.kind.Name, "level:"+c.level, "feature:"+feature)
+// labels put a spec in the cell (dims.Spec).
+func (c cell) labels() Labels {
+	return Label(dims.Spec{Clients: []string{c.kind.Name}, Level: c.level, Feature: c.feature}.Labels()...)
 }
 
 // cells lists the applicable (client, level) pairs for a feature; inapplicable ones are not
@@ -121,9 +125,9 @@ func cells(feature string) []cell {
 	}
 	var out []cell
 	for _, k := range clients.Kinds {
-		for _, lv := range rules.Levels() {
+		for _, lv := range dims.Levels() {
 			if rules.Runs(feature, k.Name, lv, matrixTarget) {
-				out = append(out, cell{kind: k, level: lv})
+				out = append(out, cell{kind: k, level: lv, feature: feature})
 			}
 		}
 	}
@@ -132,6 +136,7 @@ func cells(feature string) []cell {
 
 // open returns a client for the cell, closed when the spec ends.
 func (c cell) open() clients.Client {
+	GinkgoHelper()
 	cl, err := c.kind.New(target, c.level)
 	Expect(err).NotTo(HaveOccurred(), "creating %s client", c)
 	DeferCleanup(cl.Close)
@@ -151,6 +156,7 @@ func topicName(c cell, feature string) string {
 // partition answers. Kafka creates topics asynchronously: for a moment after CreateTopics the
 // broker may answer NOT_LEADER_FOR_PARTITION, and applications wait exactly like this.
 func newTopic(ctx context.Context, cl clients.Client, c cell, feature string, partitions int32) string {
+	GinkgoHelper()
 	name := topicName(c, feature)
 	Expect(cl.CreateTopic(ctx, name, partitions)).To(Succeed(), "creating topic %s", name)
 	for p := int32(0); p < partitions; p++ {

@@ -16,6 +16,7 @@ import (
 // MTLS), presenting the named client certificate unless cert is empty. The client is closed
 // when the spec ends.
 func (c cell) openOver(listener, cert, key string, failFast bool) (clients.Client, error) {
+	GinkgoHelper()
 	cfg, err := certs.ClientConfig(target.CertDir, cert, key)
 	if err != nil {
 		return nil, err
@@ -30,6 +31,7 @@ func (c cell) openOver(listener, cert, key string, failFast bool) (clients.Clien
 // openOn returns a client for the cell on t, without retries if failFast, closed when the
 // spec ends.
 func (c cell) openOn(t clients.Target, failFast bool) (clients.Client, error) {
+	GinkgoHelper()
 	t.FailFast = failFast
 	cl, err := c.kind.New(t, c.level)
 	if err != nil {
@@ -42,6 +44,7 @@ func (c cell) openOn(t clients.Target, failFast bool) (clients.Client, error) {
 // refusedOver connects over listener with the given certificate, without retries. It returns
 // the error of asking for metadata, and of producing (given 15 s: a producer may keep retrying).
 func refusedOver(ctx context.Context, c cell, listener, cert, key, topic string) (metaErr, produceErr error) {
+	GinkgoHelper()
 	cl, err := c.openOver(listener, cert, key, true)
 	if err != nil {
 		return err, err // sarama reads metadata when it is created
@@ -49,7 +52,7 @@ func refusedOver(ctx context.Context, c cell, listener, cert, key, topic string)
 	_, metaErr = cl.TopicPartitions(ctx, topic)
 	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	_, produceErr = cl.Produce(pctx, clients.AcksAll, sampleRecords(topic, 1))
+	_, produceErr = cl.Produce(pctx, acksAll, sampleRecords(topic, 1))
 	return metaErr, produceErr
 }
 
@@ -61,7 +64,7 @@ var _ = Describe("tls", func() {
 			topic, want := roundTrip(ctx, cl, c, "tls", 10)
 
 			By("consuming in a group over TLS")
-			m, err := cl.Consumer(ctx, clients.GroupConfig{Group: groupName(c, "tls"), Topics: []string{topic}, Balancer: "range"})
+			m, err := cl.Join(ctx, clients.GroupConfig{Group: groupName(c, "tls"), Topics: []string{topic}, Balancer: "range"})
 			Expect(err).NotTo(HaveOccurred())
 			DeferCleanup(m.Close)
 			got := pollUntil(ctx, m, len(want))

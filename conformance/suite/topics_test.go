@@ -12,7 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kop-conformance/kop-conformance/conformance/clients"
-	"github.com/kop-conformance/kop-conformance/reference/protocol"
+	"github.com/kop-conformance/kop-conformance/matrix/dims"
 	"github.com/kop-conformance/kop-conformance/reference/records"
 )
 
@@ -31,7 +31,7 @@ var _ = Describe("topics", func() {
 			Expect(err).NotTo(HaveOccurred())
 			Expect(n).To(Equal(int32(1)), "an auto-created topic has the default partition count")
 			Eventually(ctx, func() error {
-				_, err := cl.Produce(ctx, clients.AcksAll, sampleRecords(base+"-auto", 1))
+				_, err := cl.Produce(ctx, acksAll, sampleRecords(base+"-auto", 1))
 				return err
 			}).WithTimeout(30 * time.Second).Should(Succeed())
 
@@ -57,14 +57,14 @@ var _ = Describe("topics", func() {
 			inTopic[0].Partition, inTopic[0].Value = 3, []byte("partition 3 of "+topic)
 			inTwin := sampleRecords(twin, 1)
 			inTwin[0].Value = []byte("partition 0 of " + twin)
-			_, err = cl.Produce(ctx, clients.AcksAll, inTopic)
+			_, err = cl.Produce(ctx, acksAll, inTopic)
 			Expect(err).NotTo(HaveOccurred())
-			_, err = cl.Produce(ctx, clients.AcksAll, inTwin)
+			_, err = cl.Produce(ctx, acksAll, inTwin)
 			Expect(err).NotTo(HaveOccurred())
-			got, err := cl.Consume(ctx, topic, 3, 0, 1)
+			got, err := cl.Consume(ctx, clients.ConsumeConfig{}, topic, 3, 0, 1)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(got[0]).To(matchRecord(inTopic[0], 0))
-			got, err = cl.Consume(ctx, twin, 0, 0, 1)
+			got, err = cl.Consume(ctx, clients.ConsumeConfig{}, twin, 0, 0, 1)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(got[0]).To(matchRecord(inTwin[0], 0))
 			Expect(cl.ListOffset(ctx, topic, 3, clients.Latest)).To(Equal(int64(1)), "each topic keeps its own log")
@@ -81,8 +81,9 @@ var _ = Describe("topics", func() {
 		func(ctx SpecContext, c cell) {
 			cl := c.open()
 			topic := newTopic(ctx, cl, c, "unknown", 1)
-			raw, err := kgo.NewClient(kgo.SeedBrokers(target.Levels[c.level]), kgo.MaxVersions(protocol.Levels[c.level]()),
-				kgo.ClientID(target.ClientIDFor("franz-go")))
+			lv, _ := dims.LevelNamed(c.level)
+			raw, err := kgo.NewClient(kgo.SeedBrokers(target.Levels[c.level]), kgo.MaxVersions(lv.Versions()),
+				kgo.ClientID(target.ClientIDFor(dims.FranzGo)))
 			Expect(err).NotTo(HaveOccurred())
 			DeferCleanup(raw.Close)
 			seed := raw.SeedBrokers()[0]

@@ -14,7 +14,7 @@ import (
 	"github.com/kop-conformance/kop-conformance/conformance/clients"
 	"github.com/kop-conformance/kop-conformance/conformance/evidence"
 	"github.com/kop-conformance/kop-conformance/conformance/rules"
-	"github.com/kop-conformance/kop-conformance/reference/protocol"
+	"github.com/kop-conformance/kop-conformance/matrix/dims"
 	"github.com/kop-conformance/kop-conformance/reference/wiretap"
 )
 
@@ -32,16 +32,15 @@ var _ = BeforeEach(func() {
 	specSeq++
 	target.ClientID = fmt.Sprintf("kc%s-%d-%d", runNonce, GinkgoParallelProcess(), specSeq)
 	emptyAsNull = false
-	if cs := specLabels(CurrentSpecReport().Labels()).clients; len(cs) == 1 {
-		for _, k := range clients.Kinds {
-			emptyAsNull = emptyAsNull || k.Name == cs[0] && k.EmptyAsNull
-		}
+	if cs := dims.ParseLabels(CurrentSpecReport().Labels()).Clients; len(cs) == 1 {
+		k, _ := clients.KindNamed(cs[0])
+		emptyAsNull = k.EmptyAsNull
 	}
 })
 
 var _ = AfterEach(func(ctx SpecContext) {
-	labels := specLabels(CurrentSpecReport().Labels())
-	if len(labels.clients) == 0 || target.WireURL == "" {
+	labels := dims.ParseLabels(CurrentSpecReport().Labels())
+	if len(labels.Clients) == 0 || target.WireURL == "" {
 		return
 	}
 	seen, err := wireSeen(ctx, target.ClientID)
@@ -52,30 +51,6 @@ var _ = AfterEach(func(ctx SpecContext) {
 	}
 	Expect(checkWire(seen, labels)).To(Succeed())
 }, NodeTimeout(30*time.Second))
-
-type specDims struct {
-	clients        []string
-	level, feature string
-}
-
-func specLabels(ls []string) specDims {
-	var d specDims
-	for _, l := range ls {
-		k, v, ok := strings.Cut(l, ":")
-		if !ok {
-			continue
-		}
-		switch k {
-		case "client":
-			d.clients = append(d.clients, v)
-		case "level":
-			d.level = v
-		case "feature":
-			d.feature = v
-		}
-	}
-	return d
-}
 
 // wireSeen returns, per client name, the versions of each API the spec's clients sent.
 func wireSeen(ctx context.Context, specID string) (map[string]map[int16][]int16, error) {
@@ -114,18 +89,18 @@ func mergeVersions(a, b []int16) []int16 {
 // checkWire proves the spec's level on the wire: every version each client sent is one its
 // level's broker advertised (ApiVersions excepted: a client may probe with a newer one and
 // fall back, KIP-511), and each client sent the feature's main APIs.
-func checkWire(seen map[string]map[int16][]int16, d specDims) error {
-	lv, ok := protocol.Levels[d.level]
+func checkWire(seen map[string]map[int16][]int16, d dims.Spec) error {
+	lv, ok := dims.LevelNamed(d.Level)
 	if !ok {
-		return fmt.Errorf("spec has no known level label (%q)", d.level)
+		return fmt.Errorf("spec has no known level label (%q)", d.Level)
 	}
-	table := lv()
-	f, ok := rules.Lookup(d.feature)
+	table := lv.Versions()
+	f, ok := rules.Lookup(d.Feature)
 	if !ok {
-		return fmt.Errorf("spec has no known feature label (%q)", d.feature)
+		return fmt.Errorf("spec has no known feature label (%q)", d.Feature)
 	}
 	var problems []string
-	for _, c := range d.clients {
+	for _, c := range d.Clients {
 		sent, ok := seen[c]
 		if !ok {
 			problems = append(problems, fmt.Sprintf("%s sent no request at all under this spec's client id", c))
@@ -138,13 +113,13 @@ func checkWire(seen map[string]map[int16][]int16, d specDims) error {
 			max, ok := table.LookupMaxKeyVersion(k)
 			for _, v := range vs {
 				if !ok || v > max {
-					problems = append(problems, fmt.Sprintf("%s sent %s v%d, above level %s (max %s)", c, kmsg.NameForKey(k), v, d.level, maxString(max, ok)))
+					problems = append(problems, fmt.Sprintf("%s sent %s v%d, above level %s (max %s)", c, kmsg.NameForKey(k), v, d.Level, maxString(max, ok)))
 				}
 			}
 		}
 		for _, k := range f.APIs {
 			if len(sent[k.Int16()]) == 0 {
-				problems = append(problems, fmt.Sprintf("%s never sent %s, a main API of feature %s", c, kmsg.NameForKey(k.Int16()), d.feature))
+				problems = append(problems, fmt.Sprintf("%s never sent %s, a main API of feature %s", c, kmsg.NameForKey(k.Int16()), d.Feature))
 			}
 		}
 	}
@@ -258,6 +233,7 @@ func fetchedOrParkedAt(ctx context.Context, topic string, offset int64) bool {
 // explainFetchesOnFailure prints the spec's Fetch requests of topic/partition when the spec
 // fails, so a long-poll failure shows what the server was asked and how long it held each.
 func explainFetchesOnFailure(topic string, partition int32) {
+	GinkgoHelper()
 	DeferCleanup(func(ctx SpecContext) {
 		if !CurrentSpecReport().Failed() {
 			return

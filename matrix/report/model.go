@@ -15,6 +15,7 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/kop-conformance/kop-conformance/conformance/rules"
+	"github.com/kop-conformance/kop-conformance/matrix/dims"
 )
 
 // SchemaVersion changes when the JSON shape changes incompatibly.
@@ -141,7 +142,7 @@ type Input struct {
 
 // Build reads the reports and assembles the matrix over the given levels.
 func Build(inputs []Input, levels []string, now time.Time) (*Matrix, error) {
-	m := &Matrix{SchemaVersion: SchemaVersion, GeneratedAt: now.UTC(), Clients: rules.Clients, Levels: levels}
+	m := &Matrix{SchemaVersion: SchemaVersion, GeneratedAt: now.UTC(), Clients: dims.Clients(), Levels: levels}
 	for _, f := range rules.Features {
 		m.Features = append(m.Features, Feature{Name: f.Name, Description: f.Description, MinLevel: f.MinLevel})
 	}
@@ -197,26 +198,6 @@ func readReport(path string) (types.Report, error) {
 	return reps[0], nil
 }
 
-// dims reads clients, level and feature from a spec's labels. A spec that involves several
-// clients (a mixed group) counts for each of them.
-func dims(sr types.SpecReport) (clients []string, level, feature string, ok bool) {
-	for _, l := range sr.Labels() {
-		k, v, found := strings.Cut(l, ":")
-		if !found {
-			continue
-		}
-		switch k {
-		case "client":
-			clients = append(clients, v)
-		case "level":
-			level = v
-		case "feature":
-			feature = v
-		}
-	}
-	return clients, level, feature, len(clients) > 0 && level != "" && feature != ""
-}
-
 func buildTarget(target string, rep types.Report, levels []string) (TargetRun, []Cell) {
 	run := TargetRun{Name: target, SuiteSuccess: rep.SuiteSucceeded, StartedAt: rep.StartTime.UTC(),
 		DurationSec: rep.RunTime.Seconds(), ByClient: map[string]Counts{}}
@@ -224,7 +205,7 @@ func buildTarget(target string, rep types.Report, levels []string) (TargetRun, [
 	rt := rules.TargetNamed(target)
 	var cells []Cell
 	for _, f := range rules.Features {
-		for _, c := range rules.Clients {
+		for _, c := range dims.Clients() {
 			for _, l := range levels {
 				cell := cellFor(Cell{Target: target, Feature: f.Name, Client: c, Level: l}, rt, ev[cellKey(f.Name, c, l)])
 				run.CellCounts.add(cell.Status)
@@ -257,8 +238,9 @@ func collect(run *TargetRun, rep types.Report) map[string]*cellEvidence {
 		if !executed(sr) {
 			continue
 		}
-		cs, l, f, ok := dims(sr)
-		if !ok {
+		// A spec that involves several clients (a mixed group) counts for each of them.
+		d := dims.ParseLabels(sr.Labels())
+		if !d.Placed() {
 			continue
 		}
 		s := specOf(sr)
@@ -268,8 +250,8 @@ func collect(run *TargetRun, rep types.Report) map[string]*cellEvidence {
 			run.SpecsPassed++
 		}
 		wire := wireOf(sr)
-		for _, c := range cs {
-			k := cellKey(f, c, l)
+		for _, c := range d.Clients {
+			k := cellKey(d.Feature, c, d.Level)
 			if ev[k] == nil {
 				ev[k] = &cellEvidence{wire: apiVersions{}}
 			}

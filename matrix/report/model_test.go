@@ -12,6 +12,7 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/kop-conformance/kop-conformance/conformance/rules"
+	"github.com/kop-conformance/kop-conformance/matrix/dims"
 )
 
 func spec(state types.SpecState, labels ...string) types.SpecReport {
@@ -189,7 +190,7 @@ func TestNotServedCells(t *testing.T) {
 	}
 	want := 0
 	for _, f := range rules.Features {
-		for _, c := range rules.Clients {
+		for _, c := range dims.Clients() {
 			if ok, _ := rules.Applies(f.Name, c, "1.0", rules.TargetNamed("reference")); ok && !rules.Runs(f.Name, c, "1.0", rules.TargetNamed("reference")) {
 				want++
 			}

@@ -1,35 +1,22 @@
 package protocol
 
 import (
-	"cmp"
 	"fmt"
 	"sort"
-	"strconv"
-	"strings"
 
-	"github.com/twmb/franz-go/pkg/kversion"
+	"github.com/kop-conformance/kop-conformance/matrix/dims"
 )
 
 // Range is an inclusive range of versions of one API.
 type Range struct{ Min, Max int16 }
 
-// Levels maps the Kafka protocol levels the project covers to franz-go's per-release tables.
-// A listener capped to a level advertises only what that release's broker advertised.
-var Levels = map[string]func() *kversion.Versions{
-	"1.0": kversion.V1_0_0, "1.1": kversion.V1_1_0,
-	"2.0": kversion.V2_0_0, "2.1": kversion.V2_1_0, "2.2": kversion.V2_2_0,
-	"2.3": kversion.V2_3_0, "2.4": kversion.V2_4_0, "2.5": kversion.V2_5_0, "2.6": kversion.V2_6_0,
-}
+// Levels maps the Kafka protocol levels the project covers (matrix/dims) to franz-go's
+// per-release tables. A listener capped to a level advertises only what that release's broker
+// advertised.
+var Levels = dims.VersionTables()
 
 // LevelNames returns the level names in ascending order.
-func LevelNames() []string {
-	out := make([]string, 0, len(Levels))
-	for k := range Levels {
-		out = append(out, k)
-	}
-	sort.Slice(out, func(i, j int) bool { return CompareLevels(out[i], out[j]) < 0 })
-	return out
-}
+func LevelNames() []string { return dims.Levels() }
 
 // Table is the set of API versions one listener advertises and accepts.
 type Table map[int16]Range
@@ -75,21 +62,5 @@ func (t Table) Keys() []int16 {
 	return out
 }
 
-// CompareLevels compares two protocol levels ("2.6") by their numbers: -1, 0 or 1. A part
-// that is not a number compares as 0.
-func CompareLevels(a, b string) int {
-	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
-	for i := 0; i < len(pa) || i < len(pb); i++ {
-		var x, y int
-		if i < len(pa) {
-			x, _ = strconv.Atoi(pa[i])
-		}
-		if i < len(pb) {
-			y, _ = strconv.Atoi(pb[i])
-		}
-		if x != y {
-			return cmp.Compare(x, y)
-		}
-	}
-	return 0
-}
+// CompareLevels compares two protocol levels ("2.6") by their numbers: -1, 0 or 1.
+func CompareLevels(a, b string) int { return dims.CompareLevels(a, b) }

@@ -8,6 +8,11 @@
 // survived or was not run:
 //
 //	matrix mutants --mutant no-long-poll=conformance/out/mutant-no-long-poll.json [--mutant ...] --out reports
+//
+// The check-labels subcommand exits 2 when a Ginkgo label filter names a client, level or
+// feature the matrix does not have (the scripts check theirs before running the suite):
+//
+//	matrix check-labels '(level:1.0 || level:2.6) && !nightly && feature:groups'
 package main
 
 import (
@@ -20,7 +25,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kop-conformance/kop-conformance/conformance/rules"
+	"github.com/kop-conformance/kop-conformance/matrix/dims"
 	"github.com/kop-conformance/kop-conformance/matrix/report"
 )
 
@@ -45,6 +50,9 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "mutants" {
 		os.Exit(mutants(os.Args[2:], os.Stdout, os.Stderr))
 	}
+	if len(os.Args) > 1 && os.Args[1] == "check-labels" {
+		os.Exit(checkLabels(os.Args[2:], os.Stderr))
+	}
 	given := namedPaths{what: "TARGET"}
 	flag.Var(&given, "report", "TARGET=PATH of a Ginkgo JSON report (repeatable)")
 	out := flag.String("out", "reports", "directory for matrix.md, matrix.json, index.html and badges/")
@@ -64,7 +72,7 @@ func run(inputs []report.Input, out, levelArg string) error {
 	if len(inputs) == 0 {
 		return fmt.Errorf("no --report given")
 	}
-	known := rules.Levels()
+	known := dims.Levels()
 	levels := known
 	if levelArg != "all" {
 		levels = nil

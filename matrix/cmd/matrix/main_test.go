@@ -112,3 +112,22 @@ func TestRunWritesTheMatrix(t *testing.T) {
 		t.Errorf("badge does not count the not-served cells:\n%s", badge)
 	}
 }
+
+func TestCheckLabelsCommand(t *testing.T) {
+	for _, c := range []struct {
+		args   []string
+		code   int
+		stderr string
+	}{
+		{[]string{"(level:1.0 || level:2.0 || level:2.6) && !nightly && (client:sarama && feature:fetch)"}, 0, ""},
+		{[]string{"feature:grops"}, 2, `label "feature:grops": unknown feature`},
+		{[]string{"level:2.0 || level:2.7"}, 2, `label "level:2.7": unknown level`},
+		{[]string{"client:sarama &&"}, 2, "matrix check-labels:"},
+		{nil, 2, "want one argument"},
+	} {
+		var stderr bytes.Buffer
+		if code := checkLabels(c.args, &stderr); code != c.code || !strings.Contains(stderr.String(), c.stderr) {
+			t.Errorf("check-labels %q: exit %d, stderr %q; want %d and %q", c.args, code, stderr.String(), c.code, c.stderr)
+		}
+	}
+}

@@ -93,7 +93,7 @@ func TestAdapterProduceConsume(t *testing.T) {
 				for i := range recs {
 					recs[i].Partition = int32(i%2) * 2 // 0, 2, 0, 2, ...
 				}
-				got, err := f.cl.ProduceWith(f.ctx, ProduceConfig{Acks: acks}, recs)
+				got, err := f.cl.Produce(f.ctx, ProduceConfig{Acks: acks}, recs)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -107,7 +107,7 @@ func TestAdapterProduceConsume(t *testing.T) {
 					}
 				}
 				for _, p := range []int32{0, 2} {
-					back, err := f.cl.Consume(f.ctx, topic, p, 0, 5)
+					back, err := f.cl.Consume(f.ctx, ConsumeConfig{}, topic, p, 0, 5)
 					if err != nil {
 						t.Fatalf("consuming partition %d: %v", p, err)
 					}
@@ -146,14 +146,14 @@ func TestAdapterCompression(t *testing.T) {
 				produces := observe(f.c, kmsg.Produce, seeProduce)
 				topic := f.topic(1)
 				recs := sampleRecords(topic, 20)
-				if _, err := f.cl.ProduceWith(f.ctx, ProduceConfig{Acks: AcksAll, Compression: codec.Name}, recs); err != nil {
+				if _, err := f.cl.Produce(f.ctx, ProduceConfig{Acks: AcksAll, Compression: codec.Name}, recs); err != nil {
 					t.Fatal(err)
 				}
 				seen := produceSeen(produces, topic)
 				if len(seen) != 1 || seen[0].codec != codecs[codec.Name] || seen[0].records != 20 {
 					t.Errorf("Produce requests for %s: %+v; want one batch of 20 records with codec %d", topic, seen, codecs[codec.Name])
 				}
-				back, err := f.cl.Consume(f.ctx, topic, 0, 13, 7)
+				back, err := f.cl.Consume(f.ctx, ConsumeConfig{}, topic, 0, 13, 7)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -175,14 +175,14 @@ func TestKafkaGoReaderReadsEmptyAsNull(t *testing.T) {
 	rec := Record{Topic: topic, Key: []byte{}, Value: []byte{}, Headers: []Header{{Key: "h", Value: []byte{}}}, Timestamp: time.UnixMilli(1e12)}
 	f.produce([]Record{rec})
 	// franz-go shows the record was written with empty, not null, fields.
-	written, err := f.open("franz-go", func(*Target) {}).Consume(f.ctx, topic, 0, 0, 1)
+	written, err := f.open("franz-go", func(*Target) {}).Consume(f.ctx, ConsumeConfig{}, topic, 0, 0, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d := sameRecord(written[0], rec, 0, false); d != "" {
 		t.Fatalf("as written: %s", d)
 	}
-	back, err := f.cl.Consume(f.ctx, topic, 0, 0, 1)
+	back, err := f.cl.Consume(f.ctx, ConsumeConfig{}, topic, 0, 0, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func TestAdapterConsumeWithLimits(t *testing.T) {
 			small := sampleRecords(limited, 3)
 			f.produce([]Record{big})
 			f.produce(small)
-			got, err := f.cl.ConsumeWith(f.ctx, ConsumeConfig{MaxBytes: 16 << 10, PartitionMaxBytes: 16 << 10}, limited, 0, 0, 4)
+			got, err := f.cl.Consume(f.ctx, ConsumeConfig{MaxBytes: 16 << 10, PartitionMaxBytes: 16 << 10}, limited, 0, 0, 4)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -232,7 +232,7 @@ func TestAdapterConsumeWithLimits(t *testing.T) {
 			}
 
 			f.produce(sampleRecords(longPoll, 2))
-			if _, err := f.cl.ConsumeWith(f.ctx, ConsumeConfig{MaxWait: 200 * time.Millisecond, MinBytes: 7}, longPoll, 0, 0, 2); err != nil {
+			if _, err := f.cl.Consume(f.ctx, ConsumeConfig{MaxWait: 200 * time.Millisecond, MinBytes: 7}, longPoll, 0, 0, 2); err != nil {
 				t.Fatal(err)
 			}
 			if sent := firstFetch(t, longPollFetches); !nearMillis(sent.maxWaitMillis, 200) || sent.minBytes != 7 {
@@ -264,7 +264,7 @@ func TestAdapterLargeRecord(t *testing.T) {
 			produces := observe(f.c, kmsg.Produce, seeProduce)
 			topic := f.topic(1)
 			f.produce([]Record{{Topic: topic, Value: make([]byte, 900<<10)}})
-			_, err := f.cl.Produce(f.ctx, AcksAll, []Record{{Topic: topic, Value: make([]byte, 1536<<10)}})
+			_, err := f.cl.Produce(f.ctx, ProduceConfig{Acks: AcksAll}, []Record{{Topic: topic, Value: make([]byte, 1536<<10)}})
 			if code := ErrorCode(err); code != kerr.MessageTooLarge.Code {
 				t.Fatalf("error %v has code %d, want MESSAGE_TOO_LARGE", err, code)
 			}
@@ -290,11 +290,11 @@ func TestKafkaGoErrorsKeepCodes(t *testing.T) {
 		call func() error
 	}{
 		{"producing to a missing topic", kerr.UnknownTopicOrPartition.Code, func() error {
-			_, err := f.cl.Produce(f.ctx, AcksAll, sampleRecords("missing-topic", 1))
+			_, err := f.cl.Produce(f.ctx, ProduceConfig{Acks: AcksAll}, sampleRecords("missing-topic", 1))
 			return err
 		}},
 		{"consuming past the log end", kerr.OffsetOutOfRange.Code, func() error {
-			_, err := f.cl.Consume(f.ctx, topic, 0, 50, 1)
+			_, err := f.cl.Consume(f.ctx, ConsumeConfig{}, topic, 0, 50, 1)
 			return err
 		}},
 	} {

@@ -11,35 +11,51 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kop-conformance/kop-conformance/matrix/dims"
 )
 
-// The adapters' unit tests run against franz-go's in-process Kafka (kfake), which serves the
-// newest protocol versions; every client is opened at level testLevel on its one listener.
+// The adapters' unit tests run against franz-go's in-process Kafka (kfake), capped to the
+// versions of a protocol level (testLevel unless a test says), with every client opened at
+// that level on its one listener.
 const testLevel = "2.6"
 
 // testTimeout bounds every test's waits: a hang fails the test instead of the run.
 const testTimeout = 20 * time.Second
 
-// fixture is one test's kfake cluster, its bounded context, and a client on the cluster.
+// fixture is one test's kfake cluster, its level, its bounded context, and a client of a kind
+// on the cluster.
 type fixture struct {
-	t   *testing.T
-	c   *kfake.Cluster
-	ctx context.Context
-	cl  Client
+	t     *testing.T
+	c     *kfake.Cluster
+	kind  string
+	level string
+	ctx   context.Context
+	cl    Client
 }
 
-// setup starts a one-broker cluster with opts, closed when the test ends, and opens a client
-// of kind on it (with creds, when set, for SASL/PLAIN clusters).
+// setup starts a one-broker cluster with opts at testLevel, closed when the test ends, and
+// opens a client of kind on it (with creds, when set, for SASL/PLAIN clusters).
 func setup(t *testing.T, kind string, creds *Credentials, opts ...kfake.Opt) fixture {
 	t.Helper()
-	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1)}, opts...)...)
+	return setupAt(t, kind, testLevel, creds, opts...)
+}
+
+// setupAt is setup at a protocol level: the cluster advertises only the level's versions.
+func setupAt(t *testing.T, kind, level string, creds *Credentials, opts ...kfake.Opt) fixture {
+	t.Helper()
+	lv, ok := dims.LevelNamed(level)
+	if !ok {
+		t.Fatalf("unknown level %s", level)
+	}
+	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1), kfake.MaxVersions(lv.Versions())}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
 	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
 	t.Cleanup(cancel)
-	f := fixture{t: t, c: c, ctx: ctx}
+	f := fixture{t: t, c: c, kind: kind, level: level, ctx: ctx}
 	f.cl = f.open(kind, func(tg *Target) { tg.SASL = creds })
 	return f
 }
@@ -47,10 +63,11 @@ func setup(t *testing.T, kind string, creds *Credentials, opts ...kfake.Opt) fix
 // open opens another client of kind on the cluster, closed when the test ends; edit adjusts
 // the target first (credentials, TLS).
 func (f fixture) open(kind string, edit func(*Target)) Client {
+	f.t.Helper()
 	addr := f.c.ListenAddrs()[0]
-	tg := Target{Name: "kfake", Bootstrap: addr, Levels: map[string]string{testLevel: addr}}
+	tg := Target{Name: "kfake", Bootstrap: addr, Levels: map[string]string{f.level: addr}, ClientID: "kfake-test"}
 	edit(&tg)
-	cl, err := kindNamed(kind).New(tg, testLevel)
+	cl, err := kindNamed(kind).New(tg, f.level)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -60,12 +77,8 @@ func (f fixture) open(kind string, edit func(*Target)) Client {
 
 // kindNamed is the client kind of that name (a zero Kind, whose New is nil, if none).
 func kindNamed(name string) Kind {
-	for _, k := range Kinds {
-		if k.Name == name {
-			return k
-		}
-	}
-	return Kind{}
+	k, _ := KindNamed(name)
+	return k
 }
 
 var topicSeq atomic.Int64
@@ -83,7 +96,7 @@ func (f fixture) topic(partitions int32) string {
 // produce produces recs with acks=all.
 func (f fixture) produce(recs []Record) {
 	f.t.Helper()
-	if _, err := f.cl.Produce(f.ctx, AcksAll, recs); err != nil {
+	if _, err := f.cl.Produce(f.ctx, ProduceConfig{Acks: AcksAll}, recs); err != nil {
 		f.t.Fatal(err)
 	}
 }
