@@ -23,15 +23,21 @@ import (
 // a null value travels as an empty payload with the property __kafka.null-value, an empty key
 // as key "" with __kafka.empty-key.
 
-// pulsarSide is the suite's own Pulsar client and admin for a spec.
+// pulsarSide is the suite's own Pulsar client and admin, one per suite process: a client per
+// spec would open and look up connections again each time.
 type pulsarSide struct {
 	client pulsar.Client
 	admin  admin.Client
 	p      *clients.Pulsar
 }
 
+var sharedPulsar *pulsarSide
+
 func openPulsar() *pulsarSide {
 	GinkgoHelper()
+	if sharedPulsar != nil {
+		return sharedPulsar
+	}
 	p := target.Pulsar
 	Expect(p).NotTo(BeNil(), "the target has no Pulsar the suite can reach")
 	opts := pulsar.ClientOptions{URL: p.ServiceURL, ListenerName: clients.PulsarListener, OperationTimeout: 30 * time.Second}
@@ -40,10 +46,30 @@ func openPulsar() *pulsarSide {
 	}
 	cl, err := pulsar.NewClient(opts)
 	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(cl.Close)
 	adm, err := admin.New(&config.Config{WebServiceURL: p.AdminURL, Token: p.Token})
 	Expect(err).NotTo(HaveOccurred())
-	return &pulsarSide{client: cl, admin: adm, p: p}
+	sharedPulsar = &pulsarSide{client: cl, admin: adm, p: p}
+	return sharedPulsar
+}
+
+// created returns what create makes, retrying for a bounded time: creating a producer, reader or
+// consumer looks the topic up and may meet a connection being (re)made.
+func created[T any](ctx context.Context, what string, create func() (T, error)) T {
+	GinkgoHelper()
+	var out T
+	Eventually(ctx, func() (err error) {
+		out, err = create()
+		return err
+	}).WithTimeout(30*time.Second).WithPolling(200*time.Millisecond).Should(Succeed(), what)
+	return out
+}
+
+// closePulsar closes the process's Pulsar client, if it opened one.
+func closePulsar() {
+	if sharedPulsar != nil {
+		sharedPulsar.client.Close()
+		sharedPulsar = nil
+	}
 }
 
 // topic is the full Pulsar name of a Kafka topic; partition -1 names the partitioned topic.
@@ -58,8 +84,9 @@ func (ps *pulsarSide) topic(kafkaTopic string, partition int) string {
 // read reads n messages of a topic from its start with a reader.
 func (ps *pulsarSide) read(ctx context.Context, topic string, n int) []pulsar.Message {
 	GinkgoHelper()
-	r, err := ps.client.CreateReader(pulsar.ReaderOptions{Topic: topic, StartMessageID: pulsar.EarliestMessageID()})
-	Expect(err).NotTo(HaveOccurred())
+	r := created(ctx, "a Pulsar reader on "+topic, func() (pulsar.Reader, error) {
+		return ps.client.CreateReader(pulsar.ReaderOptions{Topic: topic, StartMessageID: pulsar.EarliestMessageID()})
+	})
 	defer r.Close()
 	return receive(ctx, n, func(ctx context.Context) (pulsar.Message, error) { return r.Next(ctx) })
 }
@@ -137,8 +164,8 @@ func (ps *pulsarSide) send(ctx context.Context, topic string, batched bool, msgs
 	if batched {
 		opts.BatchingMaxMessages, opts.BatchingMaxPublishDelay = uint(len(msgs)), time.Second
 	}
-	p, err := ps.client.CreateProducer(opts)
-	Expect(err).NotTo(HaveOccurred())
+	// Sends are not retried: a lost send shows in the log the spec checks.
+	p := created(ctx, "a Pulsar producer on "+topic, func() (pulsar.Producer, error) { return ps.client.CreateProducer(opts) })
 	defer p.Close()
 	if !batched {
 		for _, m := range msgs {
@@ -197,9 +224,10 @@ var _ = Describe("interop", func() {
 				expectPulsarMessage(msg, want[i], int64(i))
 			}
 			By("consuming the partitioned topic with a Pulsar subscription")
-			cons, err := ps.client.Subscribe(pulsar.ConsumerOptions{Topic: ps.topic(topic, -1), SubscriptionName: "interop",
-				SubscriptionInitialPosition: pulsar.SubscriptionPositionEarliest})
-			Expect(err).NotTo(HaveOccurred())
+			cons := created(ctx, "a Pulsar subscription", func() (pulsar.Consumer, error) {
+				return ps.client.Subscribe(pulsar.ConsumerOptions{Topic: ps.topic(topic, -1), SubscriptionName: "interop",
+					SubscriptionInitialPosition: pulsar.SubscriptionPositionEarliest})
+			})
 			defer cons.Close()
 			for i, msg := range receive(ctx, len(want), cons.Receive) {
 				expectPulsarMessage(msg, want[i], int64(i))
@@ -287,9 +315,10 @@ var _ = Describe("interop", func() {
 			m, err := cl.Join(ctx, clients.GroupConfig{Group: group, Topics: []string{topic}, Balancer: "range"})
 			Expect(err).NotTo(HaveOccurred())
 			DeferCleanup(m.Close)
-			cons, err := ps.client.Subscribe(pulsar.ConsumerOptions{Topic: ps.topic(topic, -1), SubscriptionName: group,
-				SubscriptionInitialPosition: pulsar.SubscriptionPositionEarliest})
-			Expect(err).NotTo(HaveOccurred())
+			cons := created(ctx, "a Pulsar subscription", func() (pulsar.Consumer, error) {
+				return ps.client.Subscribe(pulsar.ConsumerOptions{Topic: ps.topic(topic, -1), SubscriptionName: group,
+					SubscriptionInitialPosition: pulsar.SubscriptionPositionEarliest})
+			})
 			defer cons.Close()
 
 			got := pollUntil(ctx, m, len(first))

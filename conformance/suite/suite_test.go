@@ -89,7 +89,7 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	Expect(json.Unmarshal(data, &target)).To(Succeed())
 }, NodeTimeout(5*time.Minute))
 
-var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
+var _ = SynchronizedAfterSuite(closePulsar, func(ctx SpecContext) {
 	if environment != nil {
 		environment.Stop(ctx)
 	}
