@@ -5,9 +5,12 @@
 // Pulsar token, "token:<jwt>". Pulsar verifies the token: the gateway presents it to Pulsar's
 // admin API, which answers 401 for a token it does not accept. The principal is the token's
 // role (its subject), and its rights are the produce/consume grants Pulsar holds for that role
-// on the namespace and the topic. Topics are named as Kafka names them; grants are asked of
-// Pulsar on the topic's Pulsar name (naming.ToPulsar), and a name Kafka forbids never reaches
-// Pulsar: it has the namespace's grants, as a topic that does not exist has.
+// on the namespace and the topic. Grants come from one read of the namespace's policies (the
+// namespace's grants and every topic's), kept for a short time and shared by every question
+// asked meanwhile: a Metadata request for all topics asks about each topic, and one admin call
+// per topic would make it as slow as the namespace is large. Topics are named as Kafka names
+// them; a topic's grants are found under its Pulsar name (naming.ToPulsar), and a name Kafka
+// forbids has the namespace's grants, as a topic that does not exist has.
 package auth
 
 import (
@@ -50,23 +53,24 @@ type Pulsar struct {
 	http                        *http.Client
 	ttl                         time.Duration
 
-	mu    sync.Mutex
-	cache map[string]grants // "" for the namespace, else a topic name
+	mu      sync.Mutex
+	policy  *policy       // the latest read, until it expires
+	reading chan struct{} // closed when the read in flight ends; nil when none is
 }
 
-type grants struct {
-	roles   map[string][]string
-	expires time.Time
+// policy is what the namespace's policies grant: role -> actions on the namespace, and per
+// topic (full Pulsar name) role -> actions on that topic.
+type policy struct {
+	namespace map[string][]string
+	topics    map[string]map[string][]string
+	expires   time.Time
 }
-
-// maxCached bounds the grant cache; when full it starts over.
-const maxCached = 4096
 
 // NewPulsar uses the admin API at adminURL for the gateway's tenant and namespace; superToken
 // is the gateway's own token, allowed to read permission grants.
 func NewPulsar(adminURL, tenant, namespace, superToken string) *Pulsar {
 	return &Pulsar{adminURL: strings.TrimRight(adminURL, "/"), tenant: tenant, namespace: namespace, superToken: superToken,
-		http: &http.Client{Timeout: 10 * time.Second}, ttl: 2 * time.Second, cache: map[string]grants{}}
+		http: &http.Client{Timeout: 10 * time.Second}, ttl: 2 * time.Second}
 }
 
 // Authenticate checks PLAIN credentials: user is "tenant" or "tenant/namespace" of this
@@ -88,27 +92,33 @@ func (p *Pulsar) Authenticate(ctx context.Context, user, password string) (Princ
 		return Principal{}, fmt.Errorf("%w: %v", ErrCredentials, err)
 	}
 	// Any admin call authenticates; 401 is Pulsar refusing the token, 403 only a missing grant.
+	// Anything else (Pulsar unavailable, say) is no verdict and authenticates nobody.
 	status, _, err := p.get(ctx, jwt, "/admin/v2/namespaces/"+url.PathEscape(p.tenant)+"/"+url.PathEscape(p.namespace)+"/permissions")
 	if err != nil {
 		return Principal{}, fmt.Errorf("asking Pulsar to verify the token: %w", err)
 	}
-	if status == http.StatusUnauthorized {
+	switch status {
+	case http.StatusOK, http.StatusForbidden: // Pulsar verified the token; 403 is a missing grant
+		return Principal{Role: role}, nil
+	case http.StatusUnauthorized:
 		return Principal{}, fmt.Errorf("%w: Pulsar did not accept the token", ErrCredentials)
+	default: // fail closed: only Pulsar's verdict on the token authenticates
+		return Principal{}, fmt.Errorf("%w: Pulsar could not verify the token (it answered %d)", ErrCredentials, status)
 	}
-	return Principal{Role: role}, nil
 }
 
 // Allowed says whether role may take action on topic, a Kafka topic name ("" for the
 // namespace: consumer groups).
 func (p *Pulsar) Allowed(ctx context.Context, role string, action Action, topic string) (bool, error) {
-	if topic != "" && naming.Check(topic) != nil {
-		topic = "" // no topic can have this name: the namespace's grants apply
-	}
-	g, err := p.grants(ctx, topic)
+	pol, err := p.policies(ctx)
 	if err != nil {
 		return false, err
 	}
-	for _, a := range g[role] {
+	granted := pol.namespace[role]
+	if topic != "" && naming.Check(topic) == nil {
+		granted = append(granted[:len(granted):len(granted)], pol.topics[p.pulsarTopic(topic)][role]...)
+	}
+	for _, a := range granted {
 		if Action(a) == action {
 			return true, nil
 		}
@@ -116,42 +126,64 @@ func (p *Pulsar) Allowed(ctx context.Context, role string, action Action, topic 
 	return false, nil
 }
 
-// grants are the role -> actions grants on topic (namespace grants included, as Pulsar
-// reports them), or on the namespace.
-func (p *Pulsar) grants(ctx context.Context, topic string) (map[string][]string, error) {
-	now := time.Now()
-	p.mu.Lock()
-	g, ok := p.cache[topic]
-	p.mu.Unlock()
-	if ok && now.Before(g.expires) {
-		return g.roles, nil
+func (p *Pulsar) pulsarTopic(topic string) string {
+	return "persistent://" + p.tenant + "/" + p.namespace + "/" + naming.ToPulsar(topic)
+}
+
+// policies returns the namespace's grants, reading them from Pulsar when the last read has
+// expired. Callers that find a read in flight wait for it instead of asking Pulsar again.
+func (p *Pulsar) policies(ctx context.Context) (*policy, error) {
+	for {
+		p.mu.Lock()
+		if pol := p.policy; pol != nil && time.Now().Before(pol.expires) {
+			p.mu.Unlock()
+			return pol, nil
+		}
+		if wait := p.reading; wait != nil {
+			p.mu.Unlock()
+			select {
+			case <-wait: // read again: the policy is fresh now, or its reader failed
+			case <-ctx.Done():
+				return nil, fmt.Errorf("reading grants: %w", ctx.Err())
+			}
+			continue
+		}
+		done := make(chan struct{})
+		p.reading = done
+		p.mu.Unlock()
+
+		pol, err := p.readPolicies(ctx)
+		p.mu.Lock()
+		if err == nil {
+			p.policy = pol
+		}
+		p.reading = nil
+		p.mu.Unlock()
+		close(done)
+		return pol, err
 	}
-	base := url.PathEscape(p.tenant) + "/" + url.PathEscape(p.namespace)
-	path := "/admin/v2/namespaces/" + base + "/permissions"
-	if topic != "" {
-		path = "/admin/v2/persistent/" + base + "/" + url.PathEscape(naming.ToPulsar(topic)) + "/permissions"
-	}
+}
+
+// readPolicies reads the namespace's policies: its own grants and its topics' grants.
+func (p *Pulsar) readPolicies(ctx context.Context) (*policy, error) {
+	path := "/admin/v2/namespaces/" + url.PathEscape(p.tenant) + "/" + url.PathEscape(p.namespace)
 	status, body, err := p.get(ctx, p.superToken, path)
-	if err == nil && status == http.StatusNotFound && topic != "" {
-		return p.grants(ctx, "") // a topic that does not exist yet has the namespace's grants
-	}
 	if err != nil {
-		return nil, fmt.Errorf("reading grants for %q: %w", topic, err)
+		return nil, fmt.Errorf("reading grants of %s/%s: %w", p.tenant, p.namespace, err)
 	}
 	if status != http.StatusOK {
-		return nil, fmt.Errorf("reading grants for %q: Pulsar answered %d: %s", topic, status, strings.TrimSpace(string(body)))
+		return nil, fmt.Errorf("reading grants of %s/%s: Pulsar answered %d: %s", p.tenant, p.namespace, status, strings.TrimSpace(string(body)))
 	}
-	roles := map[string][]string{}
-	if err := json.Unmarshal(body, &roles); err != nil {
-		return nil, fmt.Errorf("grants for %q: %w", topic, err)
+	var doc struct {
+		Auth struct {
+			Namespace map[string][]string            `json:"namespace_auth"`
+			Topics    map[string]map[string][]string `json:"destination_auth"`
+		} `json:"auth_policies"`
 	}
-	p.mu.Lock()
-	if len(p.cache) >= maxCached {
-		clear(p.cache)
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, fmt.Errorf("grants of %s/%s: %w", p.tenant, p.namespace, err)
 	}
-	p.cache[topic] = grants{roles: roles, expires: now.Add(p.ttl)}
-	p.mu.Unlock()
-	return roles, nil
+	return &policy{namespace: doc.Auth.Namespace, topics: doc.Auth.Topics, expires: time.Now().Add(p.ttl)}, nil
 }
 
 func (p *Pulsar) get(ctx context.Context, token, path string) (int, []byte, error) {

@@ -3,9 +3,11 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/kop-conformance/kop-conformance/fixtures/tokens"
@@ -29,16 +31,20 @@ func fakePulsar(t *testing.T, key []byte, paths ...chan<- string) *httptest.Serv
 			}
 		}
 		switch r.URL.Path {
-		case "/admin/v2/persistent/public/default/t-partition=3/permissions":
-			w.Write([]byte(`{"carol":["consume"]}`))
+		case "/admin/v2/namespaces/public/default":
+			if r.Header.Get("Authorization") != "Bearer admin" {
+				http.Error(w, "forbidden", http.StatusForbidden)
+				return
+			}
+			w.Write([]byte(`{"bundles":{},"auth_policies":{"namespace_auth":{"alice":["produce","consume"]},` +
+				`"destination_auth":{"persistent://public/default/t":{"alice":["produce","consume"],"bob":["consume"]},` +
+				`"persistent://public/default/t-partition=3":{"carol":["consume"]}}}}`))
 		case "/admin/v2/namespaces/public/default/permissions":
 			if r.Header.Get("Authorization") != "Bearer admin" {
 				http.Error(w, "forbidden", http.StatusForbidden)
 				return
 			}
 			w.Write([]byte(`{"alice":["produce","consume"]}`))
-		case "/admin/v2/persistent/public/default/t/permissions":
-			w.Write([]byte(`{"alice":["produce","consume"],"bob":["consume"]}`))
 		default:
 			http.NotFound(w, r)
 		}
@@ -125,9 +131,48 @@ func TestAllowedIllegalNames(t *testing.T) {
 	}
 	close(paths)
 	for path := range paths {
-		if path != "/admin/v2/namespaces/public/default/permissions" {
+		if path != "/admin/v2/namespaces/public/default" {
 			t.Errorf("Pulsar was asked %s", path)
 		}
+	}
+}
+
+// Many questions asked at once cost one read of the namespace's policies, not one a topic.
+func TestAllowedAsksPulsarOnce(t *testing.T) {
+	key, _ := tokens.NewKey()
+	paths := make(chan string, 1000)
+	p := NewPulsar(fakePulsar(t, key, paths).URL, "public", "default", "admin")
+	var wg sync.WaitGroup
+	for i := 0; i < 200; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			if _, err := p.Allowed(context.Background(), "bob", Consume, fmt.Sprintf("topic-%d", i)); err != nil {
+				t.Error(err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(paths)
+	n := 0
+	for range paths {
+		n++
+	}
+	if n != 1 {
+		t.Errorf("200 concurrent questions asked Pulsar %d times, want once", n)
+	}
+}
+
+// Authentication fails closed: only Pulsar's verdict on the token counts.
+func TestAuthenticateFailsClosed(t *testing.T) {
+	key, _ := tokens.NewKey()
+	unavailable := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "starting", http.StatusServiceUnavailable)
+	}))
+	defer unavailable.Close()
+	p := NewPulsar(unavailable.URL, "public", "default", "admin")
+	if _, err := p.Authenticate(context.Background(), "public", "token:"+tokens.Sign(key, "alice")); !errors.Is(err, ErrCredentials) {
+		t.Fatalf("Pulsar answering 503: err = %v, want an authentication failure", err)
 	}
 }
 
