@@ -117,11 +117,37 @@ func run(inputs []report.Input, out, levelArg string) error {
 			t.SpecsPassed, t.SpecsFailed, n.Pass, n.Fail, n.NA, n.NotRun, n.NotServed)
 	}
 	fmt.Printf("==> [matrix] wrote matrix.md, matrix.json, index.html and badges/ in %s\n", out)
+	printFailures(os.Stdout, m, 20)
 	for _, t := range m.Targets {
 		// The plain closing line CI readers look for.
 		fmt.Printf("%s: %d passed, %d failed\n", t.Name, t.SpecsPassed, t.SpecsFailed)
 	}
 	return nil
+}
+
+// printFailures names the failed specs (at most limit) next to the closing lines, so a CI log
+// that keeps only its tail still says what failed and where.
+func printFailures(w io.Writer, m *report.Matrix, limit int) {
+	n := 0
+	for _, c := range m.Cells {
+		for _, s := range c.Specs {
+			if s.State == "passed" || s.State == "skipped" || s.State == "pending" {
+				continue
+			}
+			n++
+			if n > limit {
+				continue
+			}
+			msg, _, _ := strings.Cut(strings.TrimSpace(s.Failure), "\n")
+			if len(msg) > 300 {
+				msg = msg[:300] + "..."
+			}
+			fmt.Fprintf(w, "==> [matrix] FAILED %s %s/%s/%s: %s (%s): %s\n", c.Target, c.Feature, c.Client, c.Level, s.Name, s.Location, msg)
+		}
+	}
+	if n > limit {
+		fmt.Fprintf(w, "==> [matrix] ... and %d more failed specs (see matrix.md)\n", n-limit)
+	}
 }
 
 // writeFile renders dir/name, creating the directories it needs.

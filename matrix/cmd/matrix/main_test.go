@@ -131,3 +131,21 @@ func TestCheckLabelsCommand(t *testing.T) {
 		}
 	}
 }
+
+func TestPrintFailuresNamesFailedSpecsUpToALimit(t *testing.T) {
+	m := &report.Matrix{Cells: []report.Cell{
+		{Target: "reference", Feature: "produce", Client: "sarama", Level: "2.0", Specs: []report.Spec{
+			{Name: "ok", State: "passed"},
+			{Name: "lost a record", State: "failed", Location: "produce_test.go:10", Failure: "Expected 3\nto equal 4"},
+			{Name: "hung", State: "timedout", Location: "produce_test.go:20", Failure: "timed out"},
+		}},
+	}}
+	var b strings.Builder
+	printFailures(&b, m, 1)
+	got := b.String()
+	want := "==> [matrix] FAILED reference produce/sarama/2.0: lost a record (produce_test.go:10): Expected 3\n" +
+		"==> [matrix] ... and 1 more failed specs (see matrix.md)\n"
+	if got != want {
+		t.Fatalf("printFailures =\n%q\nwant\n%q", got, want)
+	}
+}
