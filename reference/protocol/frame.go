@@ -14,26 +14,59 @@ import (
 // the connection must be closed because the stream cannot be resynchronised.
 var ErrFrameTooLarge = errors.New("frame exceeds maximum request size")
 
-// ReadFrame reads one size-prefixed frame. The size is checked before any allocation so a peer
-// cannot make the server allocate more than max bytes.
+// ErrFrameTooSmall is returned for a negative size or one too small for a request header.
+var ErrFrameTooSmall = errors.New("frame too small")
+
+// MinFrame is the smallest request frame: key(2) + version(2) + correlation id(4).
+const MinFrame = 8
+
+// firstChunk is the buffer a frame body starts with; it doubles as bytes arrive.
+const firstChunk = 64 << 10
+
+// ReadFrame reads one size-prefixed frame (FrameSize, then ReadBody).
 func ReadFrame(r io.Reader, max int32) ([]byte, error) {
 	var sz [4]byte
 	if _, err := io.ReadFull(r, sz[:]); err != nil {
 		return nil, err
 	}
-	n := int32(binary.BigEndian.Uint32(sz[:]))
-	switch {
-	case n < 0:
-		return nil, fmt.Errorf("negative frame size %d", n)
-	case n > max:
-		return nil, fmt.Errorf("%w: %d > %d bytes", ErrFrameTooLarge, n, max)
-	case n < 8:
-		// key(2) + version(2) + correlation id(4) is the smallest request header.
-		return nil, fmt.Errorf("frame of %d bytes is shorter than a request header", n)
+	n, err := FrameSize(sz, max)
+	if err != nil {
+		return nil, err
 	}
-	buf := make([]byte, n)
-	if _, err := io.ReadFull(r, buf); err != nil {
-		return nil, fmt.Errorf("reading %d-byte frame: %w", n, err)
+	return ReadBody(r, n)
+}
+
+// FrameSize checks a frame's size prefix: between MinFrame and max bytes.
+func FrameSize(prefix [4]byte, max int32) (int32, error) {
+	n := int32(binary.BigEndian.Uint32(prefix[:]))
+	switch {
+	case n > max:
+		return 0, fmt.Errorf("%w: %d > %d bytes", ErrFrameTooLarge, n, max)
+	case n < MinFrame:
+		return 0, fmt.Errorf("%w: %d bytes, a request header needs %d", ErrFrameTooSmall, n, MinFrame)
+	}
+	return n, nil
+}
+
+// ReadBody reads the n bytes of a frame whose size has been read. Its buffer is never larger
+// than twice what has arrived (and at least 64 KiB): a peer that announces a large frame and
+// sends little costs little. A frame that ends early is io.ErrUnexpectedEOF.
+func ReadBody(r io.Reader, n int32) ([]byte, error) {
+	buf := make([]byte, 0, min(int(n), firstChunk))
+	for len(buf) < int(n) {
+		if len(buf) == cap(buf) {
+			grown := make([]byte, len(buf), min(2*cap(buf), int(n)))
+			copy(grown, buf)
+			buf = grown
+		}
+		m, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+m]
+		if err != nil && len(buf) < int(n) {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, fmt.Errorf("reading a %d-byte frame after %d bytes: %w", n, len(buf), err)
+		}
 	}
 	return buf, nil
 }
