@@ -43,6 +43,7 @@ type Config struct {
 	AutoCreateTopics  bool
 	MaxRequestBytes   int32
 	MaxMessageBytes   int32
+	Conn              ConnLimits // limits_conn.go
 	StartupTimeout    time.Duration
 	LogLevel          string
 	// DebugAddr serves the wire tap (requests by client id) over HTTP; empty is off.
@@ -82,6 +83,7 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 		debugAddr  = fs.String("debug-addr", env("KOP_DEBUG_ADDR", ""), "test-only: serve the wire tap (every request's API version, by client id) over HTTP at this address; off when empty (env KOP_DEBUG_ADDR)")
 		faultList  = fs.String("fault", env("KOP_FAULT", ""), "test-only: comma-separated deliberate defects for the conformance suite's mutation check; never set in production (env KOP_FAULT)")
 	)
+	connLimits := connLimitFlags(fs, env)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -126,6 +128,9 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 	}
 	if c.MaxMessageBytes > c.MaxRequestBytes {
 		return nil, fmt.Errorf("max-message-bytes (%d) cannot exceed max-request-bytes (%d)", c.MaxMessageBytes, c.MaxRequestBytes)
+	}
+	if c.Conn, err = connLimits(c.MaxRequestBytes); err != nil {
+		return nil, err
 	}
 	if c.AutoCreateTopics, err = strconv.ParseBool(*autoCreate); err != nil {
 		return nil, fmt.Errorf("auto-create-topics: %q is not a boolean", *autoCreate)
