@@ -12,6 +12,7 @@ package server
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -47,7 +48,7 @@ func (cn *conn) authenticate(ctx context.Context, msg []byte) error {
 	if err == nil {
 		var p auth.Principal
 		if p, err = cn.s.cfg.Auth.Authenticate(ctx, user, password); err == nil {
-			cn.principal = &p
+			cn.principal, cn.saslDeadline = &p, time.Time{}
 			cn.log = cn.log.With("principal", p.Role)
 			cn.log.Info("authenticated", "user", user)
 			return nil

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -20,14 +21,25 @@ import (
 
 // conn serves one client connection. Requests are handled one at a time, in order, as a Kafka
 // broker does per connection, so responses go out in request order without reordering logic.
+//
+// Reading a request, and what bounds each step:
+//
+//	waiting for its first byte     the idle timeout (or the SASL deadline); no buffer is held
+//	the rest of it                 the frame timeout (or the SASL deadline), from its first byte
+//	its size                       at most max-request-bytes, the per-connection in-flight
+//	                               budget, and before SASL authentication 512 KiB
+//	room for it                    the server's in-flight budget: the connection waits, unread,
+//	                               at most the frame timeout
+//	its bytes                      read into a buffer that grows as they arrive (protocol.ReadBody)
 type conn struct {
 	s   *Server
 	c   net.Conn
 	l   Listener
 	log *slog.Logger
-	rd  *bufio.Reader
-	wr  *bufio.Writer
-	buf []byte
+	rd  *bufio.Reader // from the readers pool while a frame is read or read-ahead bytes wait; nil when idle
+
+	// timeout is what the read deadline set last means when it passes.
+	timeout string
 
 	// SASL state (SASL listeners): handshake seen, v0 handshake (bare PLAIN frame next), the
 	// authenticated principal, and whether to hang up after the response being written.
@@ -35,6 +47,9 @@ type conn struct {
 	rawSASL     bool
 	principal   *auth.Principal
 	closeAfter  bool
+	// saslDeadline is when an unauthenticated connection on a SASL listener is dropped; zero
+	// once authenticated and on other listeners.
+	saslDeadline time.Time
 }
 
 // maxUnauthenticatedFrame bounds what a client may send before it authenticates (Kafka's
@@ -42,12 +57,11 @@ type conn struct {
 const maxUnauthenticatedFrame = 512 << 10
 
 func newConn(s *Server, c net.Conn, l Listener) *conn {
-	return &conn{
-		s: s, c: c, l: l,
-		log: s.log.With("remote", c.RemoteAddr().String(), "listener", l.Name),
-		rd:  bufio.NewReaderSize(c, 64<<10),
-		wr:  bufio.NewWriterSize(c, 64<<10),
+	cn := &conn{s: s, c: c, l: l, log: s.log.With("remote", c.RemoteAddr().String(), "listener", l.Name)}
+	if l.SASL {
+		cn.saslDeadline = time.Now().Add(s.limits.SASLTimeout)
 	}
+	return cn
 }
 
 // handshakeTimeout bounds a TLS handshake, so a client that connects and stalls (or sends
@@ -55,9 +69,13 @@ func newConn(s *Server, c net.Conn, l Listener) *conn {
 const handshakeTimeout = 10 * time.Second
 
 func (cn *conn) serve(ctx context.Context) {
-	defer cn.c.Close()
+	defer cn.dropReader()
 	if tc, ok := cn.c.(*tls.Conn); ok {
-		hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
+		deadline := time.Now().Add(handshakeTimeout)
+		if !cn.saslDeadline.IsZero() && cn.saslDeadline.Before(deadline) {
+			deadline = cn.saslDeadline
+		}
+		hctx, cancel := context.WithDeadline(ctx, deadline)
 		err := tc.HandshakeContext(hctx)
 		cancel()
 		if err != nil {
@@ -65,34 +83,116 @@ func (cn *conn) serve(ctx context.Context) {
 			return
 		}
 	}
-	for {
-		limit := cn.s.cfg.MaxRequestBytes
-		if cn.l.SASL && cn.principal == nil {
-			limit = min(limit, maxUnauthenticatedFrame)
-		}
-		frame, err := protocol.ReadFrame(cn.rd, limit)
-		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
-				if cn.l.SASL && cn.principal == nil {
-					err = fmt.Errorf("before SASL authentication: %w", err)
-				}
-				cn.log.Warn("closing connection", "reason", err)
+	for cn.next(ctx) {
+	}
+}
+
+// next reads and serves one frame; false closes the connection.
+func (cn *conn) next(ctx context.Context) bool {
+	frame, done, err := cn.readFrame(ctx)
+	if err != nil {
+		if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+			if cn.l.SASL && cn.principal == nil {
+				err = fmt.Errorf("before SASL authentication: %w", err)
 			}
-			return
+			cn.log.Warn("closing connection", "reason", err)
 		}
-		if cn.rawSASL && cn.principal == nil {
-			// After a v0 handshake the PLAIN message comes bare; success is an empty frame.
-			if cn.authenticate(ctx, frame) != nil {
-				return
-			}
-			if _, err := cn.wr.Write([]byte{0, 0, 0, 0}); err != nil || cn.wr.Flush() != nil {
-				return
-			}
-			continue
+		return false
+	}
+	defer done() // the frame's in-flight bytes, given back even if serving it panics
+	if !cn.saslDeadline.IsZero() {
+		// Before authentication a request's waits (asking Pulsar about a token) end with the
+		// SASL deadline too.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, cn.saslDeadline)
+		defer cancel()
+	}
+	if cn.rawSASL && cn.principal == nil {
+		// After a v0 handshake the PLAIN message comes bare; success is an empty frame.
+		return cn.authenticate(ctx, frame) == nil && cn.send([]byte{0, 0, 0, 0})
+	}
+	return cn.handle(ctx, frame)
+}
+
+// readFrame reads the next frame; done gives its in-flight bytes back once it is answered.
+func (cn *conn) readFrame(ctx context.Context) (frame []byte, done func(), err error) {
+	lim := cn.s.limits
+	if cn.rd != nil && cn.rd.Buffered() == 0 {
+		cn.dropReader()
+	}
+	var sz [4]byte
+	cn.setReadDeadline(lim.IdleTimeout, fmt.Sprintf("idle for %v", lim.IdleTimeout))
+	if cn.rd == nil {
+		if _, err := io.ReadFull(cn.c, sz[:1]); err != nil {
+			return nil, nil, cn.readErr(err)
 		}
-		if !cn.handle(ctx, frame) {
-			return
-		}
+		cn.rd = readers.Get().(*bufio.Reader)
+		cn.rd.Reset(cn.c)
+	} else if sz[0], err = cn.rd.ReadByte(); err != nil {
+		return nil, nil, cn.readErr(err)
+	}
+	started := fmt.Sprintf("a request frame did not arrive within %v", lim.FrameTimeout)
+	cn.setReadDeadline(lim.FrameTimeout, started)
+	if _, err := io.ReadFull(cn.rd, sz[1:]); err != nil {
+		return nil, nil, cn.readErr(fmt.Errorf("reading a frame's size: %w", unexpected(err)))
+	}
+	n, err := protocol.FrameSize(sz, cn.maxFrame())
+	if err != nil {
+		return nil, nil, err
+	}
+	if done, err = cn.s.reserve(ctx, int64(n)); err != nil {
+		return nil, nil, err
+	}
+	cn.setReadDeadline(lim.FrameTimeout, started) // the wait for room was ours, not the peer's
+	if frame, err = protocol.ReadBody(cn.rd, n); err != nil {
+		done()
+		return nil, nil, cn.readErr(err)
+	}
+	return frame, done, nil
+}
+
+// maxFrame is the largest frame the connection may send now.
+func (cn *conn) maxFrame() int32 {
+	lim := cn.s.limits
+	limit := min(int64(cn.s.cfg.MaxRequestBytes), lim.MaxInflightBytesPerConn, lim.MaxInflightBytes)
+	if cn.l.SASL && cn.principal == nil {
+		limit = min(limit, maxUnauthenticatedFrame)
+	}
+	return int32(limit)
+}
+
+// setReadDeadline sets the read deadline d from now, or at the SASL deadline when that is
+// sooner, and remembers what passing it means.
+func (cn *conn) setReadDeadline(d time.Duration, meaning string) {
+	at := time.Now().Add(d)
+	cn.timeout = meaning
+	if !cn.saslDeadline.IsZero() && cn.saslDeadline.Before(at) {
+		at, cn.timeout = cn.saslDeadline, fmt.Sprintf("not authenticated within %v", cn.s.limits.SASLTimeout)
+	}
+	cn.c.SetReadDeadline(at)
+}
+
+// readErr says why a read failed: a passed deadline is named by what it bounded.
+func (cn *conn) readErr(err error) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return errors.New(cn.timeout)
+	}
+	return err
+}
+
+func unexpected(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// dropReader gives the connection's buffered reader back to the pool.
+func (cn *conn) dropReader() {
+	if cn.rd != nil {
+		cn.rd.Reset(nil)
+		readers.Put(cn.rd)
+		cn.rd = nil
 	}
 }
 
@@ -153,15 +253,24 @@ var saslExempt = map[int16]bool{
 }
 
 func (cn *conn) write(corr int32, resp kmsg.Response) bool {
-	cn.buf = protocol.AppendResponse(cn.buf[:0], corr, resp)
-	if _, err := cn.wr.Write(cn.buf); err != nil {
-		return false
+	bp := responses.Get().(*[]byte)
+	buf := protocol.AppendResponse((*bp)[:0], corr, resp)
+	ok := cn.send(buf)
+	if cap(buf) <= 1<<20 { // a larger one is left to the collector, not kept for the next
+		*bp = buf[:0]
+		responses.Put(bp)
 	}
-	if err := cn.wr.Flush(); err != nil {
+	return ok
+}
+
+// send writes b, which the peer must take within the frame timeout.
+func (cn *conn) send(b []byte) bool {
+	cn.c.SetWriteDeadline(time.Now().Add(cn.s.limits.FrameTimeout))
+	if _, err := cn.c.Write(b); err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			cn.log.Warn("closing connection", "reason", fmt.Sprintf("a response was not taken within %v", cn.s.limits.FrameTimeout))
+		}
 		return false
-	}
-	if cap(cn.buf) > 1<<20 {
-		cn.buf = nil // do not pin a large buffer to an idle connection
 	}
 	return true
 }

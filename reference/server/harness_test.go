@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/kop-conformance/kop-conformance/reference/internal/auth"
 	"github.com/kop-conformance/kop-conformance/reference/internal/catalog"
+	"github.com/kop-conformance/kop-conformance/reference/internal/config"
 	"github.com/kop-conformance/kop-conformance/reference/internal/group"
 	"github.com/kop-conformance/kop-conformance/reference/internal/partition"
 	"github.com/kop-conformance/kop-conformance/reference/protocol"
@@ -47,6 +50,7 @@ type env struct {
 	groups  *group.Coordinator
 	state   *group.MemoryStore
 	auth    *auth.Memory
+	logged  *logBuffer      // what the server logged
 	reads   chan struct{}   // with watchReads: a partition's log start was read
 	ctx     context.Context // the server's; stop ends it
 	stop    func()          // stops serving, as at shutdown: the listener closes, handlers' contexts end
@@ -62,6 +66,7 @@ type setup struct {
 	authz   func(*auth.Memory) Authorizer
 	hooks   hooks
 	catalog func(Catalog) Catalog
+	server  func(*Server) // runs before Serve: sets the server's test hooks
 }
 
 type envOpt func(*setup)
@@ -70,6 +75,8 @@ func withConfig(f func(*Config)) envOpt { return func(s *setup) { f(&s.cfg) } }
 func withLevel(level string) envOpt     { return func(s *setup) { s.level = level } }
 func withSASL() envOpt                  { return func(s *setup) { s.sasl = true } }
 
+func withConn(f func(*config.ConnLimits)) envOpt { return func(s *setup) { f(&s.cfg.Conn) } }
+
 func withListener(wrap func(net.Listener) net.Listener) envOpt {
 	return func(s *setup) { s.wrap = wrap }
 }
@@ -77,15 +84,16 @@ func withListener(wrap func(net.Listener) net.Listener) envOpt {
 func newEnv(t testing.TB, opts ...envOpt) *env {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logged := &logBuffer{}
 	st := setup{
 		cfg: Config{NodeID: node, ClusterID: cluster, DefaultPartitions: 3, MaxRequestBytes: 1 << 20,
-			MaxMessageBytes: 1 << 16, Logger: logger},
+			MaxMessageBytes: 1 << 16, Logger: slog.New(slog.NewTextHandler(logged, nil))},
 		coord: group.Config{MinSessionTimeout: time.Millisecond, Logger: logger},
 	}
 	for _, o := range opts {
 		o(&st)
 	}
-	e := &env{t: t, reads: make(chan struct{}, 16), logs: partition.NewMemory(), catalog: catalog.NewMemory(map[string]int32{topic: nParts}),
+	e := &env{t: t, logged: logged, reads: make(chan struct{}, 16), logs: partition.NewMemory(), catalog: catalog.NewMemory(map[string]int32{topic: nParts}),
 		state: group.NewMemoryStore(), auth: auth.NewMemory()}
 	for _, u := range []string{"admin", "consumer", "reader", "mallory"} {
 		e.auth.AddUser(u, u+"-pw", u)
@@ -107,6 +115,9 @@ func newEnv(t testing.TB, opts ...envOpt) *env {
 		cat = st.catalog(cat)
 	}
 	e.srv = New(st.cfg, logs, cat, e.groups)
+	if st.server != nil {
+		st.server(e.srv)
+	}
 	versions, err := protocol.Cap(Implemented(), st.level)
 	if err != nil {
 		t.Fatal(err)
@@ -298,5 +309,34 @@ func wantCode(t testing.TB, what string, got int16, want *kerr.Error) {
 	t.Helper()
 	if got != code(want) {
 		t.Errorf("%s: %v, want %v", what, kerr.ErrorForCode(got), kerr.ErrorForCode(code(want)))
+	}
+}
+
+// logBuffer holds what a server logged, for tests that check a reason was given.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// wantLogged fails t unless the server logged each of want.
+func (e *env) wantLogged(t testing.TB, want ...string) {
+	t.Helper()
+	got := e.logged.String()
+	for _, w := range want {
+		if !strings.Contains(got, w) {
+			t.Errorf("the server did not log %q; it logged:\n%s", w, got)
+		}
 	}
 }

@@ -12,9 +12,13 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/kop-conformance/kop-conformance/reference/faults"
+	"github.com/kop-conformance/kop-conformance/reference/internal/config"
 	"github.com/kop-conformance/kop-conformance/reference/internal/idempotence"
 	"github.com/kop-conformance/kop-conformance/reference/internal/partition"
+	"github.com/kop-conformance/kop-conformance/reference/internal/safe"
 	"github.com/kop-conformance/kop-conformance/reference/protocol"
 	"github.com/kop-conformance/kop-conformance/reference/wiretap"
 )
@@ -35,6 +39,9 @@ type Config struct {
 	Tap *wiretap.Tap
 	// Faults are deliberate defects for the suite's mutation check; empty in production.
 	Faults faults.Set
+	// Conn limits connections: their number, request bytes in flight, timeouts (zero fields
+	// take config.DefaultConnLimits).
+	Conn config.ConnLimits
 }
 
 // Listener is one socket with its advertised address and the versions it serves.
@@ -57,9 +64,23 @@ type Server struct {
 	producers *idempotence.Table // idempotent producers' recent batches, per partition
 	pids      idempotence.IDs
 
+	limits   config.ConnLimits
+	inflight *semaphore.Weighted // request bytes in flight (limits.go)
+	refusals refusals
+
 	wg    sync.WaitGroup
 	mu    sync.Mutex
-	conns map[net.Conn]struct{}
+	conns map[net.Conn]string // open connections and their remote IPs
+	perIP map[string]int
+
+	hooks serverHooks // tests only
+}
+
+// serverHooks let in-package tests observe what they cannot see on the wire; nil in production.
+type serverHooks struct {
+	waiting  func()        // a connection waits for in-flight budget
+	reserved func(n int64) // a connection reserved n bytes of it
+	closed   func()        // a connection was closed and no longer counts
 }
 
 // New builds a server on its partition logs, topic catalog and group coordinator; nothing
@@ -68,16 +89,19 @@ func New(cfg Config, logs partition.Store, cat Catalog, groups Coordinator) *Ser
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Server{cfg: cfg, logs: logs, catalog: cat, groups: groups, log: cfg.Logger, conns: map[net.Conn]struct{}{},
+	cfg.Conn = cfg.Conn.WithDefaults()
+	return &Server{cfg: cfg, logs: logs, catalog: cat, groups: groups, log: cfg.Logger,
+		limits: cfg.Conn, inflight: newBudget(cfg.Conn.MaxInflightBytes),
+		conns: map[net.Conn]string{}, perIP: map[string]int{},
 		producers: idempotence.NewTable(10000)}
 }
 
 // Serve accepts connections until ctx ends or the listener fails.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, l Listener) error {
-	go func() {
+	safe.Go(s.log, "listener "+l.Name, func() {
 		<-ctx.Done()
 		ln.Close()
-	}()
+	})
 	s.log.Info("listening", "listener", l.Name, "addr", ln.Addr().String(),
 		"advertised", fmt.Sprintf("%s:%d", l.AdvertisedHost, l.AdvertisedPort), "apis", len(l.Versions))
 	for {
@@ -93,23 +117,19 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, l Listener) error {
 			}
 			return err
 		}
-		s.track(c, true)
+		if !s.admit(c) {
+			continue
+		}
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			defer s.track(c, false)
+			defer s.release(c)
+			// A panic outside a handler ends this connection only (a handler's is answered by
+			// closing it too, conn.handle).
+			defer safe.Recover(s.log, "connection from "+c.RemoteAddr().String())
+			defer c.Close()
 			newConn(s, c, l).serve(ctx)
 		}()
-	}
-}
-
-func (s *Server) track(c net.Conn, add bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if add {
-		s.conns[c] = struct{}{}
-	} else {
-		delete(s.conns, c)
 	}
 }
 
