@@ -31,34 +31,53 @@ var (
 	ErrTruncatedHeader = errors.New("truncated header")
 )
 
-// ParseRequest decodes a frame body. served reports whether a version of a key is served; when
-// it is not, the header is still returned (with ErrUnsupportedVersion) so ApiVersions can answer
-// with UNSUPPORTED_VERSION as Kafka does.
+// ParseRequest decodes a frame body: ParseHeader, then DecodeBody. served reports whether a
+// version of a key is served; when it is not, the header is still returned (with
+// ErrUnsupportedVersion) so ApiVersions can answer with UNSUPPORTED_VERSION as Kafka does.
 func ParseRequest(frame []byte, served func(key, version int16) bool) (*Request, error) {
+	h, rest, err := ParseHeader(frame)
+	if err != nil {
+		return &Request{Header: h}, err
+	}
+	body, err := DecodeBody(h, rest, served)
+	return &Request{Header: h, Body: body}, err
+}
+
+// ParseHeader reads what every request header version starts with: API key, version,
+// correlation id and client id. rest is what follows, not looked at: the tags of a flexible
+// header, then the body.
+func ParseHeader(frame []byte) (h Header, rest []byte, err error) {
 	rd := kbin.Reader{Src: frame}
-	h := Header{Key: rd.Int16(), Version: rd.Int16(), CorrelationID: rd.Int32()}
+	h = Header{Key: rd.Int16(), Version: rd.Int16(), CorrelationID: rd.Int32()}
 	h.ClientID = rd.NullableString()
 	if !rd.Ok() {
-		return &Request{Header: h}, fmt.Errorf("%w: %w", ErrMalformed, ErrTruncatedHeader)
+		return h, nil, fmt.Errorf("%w: %w", ErrMalformed, ErrTruncatedHeader)
 	}
+	return h, rd.Src, nil
+}
+
+// DecodeBody decodes rest, what followed the header ParseHeader read, as the body of the
+// header's API at its version.
+func DecodeBody(h Header, rest []byte, served func(key, version int16) bool) (kmsg.Request, error) {
 	body := kmsg.RequestForKey(h.Key)
 	if body == nil {
-		return &Request{Header: h}, fmt.Errorf("%w %d", ErrUnknownKey, h.Key)
+		return nil, fmt.Errorf("%w %d", ErrUnknownKey, h.Key)
 	}
 	if !served(h.Key, h.Version) || h.Version < 0 || h.Version > body.MaxVersion() {
-		return &Request{Header: h}, fmt.Errorf("%w: %s v%d", ErrUnsupportedVersion, kmsg.NameForKey(h.Key), h.Version)
+		return nil, fmt.Errorf("%w: %s v%d", ErrUnsupportedVersion, kmsg.NameForKey(h.Key), h.Version)
 	}
 	body.SetVersion(h.Version)
+	rd := kbin.Reader{Src: rest}
 	if body.IsFlexible() {
 		kmsg.SkipTags(&rd)
 		if !rd.Ok() {
-			return &Request{Header: h}, fmt.Errorf("%w: truncated header tags", ErrMalformed)
+			return nil, fmt.Errorf("%w: truncated header tags", ErrMalformed)
 		}
 	}
 	if err := decode(body, rd.Src); err != nil {
-		return &Request{Header: h}, fmt.Errorf("%w: %s v%d: %v", ErrMalformed, kmsg.NameForKey(h.Key), h.Version, err)
+		return nil, fmt.Errorf("%w: %s v%d: %v", ErrMalformed, kmsg.NameForKey(h.Key), h.Version, err)
 	}
-	return &Request{Header: h, Body: body}, nil
+	return body, nil
 }
 
 // decode shields the server from a panic inside a generated decoder on hostile input.

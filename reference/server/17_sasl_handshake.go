@@ -27,7 +27,9 @@ func handleSASLHandshake(_ context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Re
 	switch {
 	case !rc.listener.SASL || cn.saslStarted || cn.principal != nil:
 		resp.ErrorCode = kerr.IllegalSaslState.Code
-		cn.closeAfter = cn.principal == nil && rc.listener.SASL
+		if cn.principal == nil && rc.listener.SASL {
+			cn.closeAfter = "ILLEGAL_SASL_STATE: a second SaslHandshake"
+		}
 	case req.Mechanism != "PLAIN":
 		resp.ErrorCode = kerr.UnsupportedSaslMechanism.Code
 	default:

@@ -4,9 +4,10 @@ package server
 //
 // Carries the SASL/PLAIN message after a v1 SaslHandshake. The username names the Pulsar
 // tenant (or tenant/namespace) and the password is "token:<jwt>", verified by Pulsar (package
-// auth). Bad credentials get SASL_AUTHENTICATION_FAILED with the reason and the connection is
-// closed after the response; a request out of order gets ILLEGAL_SASL_STATE and, before
-// authentication on a SASL listener, is closed too.
+// auth). Bad credentials, and an authenticator that cannot be asked, get
+// SASL_AUTHENTICATION_FAILED with the message "authentication failed" (the reason is logged, not
+// sent) and the connection is closed after the response; a request out of order gets
+// ILLEGAL_SASL_STATE and, before authentication on a SASL listener, is closed too.
 // Sessions do not expire (session lifetime 0, v1+).
 
 import (
@@ -30,16 +31,22 @@ func handleSASLAuthenticate(ctx context.Context, rc *reqCtx, r kmsg.Request) (km
 		msg := "SaslAuthenticate without a SaslHandshake v1 first, or after authentication"
 		resp.ErrorCode, resp.ErrorMessage = kerr.IllegalSaslState.Code, &msg
 		// Kafka hangs up on a broken exchange; outside one (no SASL, or done) it only answers.
-		cn.closeAfter = rc.listener.SASL && cn.principal == nil
+		if rc.listener.SASL && cn.principal == nil {
+			cn.closeAfter = "ILLEGAL_SASL_STATE: " + msg
+		}
 		return resp, nil
 	}
-	if err := cn.authenticate(ctx, req.SASLAuthBytes); err != nil {
-		msg := err.Error()
+	if cn.authenticate(ctx, req.SASLAuthBytes) != nil {
+		// The reason is logged, never sent: it may name Pulsar's address or its answer.
+		msg := authFailed
 		resp.ErrorCode, resp.ErrorMessage = kerr.SaslAuthenticationFailed.Code, &msg
-		cn.closeAfter = true
+		cn.closeAfter = "SASL authentication failed"
 	}
 	return resp, nil
 }
+
+// authFailed is the message of every failed authentication, whatever the reason.
+const authFailed = "authentication failed"
 
 // authenticate checks a PLAIN message and makes its principal the connection's. Errors that are
 // not about the credentials (Pulsar unreachable) are reported as such, not as bad passwords.

@@ -42,11 +42,11 @@ type conn struct {
 	timeout string
 
 	// SASL state (SASL listeners): handshake seen, v0 handshake (bare PLAIN frame next), the
-	// authenticated principal, and whether to hang up after the response being written.
+	// authenticated principal, and why to hang up after the response being written ("": don't).
 	saslStarted bool
 	rawSASL     bool
 	principal   *auth.Principal
-	closeAfter  bool
+	closeAfter  string
 	// saslDeadline is when an unauthenticated connection on a SASL listener is dropped; zero
 	// once authenticated and on other listeners.
 	saslDeadline time.Time
@@ -198,46 +198,59 @@ func (cn *conn) dropReader() {
 
 // handle serves one frame; false closes the connection.
 func (cn *conn) handle(ctx context.Context, frame []byte) bool {
-	req, err := protocol.ParseRequest(frame, cn.l.Versions.Serves)
+	hdr, rest, err := protocol.ParseHeader(frame)
+	if err != nil {
+		cn.log.Warn("closing connection: bad request", "reason", err)
+		return false
+	}
 	// Every request that has a header is recorded, refused ones too: a version a client sent
 	// above its level is exactly what the suite's wire check looks for.
-	var call *wiretap.Call
-	if !errors.Is(err, protocol.ErrTruncatedHeader) {
-		call = cn.s.cfg.Tap.Begin(clientID(req.ClientID), req.Key, req.Version, req.Body)
+	tap := func(body kmsg.Request) *wiretap.Call {
+		return cn.s.cfg.Tap.Begin(clientID(hdr.ClientID), hdr.Key, hdr.Version, body)
 	}
+	if cn.l.SASL && cn.principal == nil && !saslExempt[hdr.Key] {
+		// Before authentication only the header is read; the body is never decoded.
+		tap(nil)
+		cn.log.Warn("closing connection: request before SASL authentication", "api", kmsg.NameForKey(hdr.Key),
+			"key", hdr.Key, "version", hdr.Version, "correlation_id", hdr.CorrelationID)
+		return false
+	}
+	body, err := protocol.DecodeBody(hdr, rest, cn.l.Versions.Serves)
+	call := tap(body)
 	if err != nil {
-		if errors.Is(err, protocol.ErrUnsupportedVersion) && req.Key == kmsg.ApiVersions.Int16() {
+		if errors.Is(err, protocol.ErrUnsupportedVersion) && hdr.Key == kmsg.ApiVersions.Int16() {
 			// KIP-511: answer an unknown ApiVersions version with v0 and our versions, so the
 			// client can retry with one we serve.
 			resp := apiVersionsUnsupported(cn.l.Versions)
 			call.End(resp)
-			return cn.write(req.CorrelationID, resp)
+			return cn.write(hdr.CorrelationID, resp)
 		}
-		name := kmsg.NameForKey(req.Key)
-		cn.log.Warn("closing connection: bad request", "reason", err, "api", name, "key", req.Key,
-			"version", req.Version, "correlation_id", req.CorrelationID)
+		cn.log.Warn("closing connection: bad request", "reason", err, "api", kmsg.NameForKey(hdr.Key), "key", hdr.Key,
+			"version", hdr.Version, "correlation_id", hdr.CorrelationID)
 		return false
 	}
-	if cn.l.SASL && cn.principal == nil && !saslExempt[req.Key] {
-		cn.log.Warn("closing connection: request before SASL authentication", "api", kmsg.NameForKey(req.Key),
-			"correlation_id", req.CorrelationID)
-		return false
-	}
-	h := handlers[req.Key]
-	rc := &reqCtx{s: cn.s, listener: &cn.l, header: req.Header, conn: cn}
-	resp, err := safeCall(ctx, h, rc, req.Body)
+	h := handlers[hdr.Key]
+	rc := &reqCtx{s: cn.s, listener: &cn.l, header: hdr, conn: cn}
+	resp, err := safeCall(ctx, h, rc, body)
 	if err != nil {
-		cn.log.Error("closing connection: handler failed", "api", kmsg.NameForKey(req.Key),
-			"version", req.Version, "err", err)
+		cn.log.Error("closing connection: handler failed", "api", kmsg.NameForKey(hdr.Key),
+			"version", hdr.Version, "err", err)
 		return false
 	}
 	if resp == nil {
 		call.NoResponse()
 		return true
 	}
-	resp.SetVersion(req.Version)
+	resp.SetVersion(hdr.Version)
 	call.End(resp)
-	return cn.write(req.CorrelationID, resp) && !cn.closeAfter
+	if !cn.write(hdr.CorrelationID, resp) {
+		return false
+	}
+	if cn.closeAfter != "" {
+		cn.log.Warn("closing connection after the response", "reason", cn.closeAfter, "api", kmsg.NameForKey(hdr.Key))
+		return false
+	}
+	return true
 }
 
 func clientID(id *string) string {

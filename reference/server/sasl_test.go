@@ -81,21 +81,27 @@ func TestSASLHandshake(t *testing.T) {
 }
 
 func TestSASLAuthenticate(t *testing.T) {
-	// failsAndCloses authenticates with msg once before ran and expects the failure.
-	failsAndCloses := func(before func(*env, *client), msg, reason string, code *kerr.Error) func(*testing.T, *env, int16) {
+	// failsAndCloses authenticates with msg once before ran and expects the failure: code, a
+	// message that says no more than message, and the reason in the server's log only.
+	failsAndCloses := func(before func(*env, *client), msg string, code *kerr.Error, message, logged string) func(*testing.T, *env, int16) {
 		return func(t *testing.T, e *env, v int16) {
 			c := e.dial()
 			before(e, c)
 			r := c.authenticate(msg, v)
 			wantCode(t, "authenticate", r.ErrorCode, code)
-			if r.ErrorMessage == nil || !strings.Contains(*r.ErrorMessage, reason) {
-				t.Errorf("message %v, want one mentioning %q", r.ErrorMessage, reason)
+			if r.ErrorMessage == nil || *r.ErrorMessage != message {
+				t.Errorf("message %q, want %q", clientID(r.ErrorMessage), message)
 			}
 			expectClosed(t, c.conn)
+			e.wantLogged(t, logged)
 		}
 	}
+	const generic = "authentication failed"
 	handshook := func(_ *env, c *client) { c.handshake("PLAIN", 1) }
-	pulsarDown := func(e *env, c *client) { e.auth.Fail(errors.New("pulsar is down")); handshook(e, c) }
+	pulsarDown := func(e *env, c *client) {
+		e.auth.Fail(errors.New("dial tcp pulsar-admin.internal:8080: connection refused"))
+		handshook(e, c)
+	}
 	forVersions(t, kmsg.SASLAuthenticate, []versionCase{
 		{name: "good credentials, then requests are served", opts: sasl, run: func(t *testing.T, e *env, v int16) {
 			c := e.dial()
@@ -108,13 +114,14 @@ func TestSASLAuthenticate(t *testing.T) {
 			c.served()
 		}},
 		{name: "a wrong password is SASL_AUTHENTICATION_FAILED and closes", opts: sasl,
-			run: failsAndCloses(handshook, "\x00admin\x00nope", "wrong password", kerr.SaslAuthenticationFailed)},
+			run: failsAndCloses(handshook, "\x00admin\x00nope", kerr.SaslAuthenticationFailed, generic, "wrong password")},
 		{name: "a malformed PLAIN message is SASL_AUTHENTICATION_FAILED and closes", opts: sasl,
-			run: failsAndCloses(handshook, "admin:admin-pw", "malformed PLAIN", kerr.SaslAuthenticationFailed)},
-		{name: "an unreachable authenticator fails closed", opts: sasl,
-			run: failsAndCloses(pulsarDown, "\x00admin\x00admin-pw", "pulsar is down", kerr.SaslAuthenticationFailed)},
+			run: failsAndCloses(handshook, "admin:admin-pw", kerr.SaslAuthenticationFailed, generic, "malformed PLAIN")},
+		{name: "an unreachable authenticator fails closed and does not say where it is", opts: sasl,
+			run: failsAndCloses(pulsarDown, "\x00admin\x00admin-pw", kerr.SaslAuthenticationFailed, generic, "pulsar-admin.internal:8080")},
 		{name: "before the handshake ILLEGAL_SASL_STATE and closes", opts: sasl,
-			run: failsAndCloses(func(*env, *client) {}, "\x00admin\x00admin-pw", "SaslHandshake v1 first", kerr.IllegalSaslState)},
+			run: failsAndCloses(func(*env, *client) {}, "\x00admin\x00admin-pw", kerr.IllegalSaslState,
+				"SaslAuthenticate without a SaslHandshake v1 first, or after authentication", "ILLEGAL_SASL_STATE")},
 		{name: "after a v0 handshake the request is taken for the bare PLAIN message and closes", opts: sasl, run: func(t *testing.T, e *env, v int16) {
 			c := e.dial()
 			c.handshake("PLAIN", 0)
@@ -127,24 +134,42 @@ func TestSASLAuthenticate(t *testing.T) {
 }
 
 func TestBeforeAuthentication(t *testing.T) {
-	e := newEnv(t, withSASL())
-
-	t.Run("a request other than ApiVersions and SASL closes the connection", func(t *testing.T) {
-		c := e.dial()
-		c.send(kmsg.NewPtrMetadataRequest(), 1)
-		expectClosed(t, c.conn)
-	})
-	t.Run("an oversized frame closes the connection", func(t *testing.T) {
-		c := e.dial()
-		c.conn.Write(kbin.AppendInt32(nil, maxUnauthenticatedFrame+1))
-		expectClosed(t, c.conn)
-	})
-	t.Run("a bad bare PLAIN frame after a v0 handshake closes the connection", func(t *testing.T) {
-		c := e.dial()
-		c.handshake("PLAIN", 0)
-		bad := []byte("\x00admin\x00wrong")
-		c.conn.Write(append(kbin.AppendInt32(nil, int32(len(bad))), bad...))
-		expectClosed(t, c.conn)
-	})
-	t.Run("ApiVersions is served", func(t *testing.T) { e.dial().served() })
+	// Before authentication only the header is read: a request other than ApiVersions and
+	// SASL closes the connection whatever its body or version, without decoding it.
+	garbage := []byte{0x7f, 0xff, 0xff, 0xff, 1, 2, 3} // an array of 2^31-1 elements in 3 bytes
+	cases := []struct {
+		name   string
+		send   func(c *client)
+		logged []string
+	}{
+		{"a Metadata request", func(c *client) { c.send(kmsg.NewPtrMetadataRequest(), 1) },
+			[]string{"request before SASL authentication", "api=Metadata"}},
+		{"a Metadata request with a malformed body", func(c *client) { c.conn.Write(frame(3, 1, 1, false, garbage)) },
+			[]string{"request before SASL authentication", "api=Metadata"}},
+		{"a Produce request at a version not served", func(c *client) { c.conn.Write(frame(0, 99, 1, false, garbage)) },
+			[]string{"request before SASL authentication", "api=Produce"}},
+		{"an unknown API key", func(c *client) { c.conn.Write(frame(999, 0, 1, false, garbage)) },
+			[]string{"request before SASL authentication", "key=999"}},
+		{"an oversized frame", func(c *client) { c.conn.Write(kbin.AppendInt32(nil, maxUnauthenticatedFrame+1)) },
+			[]string{"before SASL authentication: frame exceeds maximum request size"}},
+		{"a bad bare PLAIN frame after a v0 handshake", func(c *client) {
+			c.handshake("PLAIN", 0)
+			bad := []byte("\x00admin\x00wrong")
+			c.conn.Write(append(kbin.AppendInt32(nil, int32(len(bad))), bad...))
+		}, []string{"SASL authentication failed", "wrong password"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, withSASL())
+			c := e.dial()
+			tc.send(c)
+			expectHungUp(t, c.conn)
+			e.wantLogged(t, tc.logged...)
+			if strings.Contains(e.logged.String(), "malformed") {
+				t.Errorf("the body was decoded:\n%s", e.logged.String())
+			}
+			e.dial().served() // ApiVersions is served
+		})
+	}
 }
