@@ -24,8 +24,9 @@ package server
 // (Kafka's order and codes), NOT_LEADER_OR_FOLLOWER when the topic could not be looked up,
 // OFFSET_OUT_OF_RANGE, REQUEST_TIMED_OUT when the lookup or the new log start did not complete
 // within the request's timeout (a timeout <= 0 waits up to two minutes: with one replica
-// Kafka completes at once), KAFKA_STORAGE_ERROR when Pulsar failed. A failed partition answers
-// low watermark -1.
+// Kafka completes at once), KAFKA_STORAGE_ERROR when Pulsar failed, UNKNOWN_SERVER_ERROR when
+// the partition's work panicked (logged with its stack). A failed partition answers low
+// watermark -1.
 //
 // Test-only fault faults.IgnoreLogStart: every partition that passes the checks answers success
 // with the requested offset (-1: the high watermark) as its low watermark, and nothing is
@@ -34,6 +35,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -87,6 +89,7 @@ func handleDeleteRecords(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.
 			sem <- struct{}{}
 			go func(tp partition.TP, offset int64) {
 				defer func() { <-sem; wg.Done() }()
+				defer recoverAs(s.log, fmt.Sprintf("DeleteRecords %s/%d", tp.Topic, tp.Partition), func() { rp.ErrorCode = kerr.UnknownServerError.Code })
 				part, err := s.logs.Partition(tp)
 				var (
 					low int64

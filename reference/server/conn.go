@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -233,8 +234,11 @@ func (cn *conn) handle(ctx context.Context, frame []byte) bool {
 	rc := &reqCtx{s: cn.s, listener: &cn.l, header: hdr, conn: cn}
 	resp, err := safeCall(ctx, h, rc, body)
 	if err != nil {
-		cn.log.Error("closing connection: handler failed", "api", kmsg.NameForKey(hdr.Key),
-			"version", hdr.Version, "err", err)
+		args := []any{"api", kmsg.NameForKey(hdr.Key), "version", hdr.Version, "err", err}
+		if p, ok := err.(panicError); ok {
+			args = append(args, "stack", string(p.stack))
+		}
+		cn.log.Error("closing connection: handler failed", args...)
 		return false
 	}
 	if resp == nil {
@@ -288,16 +292,30 @@ func (cn *conn) send(b []byte) bool {
 	return true
 }
 
-// safeCall turns a handler panic into an error so one bad request cannot take the server down.
+// safeCall turns a handler panic into an error, with the panic's stack, so one bad request
+// cannot take the server down. What the handler locked must be unlocked by defer.
 func safeCall(ctx context.Context, h handler, rc *reqCtx, req kmsg.Request) (resp kmsg.Response, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = panicError{r}
+			err = panicError{r, debug.Stack()}
 		}
 	}()
 	return h.fn(ctx, rc, req)
 }
 
-type panicError struct{ v any }
+type panicError struct {
+	v     any
+	stack []byte
+}
 
 func (p panicError) Error() string { return fmt.Sprint("handler panic: ", p.v) }
+
+// recoverAs, deferred first in a goroutine a handler starts, logs a panic there with its
+// stack and runs answer (which puts an error code in that goroutine's part of the response),
+// so the request is still answered and the server goes on.
+func recoverAs(log *slog.Logger, what string, answer func()) {
+	if r := recover(); r != nil {
+		log.Error("recovered from a panic", "in", what, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		answer()
+	}
+}
