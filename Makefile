@@ -14,8 +14,9 @@ PULSAR_IMAGE ?=
 SPECS ?=
 MUTANTS ?=
 MUTANT_LEVELS ?= 2.0
+FUZZTIME ?= 30s
 
-.PHONY: help conformance matrix mutants test images reference clean
+.PHONY: help conformance matrix mutants test fuzz images reference clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -32,6 +33,9 @@ mutants: ## the suite's mutation check: every reference fault must turn a spec r
 
 test: ## formatting, vet, staticcheck and unit tests (no Docker needed)
 	@fixtures/scripts/test.sh
+
+fuzz: ## fuzz every API version the server serves, in-process, for FUZZTIME (default 30s; no Docker)
+	go test ./reference/server -run '^$$' -fuzz '^FuzzHandlers$$' -fuzztime $(FUZZTIME)
 
 images: ## build (or reuse) the Pulsar and reference images
 	@PULSAR_IMAGE="$(PULSAR_IMAGE)" fixtures/scripts/images.sh conformance/out/images.env
