@@ -39,8 +39,8 @@ type conn struct {
 	log *slog.Logger
 	rd  *bufio.Reader // from the readers pool while a frame is read or read-ahead bytes wait; nil when idle
 
-	// timeout is what the read deadline set last means when it passes.
-	timeout string
+	// waiting is what the read deadline set last bounds.
+	waiting deadlineKind
 
 	// SASL state (SASL listeners): handshake seen, v0 handshake (bare PLAIN frame next), the
 	// authenticated principal, and why to hang up after the response being written ("": don't).
@@ -122,7 +122,7 @@ func (cn *conn) readFrame(ctx context.Context) (frame []byte, done func(), err e
 		cn.dropReader()
 	}
 	var sz [4]byte
-	cn.setReadDeadline(lim.IdleTimeout, fmt.Sprintf("idle for %v", lim.IdleTimeout))
+	cn.setReadDeadline(lim.IdleTimeout, forFrame)
 	if cn.rd == nil {
 		if _, err := io.ReadFull(cn.c, sz[:1]); err != nil {
 			return nil, nil, cn.readErr(err)
@@ -132,8 +132,7 @@ func (cn *conn) readFrame(ctx context.Context) (frame []byte, done func(), err e
 	} else if sz[0], err = cn.rd.ReadByte(); err != nil {
 		return nil, nil, cn.readErr(err)
 	}
-	started := fmt.Sprintf("a request frame did not arrive within %v", lim.FrameTimeout)
-	cn.setReadDeadline(lim.FrameTimeout, started)
+	cn.setReadDeadline(lim.FrameTimeout, forRestOfFrame)
 	if _, err := io.ReadFull(cn.rd, sz[1:]); err != nil {
 		return nil, nil, cn.readErr(fmt.Errorf("reading a frame's size: %w", unexpected(err)))
 	}
@@ -144,7 +143,7 @@ func (cn *conn) readFrame(ctx context.Context) (frame []byte, done func(), err e
 	if done, err = cn.s.reserve(ctx, int64(n)); err != nil {
 		return nil, nil, err
 	}
-	cn.setReadDeadline(lim.FrameTimeout, started) // the wait for room was ours, not the peer's
+	cn.setReadDeadline(lim.FrameTimeout, forRestOfFrame) // the wait for room was ours, not the peer's
 	if frame, err = protocol.ReadBody(cn.rd, n); err != nil {
 		done()
 		return nil, nil, cn.readErr(err)
@@ -162,23 +161,39 @@ func (cn *conn) maxFrame() int32 {
 	return int32(limit)
 }
 
+// deadlineKind is what a read deadline bounds.
+type deadlineKind uint8
+
+const (
+	forFrame       deadlineKind = iota // the idle time before a frame
+	forRestOfFrame                     // a frame that has started
+	forSASL                            // authentication
+)
+
 // setReadDeadline sets the read deadline d from now, or at the SASL deadline when that is
-// sooner, and remembers what passing it means.
-func (cn *conn) setReadDeadline(d time.Duration, meaning string) {
+// sooner, and remembers what it bounds.
+func (cn *conn) setReadDeadline(d time.Duration, kind deadlineKind) {
 	at := time.Now().Add(d)
-	cn.timeout = meaning
+	cn.waiting = kind
 	if !cn.saslDeadline.IsZero() && cn.saslDeadline.Before(at) {
-		at, cn.timeout = cn.saslDeadline, fmt.Sprintf("not authenticated within %v", cn.s.limits.SASLTimeout)
+		at, cn.waiting = cn.saslDeadline, forSASL
 	}
 	cn.c.SetReadDeadline(at)
 }
 
 // readErr says why a read failed: a passed deadline is named by what it bounded.
 func (cn *conn) readErr(err error) error {
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return errors.New(cn.timeout)
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		return err
 	}
-	return err
+	switch lim := cn.s.limits; cn.waiting {
+	case forFrame:
+		return fmt.Errorf("idle for %v", lim.IdleTimeout)
+	case forRestOfFrame:
+		return fmt.Errorf("a request frame did not arrive within %v", lim.FrameTimeout)
+	default:
+		return fmt.Errorf("not authenticated within %v", lim.SASLTimeout)
+	}
 }
 
 func unexpected(err error) error {
