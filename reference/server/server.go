@@ -65,7 +65,7 @@ type Server struct {
 	pids      idempotence.IDs
 
 	limits   config.ConnLimits
-	inflight *semaphore.Weighted // request bytes in flight (limits.go)
+	inflight *semaphore.Weighted // request bytes in flight (conn_limits.go)
 	refusals refusals
 
 	wg    sync.WaitGroup
