@@ -49,8 +49,25 @@ func Codec(attributes int16) int16 { return attributes & 0x7 }
 // batchHeaderLen is the v2 batch header size up to and including NumRecords.
 const batchHeaderLen = 61
 
-// Decode parses every batch in raw. limit bounds the decompressed size of one batch so a small
-// compressed payload cannot expand without bound.
+// Limits on what a batch may claim. A v2 record takes at least minRecordLen bytes (its length,
+// attributes, timestamp delta, offset delta, key length, value length and header count, one
+// byte each), so a batch claiming more records than its bytes can hold is corrupt, whatever it
+// says; records are never preallocated beyond preallocRecords, so a count that passes the check
+// but lies about a malformed body costs no more than the records actually read.
+const (
+	minRecordLen    = 7
+	preallocRecords = 1024
+)
+
+// maxZstdWindow bounds the zstd window a batch may declare (the decoder allocates it up front):
+// 8 MiB, the window the zstd format asks every decoder to support, or the limit when larger.
+const maxZstdWindow = 8 << 20
+
+// Decode parses every batch in raw. limit bounds the decompressed size of one batch (the
+// gateway passes max message bytes): decompression stops once it is passed, so a small
+// compressed payload cannot expand without bound, and a compressed batch claiming more records
+// than limit bytes could hold is refused before anything is decompressed (both ErrTooLarge).
+// A batch claiming more records than its (decompressed) bytes hold is ErrCorrupt.
 func Decode(raw []byte, limit int) ([]Batch, error) {
 	var out []Batch
 	for len(raw) > 0 {
@@ -87,14 +104,21 @@ func decodeBatch(raw []byte, limit int) (Batch, error) {
 	if h.NumRecords < 0 {
 		return Batch{}, fmt.Errorf("%w: %d records", ErrCorrupt, h.NumRecords)
 	}
-	body, err := decompress(Codec(h.Attributes), h.Records, limit)
+	codec := Codec(h.Attributes)
+	if codec != CodecNone && !fits(h.NumRecords, limit) {
+		// Whatever the payload holds, these records cannot decompress within the limit.
+		return Batch{}, fmt.Errorf("%w: the header claims %d records, at least %d bytes decompressed (limit %d)",
+			ErrTooLarge, h.NumRecords, int64(h.NumRecords)*minRecordLen, limit)
+	}
+	body, err := decompress(codec, h.Records, limit)
 	if err != nil {
 		return Batch{}, err
 	}
-	if int(h.NumRecords) > len(body) { // every record takes at least one byte
-		return Batch{}, fmt.Errorf("%w: %d records in %d bytes", ErrCorrupt, h.NumRecords, len(body))
+	if !fits(h.NumRecords, len(body)) {
+		return Batch{}, fmt.Errorf("%w: the header claims %d records, which need at least %d bytes; the records hold %d",
+			ErrCorrupt, h.NumRecords, int64(h.NumRecords)*minRecordLen, len(body))
 	}
-	recs := make([]Record, 0, h.NumRecords)
+	recs := make([]Record, 0, min(h.NumRecords, preallocRecords))
 	rd := kbin.Reader{Src: body}
 	for i := int32(0); i < h.NumRecords; i++ {
 		start := rd.Src
@@ -110,8 +134,11 @@ func decodeBatch(raw []byte, limit int) (Batch, error) {
 		rd.Src = start[n:]
 		ts := h.FirstTimestamp + r.TimestampDelta64
 		sr := Record{Offset: int64(r.OffsetDelta), Timestamp: ts, Key: r.Key, Value: r.Value}
-		for _, hd := range r.Headers {
-			sr.Headers = append(sr.Headers, Header{Key: hd.Key, Value: hd.Value})
+		if len(r.Headers) > 0 {
+			sr.Headers = make([]Header, len(r.Headers))
+			for j, hd := range r.Headers {
+				sr.Headers[j] = Header{Key: hd.Key, Value: hd.Value}
+			}
 		}
 		recs = append(recs, sr)
 	}
@@ -121,6 +148,9 @@ func decodeBatch(raw []byte, limit int) (Batch, error) {
 	h.Records = nil
 	return Batch{Header: h, Records: recs}, nil
 }
+
+// fits says whether n records can be encoded in size bytes.
+func fits(n int32, size int) bool { return int64(n)*minRecordLen <= int64(size) }
 
 var xerialMagic = []byte{0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0}
 
@@ -143,9 +173,13 @@ func decompress(codec int16, src []byte, limit int) ([]byte, error) {
 		out, err = readLimited(lz4.NewReader(bytes.NewReader(src)), limit)
 	case CodecZstd:
 		var zr *zstd.Decoder
-		if zr, err = zstd.NewReader(bytes.NewReader(src), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(uint64(limit)+1)); err == nil {
+		window := uint64(max(maxZstdWindow, limit))
+		if zr, err = zstd.NewReader(bytes.NewReader(src), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(window)); err == nil {
 			out, err = readLimited(zr, limit)
 			zr.Close()
+		}
+		if errors.Is(err, zstd.ErrWindowSizeExceeded) {
+			return nil, fmt.Errorf("%w: the zstd window is over %d bytes", ErrTooLarge, window)
 		}
 	default:
 		return nil, fmt.Errorf("%w: unknown compression codec %d", ErrCorrupt, codec)
