@@ -8,11 +8,16 @@ package server
 // acks=0 writes and sends no response, as Kafka does. Errors per partition:
 // TOPIC_AUTHORIZATION_FAILED, UNKNOWN_TOPIC_OR_PARTITION (also for a name no topic can have, as
 // Kafka), NOT_LEADER_OR_FOLLOWER when the topic could not be looked up (REQUEST_TIMED_OUT when
-// the request's timeout ran out first), CORRUPT_MESSAGE, UNSUPPORTED_FOR_MESSAGE_FORMAT,
-// MESSAGE_TOO_LARGE (a batch over max message bytes), UNSUPPORTED_COMPRESSION_TYPE (zstd below
-// v7), INVALID_RECORD (one partition's batches from more than one producer),
-// KAFKA_STORAGE_ERROR (Pulsar failed). v5+ responses carry the partition's log start (moved by
-// DeleteRecords).
+// the request's timeout ran out first), CORRUPT_MESSAGE (also a batch claiming more records
+// than its bytes hold), UNSUPPORTED_FOR_MESSAGE_FORMAT, MESSAGE_TOO_LARGE (below),
+// UNSUPPORTED_COMPRESSION_TYPE (zstd below v7), INVALID_RECORD (one partition's batches from
+// more than one producer), KAFKA_STORAGE_ERROR (Pulsar failed). v5+ responses carry the
+// partition's log start (moved by DeleteRecords).
+// MESSAGE_TOO_LARGE is a partition's batches over max message bytes, compressed or
+// decompressed: the records become one Pulsar entry, stored decompressed, so decompression
+// stops once it passes max message bytes (never the request limit); a compressed batch whose
+// header claims more records than max message bytes could hold (7 bytes each at least), or a
+// zstd window over 8 MiB (or max message bytes when larger), is refused without decompressing.
 // Partitions are written concurrently; records within a partition keep their order.
 // Idempotent batches (producer id >= 0) are checked against the producer's last five batches on
 // the partition: a retry is answered with the offsets it got the first time and not written
@@ -89,7 +94,7 @@ func (s *Server) producePartition(ctx context.Context, version int16, tp partiti
 		rp.ErrorCode = kerr.MessageTooLarge.Code
 		return
 	}
-	batches, err := records.Decode(raw, int(s.cfg.MaxRequestBytes))
+	batches, err := records.Decode(raw, int(s.cfg.MaxMessageBytes))
 	switch {
 	case errors.Is(err, records.ErrUnsupportedMagic):
 		rp.ErrorCode = kerr.UnsupportedForMessageFormat.Code
