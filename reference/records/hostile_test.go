@@ -154,3 +154,21 @@ func TestDecodeAcceptsTheLimit(t *testing.T) {
 		}
 	}
 }
+
+// The limit bounds the records of every batch in raw together: a request's partition may carry
+// many small compressed batches, each within the limit.
+func TestDecodeBoundsManyBatches(t *testing.T) {
+	one := recompress(t, AppendBatch(nil, []Record{{Value: make([]byte, 500<<10)}}), CodecGzip)
+	raw := bytes.Repeat(one, 40) // 20 MiB of records in about 20 KiB
+	var err error
+	n := allocated(func() { _, err = Decode(raw, defaultLimit) })
+	if !errors.Is(err, ErrTooLarge) {
+		t.Errorf("err = %v, want %v", err, ErrTooLarge)
+	}
+	if n > 8<<20 {
+		t.Errorf("decoding allocated %d bytes, want at most %d", n, 8<<20)
+	}
+	if _, err := Decode(bytes.Repeat(one, 2), defaultLimit); err != nil {
+		t.Errorf("two batches within the limit: %v", err)
+	}
+}

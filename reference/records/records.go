@@ -63,13 +63,15 @@ const (
 // 8 MiB, the window the zstd format asks every decoder to support, or the limit when larger.
 const maxZstdWindow = 8 << 20
 
-// Decode parses every batch in raw. limit bounds the decompressed size of one batch (the
-// gateway passes max message bytes): decompression stops once it is passed, so a small
-// compressed payload cannot expand without bound, and a compressed batch claiming more records
-// than limit bytes could hold is refused before anything is decompressed (both ErrTooLarge).
-// A batch claiming more records than its (decompressed) bytes hold is ErrCorrupt.
+// Decode parses every batch in raw. limit bounds the records of all its batches together,
+// decompressed (the gateway passes max message bytes: they become one Pulsar entry):
+// decompression stops once it is passed, so small compressed payloads cannot expand without
+// bound, and a compressed batch claiming more records than the rest of the limit could hold is
+// refused before anything is decompressed (both ErrTooLarge). A batch claiming more records
+// than its (decompressed) bytes hold is ErrCorrupt.
 func Decode(raw []byte, limit int) ([]Batch, error) {
 	var out []Batch
+	room := limit
 	for len(raw) > 0 {
 		if len(raw) < 17 {
 			return nil, fmt.Errorf("%w: %d trailing bytes", ErrCorrupt, len(raw))
@@ -83,39 +85,45 @@ func Decode(raw []byte, limit int) ([]Batch, error) {
 		if length < batchHeaderLen-12 || total > len(raw) {
 			return nil, fmt.Errorf("%w: batch length %d with %d bytes left", ErrCorrupt, length, len(raw))
 		}
-		b, err := decodeBatch(raw[:total], limit)
+		b, size, err := decodeBatch(raw[:total], room)
 		if err != nil {
 			return nil, err
 		}
+		room -= size
 		out = append(out, b)
 		raw = raw[total:]
 	}
 	return out, nil
 }
 
-func decodeBatch(raw []byte, limit int) (Batch, error) {
+// decodeBatch decodes one batch whose records may take limit bytes, decompressed, and returns
+// the size they take.
+func decodeBatch(raw []byte, limit int) (Batch, int, error) {
 	var h kmsg.RecordBatch
 	if err := h.ReadFrom(raw); err != nil {
-		return Batch{}, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return Batch{}, 0, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	if got := int32(crc32.Checksum(raw[21:], crc32c)); got != h.CRC {
-		return Batch{}, fmt.Errorf("%w: crc %08x, header says %08x", ErrCorrupt, uint32(got), uint32(h.CRC))
+		return Batch{}, 0, fmt.Errorf("%w: crc %08x, header says %08x", ErrCorrupt, uint32(got), uint32(h.CRC))
 	}
 	if h.NumRecords < 0 {
-		return Batch{}, fmt.Errorf("%w: %d records", ErrCorrupt, h.NumRecords)
+		return Batch{}, 0, fmt.Errorf("%w: %d records", ErrCorrupt, h.NumRecords)
 	}
 	codec := Codec(h.Attributes)
 	if codec != CodecNone && !fits(h.NumRecords, limit) {
 		// Whatever the payload holds, these records cannot decompress within the limit.
-		return Batch{}, fmt.Errorf("%w: the header claims %d records, at least %d bytes decompressed (limit %d)",
+		return Batch{}, 0, fmt.Errorf("%w: the header claims %d records, at least %d bytes decompressed (limit %d)",
 			ErrTooLarge, h.NumRecords, int64(h.NumRecords)*minRecordLen, limit)
 	}
 	body, err := decompress(codec, h.Records, limit)
 	if err != nil {
-		return Batch{}, err
+		return Batch{}, 0, err
+	}
+	if len(body) > limit {
+		return Batch{}, 0, fmt.Errorf("%w (%d bytes)", ErrTooLarge, limit)
 	}
 	if !fits(h.NumRecords, len(body)) {
-		return Batch{}, fmt.Errorf("%w: the header claims %d records, which need at least %d bytes; the records hold %d",
+		return Batch{}, 0, fmt.Errorf("%w: the header claims %d records, which need at least %d bytes; the records hold %d",
 			ErrCorrupt, h.NumRecords, int64(h.NumRecords)*minRecordLen, len(body))
 	}
 	recs := make([]Record, 0, min(h.NumRecords, preallocRecords))
@@ -124,12 +132,12 @@ func decodeBatch(raw []byte, limit int) (Batch, error) {
 		start := rd.Src
 		l := rd.Varint()
 		if !rd.Ok() || l < 0 || int(l) > len(rd.Src) {
-			return Batch{}, fmt.Errorf("%w: record %d length %d", ErrCorrupt, i, l)
+			return Batch{}, 0, fmt.Errorf("%w: record %d length %d", ErrCorrupt, i, l)
 		}
 		n := len(start) - len(rd.Src) + int(l)
 		var r kmsg.Record
 		if err := r.ReadFrom(start[:n]); err != nil {
-			return Batch{}, fmt.Errorf("%w: record %d: %v", ErrCorrupt, i, err)
+			return Batch{}, 0, fmt.Errorf("%w: record %d: %v", ErrCorrupt, i, err)
 		}
 		rd.Src = start[n:]
 		ts := h.FirstTimestamp + r.TimestampDelta64
@@ -143,10 +151,10 @@ func decodeBatch(raw []byte, limit int) (Batch, error) {
 		recs = append(recs, sr)
 	}
 	if len(rd.Src) != 0 {
-		return Batch{}, fmt.Errorf("%w: %d bytes after %d records", ErrCorrupt, len(rd.Src), h.NumRecords)
+		return Batch{}, 0, fmt.Errorf("%w: %d bytes after %d records", ErrCorrupt, len(rd.Src), h.NumRecords)
 	}
 	h.Records = nil
-	return Batch{Header: h, Records: recs}, nil
+	return Batch{Header: h, Records: recs}, len(body), nil
 }
 
 // fits says whether n records can be encoded in size bytes.
