@@ -101,3 +101,35 @@ func adminAnswers(r kmsg.Response) []adminTopicAnswer {
 	}
 	return out
 }
+
+// A Fetch response is bounded by the server's fetch max bytes whatever the request asks, as
+// Kafka bounds it by fetch.max.bytes: max bytes of 0 or below is 0 (the first record still
+// comes, KIP-74), never "unbounded".
+func TestFetchMaxBytes(t *testing.T) {
+	big := strings.Repeat("x", 400) // 416 bytes as the memory store counts a record
+	fetches := func(maxBytes, partitionMaxBytes int32, want ...string) func(*testing.T, *env, int16) {
+		return func(t *testing.T, e *env, v int16) {
+			e.appendValues(0, big, big, big, big, big)
+			req := fetchReq(topic, 0, 0)
+			req.MaxBytes, req.Topics[0].Partitions[0].PartitionMaxBytes = maxBytes, partitionMaxBytes
+			r := fetched(e.dial().do(req, v))
+			wantCode(t, "fetch", r.ErrorCode, nil)
+			got := values(t, r.RecordBatches)
+			for i := range got {
+				got[i] = strings.Replace(got[i], big, "big", 1)
+			}
+			wantValues(t, got, want...)
+		}
+	}
+	small := []envOpt{withConfig(func(c *Config) { c.Data.FetchMaxBytes = 1024 })}
+	forVersions(t, kmsg.Fetch, []versionCase{
+		{name: "max bytes 0 is the first record only", run: fetches(0, 1<<20, "big@0")},
+		{name: "negative max bytes is the first record only", run: fetches(-1, 1<<20, "big@0")},
+		{name: "partition max bytes 0 is the first record only", run: fetches(1<<20, 0, "big@0")},
+		{name: "the request's max bytes within the server's", run: fetches(1000, 1<<20, "big@0", "big@1")},
+		{name: "the server's fetch max bytes bounds a larger request", opts: small, run: fetches(1<<30, 1<<30, "big@0", "big@1")},
+		{name: "the server's fetch max bytes bounds max bytes 0 or below as well", opts: small, run: fetches(-1, -1, "big@0")},
+		{name: "the first record comes even over the server's fetch max bytes", opts: []envOpt{withConfig(func(c *Config) { c.Data.FetchMaxBytes = 100 })},
+			run: fetches(1<<20, 1<<20, "big@0")},
+	})
+}
