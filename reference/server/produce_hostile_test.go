@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -62,5 +63,27 @@ func TestProduceBoundsDecodedRecords(t *testing.T) {
 	want := map[int16]int{kerr.KafkaStorageError.Code: n, kerr.RequestTimedOut.Code: parts - n}
 	if codes[kerr.KafkaStorageError.Code] != want[kerr.KafkaStorageError.Code] || codes[kerr.RequestTimedOut.Code] != want[kerr.RequestTimedOut.Code] {
 		t.Errorf("answers by code %v, want %v: the partitions that never got the budget timed out", codes, want)
+	}
+}
+
+// Headers named with the storage's reserved property prefix (__kafka.) are the client's own:
+// they come back from Fetch exactly as produced, and the record's key, value and timestamp
+// are the ones produced.
+func TestReservedHeaderNamesRoundTrip(t *testing.T) {
+	hs := []records.Header{{Key: "__kafka.offset", Value: []byte("42")}, {Key: "__kafka.null-value", Value: []byte("1")},
+		{Key: "__kafka.timestamp", Value: []byte("5")}, {Key: "__kafka.headers", Value: nil}, {Key: "trace", Value: []byte("t")}}
+	want := records.Record{Timestamp: 1700000000000, Key: []byte("k"), Value: []byte("v"), Headers: hs}
+	e := newEnv(t)
+	c := e.dial()
+	if r := c.produceTo(0, withCRC(records.AppendBatch(nil, []records.Record{want})), 8); r.ErrorCode != 0 {
+		t.Fatal(kerr.ErrorForCode(r.ErrorCode))
+	}
+	batches, err := records.Decode(fetched(c.do(fetchReq(topic, 0, 0), 11)).RecordBatches, 1<<20)
+	if err != nil || len(batches) != 1 || len(batches[0].Records) != 1 {
+		t.Fatalf("fetched %+v, %v", batches, err)
+	}
+	got := batches[0].Records[0]
+	if got.Timestamp != want.Timestamp || string(got.Key) != "k" || string(got.Value) != "v" || !reflect.DeepEqual(got.Headers, hs) {
+		t.Errorf("fetched %+v, want %+v", got, want)
 	}
 }
