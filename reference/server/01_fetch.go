@@ -77,12 +77,14 @@ func (s *Server) fetchFinal(ctx context.Context, req *kmsg.FetchRequest, maxByte
 }
 
 // fetchOnce reads every requested partition once. It returns the response, the bytes it holds,
-// the channels that signal new data for the partitions that were read, and whether any
-// partition failed (Kafka answers at once when one did).
+// the channels that signal new data for the partitions that were read (each once, however often
+// the request names its partition), and whether any partition failed (Kafka answers at once
+// when one did).
 func (s *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest, maxBytes int, topics *topicResolver) (*kmsg.FetchResponse, int, []<-chan struct{}, bool) {
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
 	total, failed := 0, false
 	var wake []<-chan struct{}
+	waits := map[<-chan struct{}]bool{} // a partition named again is waited on once
 	for _, t := range req.Topics {
 		rt := kmsg.NewFetchResponseTopic()
 		rt.Topic = t.Topic
@@ -102,7 +104,8 @@ func (s *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest, maxBytes
 				}
 				ch, size := s.fetchPartition(ctx, partition.TP{Topic: t.Topic, Partition: fp.Partition}, fp.FetchOffset, limit, total == 0, &rp)
 				total += size
-				if ch != nil {
+				if ch != nil && !waits[ch] {
+					waits[ch] = true
 					wake = append(wake, ch)
 				}
 			}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -132,4 +133,24 @@ func TestFetchMaxBytes(t *testing.T) {
 		{name: "the first record comes even over the server's fetch max bytes", opts: []envOpt{withConfig(func(c *Config) { c.Data.FetchMaxBytes = 100 })},
 			run: fetches(1<<20, 1<<20, "big@0")},
 	})
+}
+
+// A parked Fetch waits on each partition it names once, however often the request names it
+// (each channel waited on costs a goroutine).
+func TestFetchWaitsOnEachPartitionOnce(t *testing.T) {
+	e := newEnv(t)
+	req := fetchReq(topic, 0, 0)
+	p0 := req.Topics[0].Partitions[0]
+	for range 999 {
+		req.Topics[0].Partitions = append(req.Topics[0].Partitions, p0)
+	}
+	p1 := p0
+	p1.Partition = 1
+	req.Topics[0].Partitions = append(req.Topics[0].Partitions, p1)
+	ctx := context.Background()
+	rc := &reqCtx{s: e.srv, conn: &conn{}}
+	_, _, wake, _ := e.srv.fetchOnce(ctx, req, 1<<20, rc.resolver(ctx, kmsg.Fetch))
+	if len(wake) != 2 {
+		t.Errorf("the fetch would wait on %d channels, want 2: one per partition", len(wake))
+	}
 }
