@@ -17,8 +17,8 @@ import (
 // Topic lookup: the one path from a topic a request names to its partition count, and the one
 // place where Kafka's answer per API is chosen. Kafka 3.9 checks authorization first, then the
 // name, then its metadata. The partition APIs take the path whole (topicResolver); Metadata and
-// the admin APIs interleave checks of their own and call its steps (authorize, lookupTopic,
-// existingTopic).
+// the admin APIs interleave checks of their own and call its steps (authorize, checkName,
+// lookupTopic, existingTopic).
 
 // topicAPI is how one API treats the topics it names.
 type topicAPI struct {
