@@ -120,7 +120,7 @@ func run(cfg *config.Config) error {
 		AutoCreateTopics: cfg.AutoCreateTopics, MaxRequestBytes: cfg.MaxRequestBytes,
 		MaxMessageBytes: cfg.MaxMessageBytes, Logger: log,
 		Auth: auth.NewPulsar(cfg.PulsarAdminURL, cfg.Tenant, cfg.Namespace, cfg.PulsarToken),
-		Tap:  tap, Faults: cfg.Faults,
+		Tap:  tap, Faults: cfg.Faults, Data: cfg.DataLimits,
 	}, store, cat, groups)
 
 	var wg sync.WaitGroup

@@ -49,6 +49,7 @@ type Config struct {
 	DebugAddr string
 	// Faults are deliberate defects for the suite's mutation check (test-only).
 	Faults faults.Set
+	DataLimits
 }
 
 // Parse reads args (without the program name) and the environment.
@@ -82,6 +83,7 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 		debugAddr  = fs.String("debug-addr", env("KOP_DEBUG_ADDR", ""), "test-only: serve the wire tap (every request's API version, by client id) over HTTP at this address; off when empty (env KOP_DEBUG_ADDR)")
 		faultList  = fs.String("fault", env("KOP_FAULT", ""), "test-only: comma-separated deliberate defects for the conformance suite's mutation check; never set in production (env KOP_FAULT)")
 	)
+	setDataLimits := dataLimitFlags(fs, env)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -126,6 +128,9 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 	}
 	if c.MaxMessageBytes > c.MaxRequestBytes {
 		return nil, fmt.Errorf("max-message-bytes (%d) cannot exceed max-request-bytes (%d)", c.MaxMessageBytes, c.MaxRequestBytes)
+	}
+	if err := setDataLimits(c); err != nil {
+		return nil, err
 	}
 	if c.AutoCreateTopics, err = strconv.ParseBool(*autoCreate); err != nil {
 		return nil, fmt.Errorf("auto-create-topics: %q is not a boolean", *autoCreate)
