@@ -57,7 +57,7 @@ func (c *Coordinator) Join(ctx context.Context, r JoinRequest) JoinResult {
 	}
 	var m *member
 	switch {
-	case r.MemberID == "" && r.InstanceID != nil && g.statics[*r.InstanceID] != "":
+	case r.MemberID == "" && r.InstanceID != nil && g.members[g.statics[*r.InstanceID]] != nil:
 		// A static member comes back: it takes over its old identity under a new member id.
 		old := g.members[g.statics[*r.InstanceID]]
 		if old.joinCh != nil {
@@ -92,6 +92,9 @@ func (c *Coordinator) Join(ctx context.Context, r JoinRequest) JoinResult {
 		c.mu.Unlock()
 		return JoinResult{Err: kerr.MemberIDRequired, MemberID: id}
 	case r.MemberID == "":
+		if r.InstanceID != nil {
+			delete(g.statics, *r.InstanceID) // only ever a stale entry: its member is gone
+		}
 		prefix := r.ClientID
 		if r.InstanceID != nil {
 			prefix = *r.InstanceID
@@ -124,9 +127,12 @@ func (c *Coordinator) Join(ctx context.Context, r JoinRequest) JoinResult {
 		if r.InstanceID != nil {
 			g.statics[*r.InstanceID] = m.id
 		}
+		// A member's instance id is fixed when it joins: a known member rejoining without
+		// one stays static, as in Kafka, so g.statics always names a member of the group.
+		m.instanceID = r.InstanceID
 	}
 	changed := !sameProtocols(m.protocols, r.Protocols)
-	m.instanceID, m.clientID, m.clientHost = r.InstanceID, r.ClientID, r.ClientHost
+	m.clientID, m.clientHost = r.ClientID, r.ClientHost
 	m.session, m.rebalance, m.protocols = r.SessionTimeout, r.Rebalance, r.Protocols
 	g.protocolType = r.ProtocolType
 	ch := make(chan JoinResult, 1)
