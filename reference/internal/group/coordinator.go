@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/kop-conformance/kop-conformance/reference/faults"
+	"github.com/kop-conformance/kop-conformance/reference/internal/safe"
 )
 
 // State names are Kafka's, as DescribeGroups and ListGroups report them.
@@ -145,7 +146,7 @@ func (c *Coordinator) writeLoop() {
 	defer close(c.writerDone)
 	for j := range c.writes {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err := c.store.write(ctx, j.recs)
+		err := safe.Call(func() error { return c.store.write(ctx, j.recs) })
 		cancel()
 		if j.done != nil {
 			j.done <- err
@@ -157,10 +158,19 @@ func (c *Coordinator) writeLoop() {
 
 // Close stops the timers, finishes queued writes and closes the state store.
 func (c *Coordinator) Close() {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
+	if !c.shut() {
 		return
+	}
+	<-c.writerDone
+	c.store.close()
+}
+
+// shut marks the coordinator closed and stops its timers; false when it already was.
+func (c *Coordinator) shut() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
 	}
 	c.closed = true
 	close(c.writes)
@@ -174,9 +184,7 @@ func (c *Coordinator) Close() {
 			}
 		}
 	}
-	c.mu.Unlock()
-	<-c.writerDone
-	c.store.close()
+	return true
 }
 
 // groupLocked returns the group, creating it Empty.
@@ -217,6 +225,7 @@ func (c *Coordinator) touchLocked(g *group, m *member) {
 }
 
 func (c *Coordinator) expire(gid, mid string, seq int) {
+	defer safe.Recover(c.log, "group session timer")
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	g, ok := c.groups[gid]
@@ -234,6 +243,7 @@ func (c *Coordinator) expire(gid, mid string, seq int) {
 // expirePending forgets a member id handed out with MEMBER_ID_REQUIRED that was not used within
 // the session timeout the client asked for, so such ids cannot pile up or hold a join forever.
 func (c *Coordinator) expirePending(gid, id string) {
+	defer safe.Recover(c.log, "group pending member timer")
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	g, ok := c.groups[gid]
