@@ -113,6 +113,6 @@ func (c *Coordinator) drop(gid string) (done <-chan error, gerr *kerr.Error) {
 	delete(c.groups, gid)
 	// Queued behind the group's earlier metadata writes, so none of them revives it.
 	ch := make(chan error, 1)
-	c.writes <- writeJob{recs: recs, done: ch}
+	c.out.put(writeJob{recs: recs, done: ch})
 	return ch, nil
 }

@@ -96,15 +96,10 @@ type Coordinator struct {
 	groups map[string]*group
 	closed bool
 
-	// Group metadata writes go through one goroutine, in order, so the state machine never
-	// waits on Pulsar while holding mu. The queue is bounded: a slow Pulsar slows joins down.
-	writes     chan writeJob
+	// Group metadata writes wait in an outbox (writes.go) that one goroutine drains in order,
+	// so the state machine never waits on Pulsar while holding mu.
+	out        outbox
 	writerDone chan struct{}
-}
-
-type writeJob struct {
-	recs []record
-	done chan error // nil: log failures
 }
 
 // Open loads the persisted state from topic and starts the coordinator.
@@ -136,24 +131,10 @@ func (cfg Config) withDefaults() Config {
 // newCoordinator starts a coordinator on a store and restores what the store holds.
 func newCoordinator(cfg Config, st store) *Coordinator {
 	c := &Coordinator{cfg: cfg, store: st, log: cfg.Logger, groups: map[string]*group{},
-		writes: make(chan writeJob, 256), writerDone: make(chan struct{})}
+		out: newOutbox(), writerDone: make(chan struct{})}
 	c.restore(st.load())
 	go c.writeLoop()
 	return c
-}
-
-func (c *Coordinator) writeLoop() {
-	defer close(c.writerDone)
-	for j := range c.writes {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err := safe.Call(func() error { return c.store.write(ctx, j.recs) })
-		cancel()
-		if j.done != nil {
-			j.done <- err
-		} else if err != nil {
-			c.log.Error("persisting group metadata", "key", j.recs[0].key, "err", err)
-		}
-	}
 }
 
 // Close stops the timers, finishes queued writes and closes the state store.
@@ -173,7 +154,7 @@ func (c *Coordinator) shut() bool {
 		return false
 	}
 	c.closed = true
-	close(c.writes)
+	c.out.close()
 	for _, g := range c.groups {
 		if g.rebalance != nil {
 			g.rebalance.Stop()

@@ -195,9 +195,9 @@ func (c *Coordinator) restore(entries map[string][]byte) {
 	c.log.Info("group state restored", "groups", nGroups, "offsets", nOffsets)
 }
 
-// persistGroupLocked queues a write of the group's metadata. A failure is logged: offsets
-// are what consumers depend on (they are written before a commit is answered), and a lost
-// membership record costs a rebalance after a restart.
+// persistGroupLocked queues a write of the group's metadata; it never waits. A failure is
+// logged: offsets are what consumers depend on (they are written before a commit is
+// answered), and a lost membership record costs a rebalance after a restart.
 func (c *Coordinator) persistGroupLocked(g *group) {
 	if c.closed {
 		return
@@ -209,5 +209,5 @@ func (c *Coordinator) persistGroupLocked(g *group) {
 			SessionTimeout: m.session.Milliseconds(), RebalanceTimeout: m.rebalance.Milliseconds(), Protocols: m.protocols, Assignment: m.assignment})
 	}
 	v, _ := json.Marshal(sg)
-	c.writes <- writeJob{recs: []record{{key: groupKey(g.id), value: v}}}
+	c.out.put(writeJob{recs: []record{{key: groupKey(g.id), value: v}}})
 }
