@@ -34,11 +34,29 @@ const (
 	Dead                State = "Dead"
 )
 
-// Config bounds what members may ask for (Kafka's group.min/max.session.timeout.ms).
+// Limits' defaults (package config makes them flags). Kafka has no limit on groups and none on
+// members by default (group.max.size is unlimited); a gateway open to anyone needs both.
+const (
+	DefaultMaxGroups         = 10000 // groups one coordinator holds
+	DefaultMaxMembers        = 1000  // members per group (Kafka's group.max.size)
+	DefaultMaxPendingMembers = 1000  // member ids handed out with MEMBER_ID_REQUIRED, per group
+)
+
+// Config bounds what members may ask for (Kafka's group.min/max.session.timeout.ms) and how
+// much state clients can make the coordinator hold. Zero values are the defaults.
 type Config struct {
 	MinSessionTimeout time.Duration
 	MaxSessionTimeout time.Duration
 	MaxMetadataBytes  int
+	// MaxGroups refuses a new group beyond it with COORDINATOR_NOT_AVAILABLE (retriable: a
+	// deleted group makes room).
+	MaxGroups int
+	// MaxMembers refuses a new member of a group that has as many with GROUP_MAX_SIZE_REACHED.
+	MaxMembers int
+	// MaxPendingMembers refuses a JoinGroup v4+ without a member id with
+	// COORDINATOR_NOT_AVAILABLE while the group has as many ids handed out and not yet used
+	// (each expires after the session timeout its join asked for).
+	MaxPendingMembers int
 	Logger            *slog.Logger
 	// Faults are deliberate defects for the suite's mutation check; none in production.
 	Faults faults.Set
@@ -125,6 +143,15 @@ func (cfg Config) withDefaults() Config {
 	if cfg.MaxMetadataBytes == 0 {
 		cfg.MaxMetadataBytes = 4096
 	}
+	if cfg.MaxGroups <= 0 {
+		cfg.MaxGroups = DefaultMaxGroups
+	}
+	if cfg.MaxMembers <= 0 {
+		cfg.MaxMembers = DefaultMaxMembers
+	}
+	if cfg.MaxPendingMembers <= 0 {
+		cfg.MaxPendingMembers = DefaultMaxPendingMembers
+	}
 	return cfg
 }
 
@@ -168,7 +195,21 @@ func (c *Coordinator) shut() bool {
 	return true
 }
 
-// groupLocked returns the group, creating it Empty.
+// newGroupLocked returns the group, creating it Empty unless the coordinator holds as many
+// groups as it may.
+func (c *Coordinator) newGroupLocked(id string) (*group, *kerr.Error) {
+	if g, ok := c.groups[id]; ok {
+		return g, nil
+	}
+	if len(c.groups) >= c.cfg.MaxGroups {
+		c.log.Warn("refusing a new group: the coordinator holds as many as it may", "group", id, "max_groups", c.cfg.MaxGroups)
+		return nil, kerr.CoordinatorNotAvailable
+	}
+	return c.groupLocked(id), nil
+}
+
+// groupLocked returns the group, creating it Empty (restore and remember: the state is already
+// in Pulsar). Requests create groups with newGroupLocked.
 func (c *Coordinator) groupLocked(id string) *group {
 	g, ok := c.groups[id]
 	if !ok {
@@ -233,6 +274,10 @@ func (c *Coordinator) expirePending(gid, id string) {
 	}
 	delete(g.pending, id)
 	c.maybeCompleteJoinLocked(g)
+	// A group that only ever handed out ids goes with the last of them.
+	if g.state == Empty && g.generation == 0 && len(g.members) == 0 && len(g.pending) == 0 && len(g.offsets) == 0 {
+		delete(c.groups, gid)
+	}
 }
 
 // removeMemberLocked drops a member and moves the group on as Kafka does.

@@ -66,7 +66,18 @@ func (c *Coordinator) Join(ctx context.Context, r JoinRequest) JoinResult {
 func (c *Coordinator) join(r JoinRequest) (ch <-chan JoinResult, res JoinResult) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	g := c.groupLocked(r.Group)
+	g := c.groups[r.Group]
+	if g == nil {
+		// Only a join that may add a member creates its group: a member id of a group that
+		// does not exist is unknown, as in Kafka.
+		if r.MemberID != "" {
+			return nil, JoinResult{Err: kerr.UnknownMemberID, MemberID: r.MemberID}
+		}
+		var gerr *kerr.Error
+		if g, gerr = c.newGroupLocked(r.Group); gerr != nil {
+			return nil, JoinResult{Err: gerr, MemberID: r.MemberID}
+		}
+	}
 	if len(g.members) > 0 && (g.protocolType != r.ProtocolType || !supportsAll(g, r.Protocols)) {
 		return nil, JoinResult{Err: kerr.InconsistentGroupProtocol, MemberID: r.MemberID}
 	}
@@ -100,6 +111,10 @@ func (c *Coordinator) join(r JoinRequest) (ch <-chan JoinResult, res JoinResult)
 			return nil, JoinResult{Generation: g.generation, ProtocolType: g.protocolType, Protocol: g.protocol, Leader: g.leader, MemberID: m.id}
 		}
 	case r.MemberID == "" && r.InstanceID == nil && r.RequireKnownMemberID:
+		if len(g.pending) >= c.cfg.MaxPendingMembers {
+			c.log.Warn("refusing a join: the group has handed out as many member ids as it may", "group", g.id, "max_pending_members", c.cfg.MaxPendingMembers)
+			return nil, JoinResult{Err: kerr.CoordinatorNotAvailable}
+		}
 		id, gid := newMemberID(r.ClientID), g.id
 		g.pending[id] = time.AfterFunc(r.SessionTimeout, func() { c.expirePending(gid, id) })
 		return nil, JoinResult{Err: kerr.MemberIDRequired, MemberID: id}
@@ -130,6 +145,10 @@ func (c *Coordinator) join(r JoinRequest) (ch <-chan JoinResult, res JoinResult)
 	}
 	_, known := g.members[m.id]
 	isNew := !known
+	if isNew && len(g.members) >= c.cfg.MaxMembers {
+		c.maybeCompleteJoinLocked(g) // the join may have been waiting for this member's id
+		return nil, JoinResult{Err: kerr.GroupMaxSizeReached, MemberID: r.MemberID}
+	}
 	if isNew {
 		g.members[m.id] = m
 		g.order = append(g.order, m.id)

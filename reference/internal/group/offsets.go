@@ -62,7 +62,17 @@ func (c *Coordinator) Commit(ctx context.Context, gid, memberID string, instance
 func (c *Coordinator) commitAllowed(gid, memberID string, instanceID *string, generation int32) *kerr.Error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	g := c.groupLocked(gid)
+	g := c.groups[gid]
+	if g == nil {
+		// Only a commit that may be stored creates its group (Kafka: a standalone commit).
+		if (generation >= 0 || memberID != "") && !c.cfg.Faults.On(faults.NoCommitFencing) {
+			return kerr.UnknownMemberID
+		}
+		var gerr *kerr.Error
+		if g, gerr = c.newGroupLocked(gid); gerr != nil {
+			return gerr
+		}
+	}
 	var gerr *kerr.Error
 	// Kafka's order: the member and generation are validated first; a valid commit of the
 	// current generation waits for the rebalance only while the group completes it.
