@@ -87,7 +87,8 @@ func run(cfg *config.Config) error {
 
 	groupTopic := store.InternalTopic("__kop_groups")
 	gctx, gcancel := context.WithTimeout(ctx, cfg.StartupTimeout)
-	groups, err := group.Open(gctx, store.Client(), groupTopic, group.Config{Logger: log, Faults: cfg.Faults})
+	groups, err := group.Open(gctx, store.Client(), groupTopic, group.Config{Logger: log, Faults: cfg.Faults,
+		MaxGroups: cfg.Groups.MaxGroups, MaxMembers: cfg.Groups.MaxMembers, MaxPendingMembers: cfg.Groups.MaxPendingMembers})
 	gcancel()
 	if err != nil {
 		return fmt.Errorf("group coordinator: %w", err)

@@ -49,6 +49,7 @@ type Config struct {
 	DebugAddr string
 	// Faults are deliberate defects for the suite's mutation check (test-only).
 	Faults faults.Set
+	Groups GroupLimits // limits_groups.go
 }
 
 // Parse reads args (without the program name) and the environment.
@@ -81,6 +82,7 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 		logLevel   = fs.String("log-level", env("KOP_LOG_LEVEL", "info"), "debug, info, warn or error (env KOP_LOG_LEVEL)")
 		debugAddr  = fs.String("debug-addr", env("KOP_DEBUG_ADDR", ""), "test-only: serve the wire tap (every request's API version, by client id) over HTTP at this address; off when empty (env KOP_DEBUG_ADDR)")
 		faultList  = fs.String("fault", env("KOP_FAULT", ""), "test-only: comma-separated deliberate defects for the conformance suite's mutation check; never set in production (env KOP_FAULT)")
+		groups     = groupLimitFlags(fs, env)
 	)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -93,6 +95,9 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 	var err error
 	if c.Faults, err = faults.Parse(*faultList); err != nil {
 		return nil, fmt.Errorf("fault: %w", err)
+	}
+	if c.Groups, err = groups(); err != nil {
+		return nil, err
 	}
 	if c.DebugAddr != "" {
 		if _, _, err := net.SplitHostPort(c.DebugAddr); err != nil {
