@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kop-conformance/kop-conformance/reference/faults"
+	"github.com/kop-conformance/kop-conformance/reference/internal/naming"
 	"github.com/kop-conformance/kop-conformance/reference/listeners"
 )
 
@@ -37,6 +38,7 @@ type Config struct {
 	PulsarAdminURL    string
 	Tenant            string
 	Namespace         string
+	InternalNamespace string // "tenant/namespace" of the gateway's own topics (package naming)
 	NodeID            int32
 	ClusterID         string
 	DefaultPartitions int32
@@ -72,6 +74,7 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 		adminURL   = fs.String("pulsar-admin-url", env("KOP_PULSAR_ADMIN_URL", "http://127.0.0.1:8080"), "Pulsar admin REST URL (env KOP_PULSAR_ADMIN_URL)")
 		tenant     = fs.String("tenant", env("KOP_TENANT", "public"), "Pulsar tenant holding Kafka topics (env KOP_TENANT)")
 		namespace  = fs.String("namespace", env("KOP_NAMESPACE", "default"), "Pulsar namespace holding Kafka topics (env KOP_NAMESPACE)")
+		internalNS = fs.String("internal-namespace", env("KOP_INTERNAL_NAMESPACE", ""), "TENANT/NAMESPACE of the gateway's own topics (group state, log starts), created at start if missing; no principal should have grants on it (default <tenant>/kop-internal) (env KOP_INTERNAL_NAMESPACE)")
 		nodeID     = fs.String("node-id", env("KOP_NODE_ID", "0"), "Kafka broker id this gateway reports (env KOP_NODE_ID)")
 		clusterID  = fs.String("cluster-id", env("KOP_CLUSTER_ID", "kop-reference"), "Kafka cluster id reported in Metadata (env KOP_CLUSTER_ID)")
 		partitions = fs.String("default-partitions", env("KOP_DEFAULT_PARTITIONS", "1"), "partitions of auto-created topics and of CreateTopics with -1 (env KOP_DEFAULT_PARTITIONS)")
@@ -151,6 +154,9 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 	}
 	if c.Tenant == "" || c.Namespace == "" || strings.Contains(c.Tenant+c.Namespace, "/") {
 		return nil, fmt.Errorf("tenant and namespace must be non-empty names without '/' (got %q/%q)", c.Tenant, c.Namespace)
+	}
+	if c.InternalNamespace, err = naming.InternalNamespace(c.Tenant, *internalNS); err != nil {
+		return nil, fmt.Errorf("internal-namespace: %w", err)
 	}
 	return c, nil
 }
