@@ -19,7 +19,7 @@ func within(t *testing.T, d time.Duration, what string, fn func()) bool {
 	case <-done:
 		return true
 	case <-time.After(d):
-		t.Errorf("%s did not return within %s: the coordinator's lock is held", what, d)
+		t.Errorf("%s did not return within %s", what, d)
 		return false
 	}
 }
