@@ -35,6 +35,8 @@ type Config struct {
 	Tap *wiretap.Tap
 	// Faults are deliberate defects for the suite's mutation check; empty in production.
 	Faults faults.Set
+	// Data bounds partition counts and fetch sizes (limits.go).
+	Data DataLimits
 }
 
 // Listener is one socket with its advertised address and the versions it serves.
@@ -68,6 +70,7 @@ func New(cfg Config, logs partition.Store, cat Catalog, groups Coordinator) *Ser
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	cfg.Data = cfg.Data.OrDefaults()
 	return &Server{cfg: cfg, logs: logs, catalog: cat, groups: groups, log: cfg.Logger, conns: map[net.Conn]struct{}{},
 		producers: idempotence.NewTable(10000)}
 }
