@@ -109,3 +109,18 @@ func TestReferenceConfigFollowsPlan(t *testing.T) {
 		t.Errorf("not on Pulsar's network as %s: %v", referenceAlias, req.NetworkAliases)
 	}
 }
+
+func TestMemoryLimitKeepsThePublishedPorts(t *testing.T) {
+	req := customize(t, []testcontainers.ContainerCustomizer{publish(map[int]int{9092: 41001}), memoryLimit(512 << 20)})
+	hc := &container.HostConfig{}
+	req.HostConfigModifier(hc)
+	if hc.Memory != 512<<20 || hc.MemorySwap != 512<<20 {
+		t.Errorf("memory %d, swap %d; want both %d", hc.Memory, hc.MemorySwap, 512<<20)
+	}
+	if got := bindings(t, req); got[9092] != "41001" {
+		t.Errorf("bindings %v lost the published port", got)
+	}
+	if req := customize(t, []testcontainers.ContainerCustomizer{memoryLimit(0)}); req.HostConfigModifier != nil {
+		t.Error("no limit must leave the host config alone")
+	}
+}

@@ -112,6 +112,15 @@ func (e *Env) RestartServer(ctx context.Context) error {
 	return errors.New("this environment has no server container to restart")
 }
 
+// ServerHealth is the reference server container's state (see Health); other targets have no
+// container of the suite's that could run out of memory.
+func (e *Env) ServerHealth(ctx context.Context) (Health, error) {
+	if e.reference == nil {
+		return Health{}, errors.New("this environment has no reference server container")
+	}
+	return e.reference.Health(ctx)
+}
+
 // Stop saves container logs (when a log directory is set) and removes everything.
 func (e *Env) Stop(ctx context.Context) {
 	e.proxies.close()

@@ -20,6 +20,10 @@ type Options struct {
 	CertDir        string // with certificates (package certs): TLS listeners too
 	SASL           bool   // SASL/PLAIN listeners, Pulsar with token authentication and grants
 	Fault          string // reference server faults (the mutation check); empty in normal runs
+	// ReferenceMemory caps the reference container's memory (bytes, swap included); 0 is
+	// no cap. A request that makes the server allocate past it gets the server OOM-killed,
+	// which the hostile specs look for.
+	ReferenceMemory int64
 
 	network *testcontainers.DockerNetwork // the Docker network Pulsar joins (Start makes it)
 }
@@ -49,6 +53,9 @@ func WithCerts(dir string) Option { return func(o *Options) { o.CertDir = dir } 
 // WithFault starts the reference server with deliberate faults (package reference/faults), for
 // the suite's mutation check.
 func WithFault(names string) Option { return func(o *Options) { o.Fault = names } }
+
+// WithReferenceMemory caps the reference container's memory at bytes (swap included).
+func WithReferenceMemory(bytes int64) Option { return func(o *Options) { o.ReferenceMemory = bytes } }
 
 // WithSASL adds SASL/PLAIN listeners with an allowed and a denied principal; for the reference
 // server, Pulsar runs with token authentication and authorization.

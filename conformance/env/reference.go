@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/testcontainers/testcontainers-go"
 	tcnetwork "github.com/testcontainers/testcontainers-go/network"
 	"github.com/testcontainers/testcontainers-go/wait"
@@ -108,6 +109,7 @@ func referenceCustomizers(o Options, pulsar *PulsarContainer, plan *Plan, publis
 	return append(custom,
 		tcnetwork.WithNetwork([]string{referenceAlias}, pulsar.network),
 		publish(published),
+		memoryLimit(o.ReferenceMemory),
 		testcontainers.WithEnv(vars),
 		testcontainers.WithWaitStrategy(ready),
 	)
@@ -119,6 +121,48 @@ func (r *ReferenceContainer) Target() clients.Target {
 	t := clients.Target{Name: "reference", WireURL: r.WireURL, Users: r.users, CertDir: r.certDir}
 	r.Plan.Apply(&t)
 	return t
+}
+
+// memoryLimit caps a container's memory, swap included (after publish: it keeps the host
+// config changes made before it).
+func memoryLimit(bytes int64) testcontainers.CustomizeRequestOption {
+	return func(req *testcontainers.GenericContainerRequest) error {
+		if bytes <= 0 {
+			return nil
+		}
+		before := req.HostConfigModifier
+		req.HostConfigModifier = func(hc *container.HostConfig) {
+			if before != nil {
+				before(hc)
+			}
+			hc.Memory, hc.MemorySwap = bytes, bytes
+		}
+		return nil
+	}
+}
+
+// Health is what Docker knows of the server container: whether it runs, whether the kernel
+// killed it for memory, when it last started and the memory cap it runs under.
+type Health struct {
+	Running, OOMKilled bool
+	StartedAt          string
+	MemoryLimit        int64
+}
+
+// Health inspects the container.
+func (r *ReferenceContainer) Health(ctx context.Context) (Health, error) {
+	info, err := r.Inspect(ctx)
+	if err != nil {
+		return Health{}, err
+	}
+	var h Health
+	if info.State != nil {
+		h.Running, h.OOMKilled, h.StartedAt = info.State.Running, info.State.OOMKilled, info.State.StartedAt
+	}
+	if info.HostConfig != nil {
+		h.MemoryLimit = info.HostConfig.Memory
+	}
+	return h, nil
 }
 
 // Restart kills the server (SIGKILL: it keeps nothing that Pulsar does not have) and starts it

@@ -1,14 +1,14 @@
 package env
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"path/filepath"
-	"strings"
 	"time"
+
+	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/admin"
+	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/admin/config"
+	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/utils"
 
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -73,32 +73,27 @@ func (s *sasl) users() map[string]clients.Credentials {
 }
 
 // grantPulsar gives the allowed role produce and consume on the namespace, and the reader role
-// consume only.
+// consume only, through Pulsar's admin client with the superuser's token.
 func (s *sasl) grantPulsar(ctx context.Context, adminURL string) error {
-	for role, actions := range map[string]string{allowedRole: `["produce","consume"]`, readerRole: `["consume"]`} {
-		if err := s.grant(ctx, adminURL, role, actions); err != nil {
-			return err
-		}
+	client, err := admin.New(&config.Config{WebServiceURL: adminURL, Token: s.admin})
+	if err != nil {
+		return fmt.Errorf("pulsar admin client: %w", err)
 	}
-	return nil
-}
-
-func (s *sasl) grant(ctx context.Context, adminURL, role, actions string) error {
-	url := adminURL + "/admin/v2/namespaces/public/default/permissions/" + role
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewBufferString(actions))
+	ns, err := utils.GetNamespaceName("public/default")
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+s.admin)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("granting %s on public/default: %w", role, err)
+	grants := []struct {
+		role    string
+		actions []utils.AuthAction
+	}{
+		{allowedRole, []utils.AuthAction{"produce", "consume"}},
+		{readerRole, []utils.AuthAction{"consume"}},
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return fmt.Errorf("granting %s on public/default: Pulsar answered %d: %s", role, resp.StatusCode, strings.TrimSpace(string(body)))
+	for _, g := range grants {
+		if err := client.Namespaces().GrantNamespacePermissionWithContext(ctx, *ns, g.role, g.actions); err != nil {
+			return fmt.Errorf("granting %s %v on public/default: %w", g.role, g.actions, err)
+		}
 	}
 	return nil
 }

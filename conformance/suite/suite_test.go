@@ -57,6 +57,7 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 		env.WithKafkaImage(os.Getenv("KOP_KAFKA_IMAGE")),
 		env.WithLogDir(os.Getenv("KOP_LOG_DIR")),
 		env.WithFault(os.Getenv("KOP_FAULT")),
+		env.WithReferenceMemory(hostileMemory),
 		env.WithProgress(GinkgoWriter),
 	}
 	var err error

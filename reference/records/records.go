@@ -49,10 +49,29 @@ func Codec(attributes int16) int16 { return attributes & 0x7 }
 // batchHeaderLen is the v2 batch header size up to and including NumRecords.
 const batchHeaderLen = 61
 
-// Decode parses every batch in raw. limit bounds the decompressed size of one batch so a small
-// compressed payload cannot expand without bound.
+// Limits on what a batch may claim. A v2 record takes at least minRecordLen bytes (its length,
+// attributes, timestamp delta, offset delta, key length, value length and header count, one
+// byte each), so a batch claiming more records than its bytes can hold is corrupt, whatever it
+// says; records are never preallocated beyond preallocRecords, so a count that passes the check
+// but lies about a malformed body costs no more than the records actually read.
+const (
+	minRecordLen    = 7
+	preallocRecords = 1024
+)
+
+// maxZstdWindow bounds the zstd window a batch may declare (the decoder allocates it up front):
+// 8 MiB, the window the zstd format asks every decoder to support, or the limit when larger.
+const maxZstdWindow = 8 << 20
+
+// Decode parses every batch in raw. limit bounds the records of all its batches together,
+// decompressed (the gateway passes max message bytes: they become one Pulsar entry):
+// decompression stops once it is passed, so small compressed payloads cannot expand without
+// bound, and a compressed batch claiming more records than the rest of the limit could hold is
+// refused before anything is decompressed (both ErrTooLarge). A batch claiming more records
+// than its (decompressed) bytes hold is ErrCorrupt.
 func Decode(raw []byte, limit int) ([]Batch, error) {
 	var out []Batch
+	room := limit
 	for len(raw) > 0 {
 		if len(raw) < 17 {
 			return nil, fmt.Errorf("%w: %d trailing bytes", ErrCorrupt, len(raw))
@@ -66,61 +85,80 @@ func Decode(raw []byte, limit int) ([]Batch, error) {
 		if length < batchHeaderLen-12 || total > len(raw) {
 			return nil, fmt.Errorf("%w: batch length %d with %d bytes left", ErrCorrupt, length, len(raw))
 		}
-		b, err := decodeBatch(raw[:total], limit)
+		b, size, err := decodeBatch(raw[:total], room)
 		if err != nil {
 			return nil, err
 		}
+		room -= size
 		out = append(out, b)
 		raw = raw[total:]
 	}
 	return out, nil
 }
 
-func decodeBatch(raw []byte, limit int) (Batch, error) {
+// decodeBatch decodes one batch whose records may take limit bytes, decompressed, and returns
+// the size they take.
+func decodeBatch(raw []byte, limit int) (Batch, int, error) {
 	var h kmsg.RecordBatch
 	if err := h.ReadFrom(raw); err != nil {
-		return Batch{}, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return Batch{}, 0, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	if got := int32(crc32.Checksum(raw[21:], crc32c)); got != h.CRC {
-		return Batch{}, fmt.Errorf("%w: crc %08x, header says %08x", ErrCorrupt, uint32(got), uint32(h.CRC))
+		return Batch{}, 0, fmt.Errorf("%w: crc %08x, header says %08x", ErrCorrupt, uint32(got), uint32(h.CRC))
 	}
 	if h.NumRecords < 0 {
-		return Batch{}, fmt.Errorf("%w: %d records", ErrCorrupt, h.NumRecords)
+		return Batch{}, 0, fmt.Errorf("%w: %d records", ErrCorrupt, h.NumRecords)
 	}
-	body, err := decompress(Codec(h.Attributes), h.Records, limit)
+	codec := Codec(h.Attributes)
+	if codec != CodecNone && !fits(h.NumRecords, limit) {
+		// Whatever the payload holds, these records cannot decompress within the limit.
+		return Batch{}, 0, fmt.Errorf("%w: the header claims %d records, at least %d bytes decompressed (limit %d)",
+			ErrTooLarge, h.NumRecords, int64(h.NumRecords)*minRecordLen, limit)
+	}
+	body, err := decompress(codec, h.Records, limit)
 	if err != nil {
-		return Batch{}, err
+		return Batch{}, 0, err
 	}
-	if int(h.NumRecords) > len(body) { // every record takes at least one byte
-		return Batch{}, fmt.Errorf("%w: %d records in %d bytes", ErrCorrupt, h.NumRecords, len(body))
+	if len(body) > limit {
+		return Batch{}, 0, fmt.Errorf("%w (%d bytes)", ErrTooLarge, limit)
 	}
-	recs := make([]Record, 0, h.NumRecords)
+	if !fits(h.NumRecords, len(body)) {
+		return Batch{}, 0, fmt.Errorf("%w: the header claims %d records, which need at least %d bytes; the records hold %d",
+			ErrCorrupt, h.NumRecords, int64(h.NumRecords)*minRecordLen, len(body))
+	}
+	recs := make([]Record, 0, min(h.NumRecords, preallocRecords))
 	rd := kbin.Reader{Src: body}
 	for i := int32(0); i < h.NumRecords; i++ {
 		start := rd.Src
 		l := rd.Varint()
 		if !rd.Ok() || l < 0 || int(l) > len(rd.Src) {
-			return Batch{}, fmt.Errorf("%w: record %d length %d", ErrCorrupt, i, l)
+			return Batch{}, 0, fmt.Errorf("%w: record %d length %d", ErrCorrupt, i, l)
 		}
 		n := len(start) - len(rd.Src) + int(l)
 		var r kmsg.Record
 		if err := r.ReadFrom(start[:n]); err != nil {
-			return Batch{}, fmt.Errorf("%w: record %d: %v", ErrCorrupt, i, err)
+			return Batch{}, 0, fmt.Errorf("%w: record %d: %v", ErrCorrupt, i, err)
 		}
 		rd.Src = start[n:]
 		ts := h.FirstTimestamp + r.TimestampDelta64
 		sr := Record{Offset: int64(r.OffsetDelta), Timestamp: ts, Key: r.Key, Value: r.Value}
-		for _, hd := range r.Headers {
-			sr.Headers = append(sr.Headers, Header{Key: hd.Key, Value: hd.Value})
+		if len(r.Headers) > 0 {
+			sr.Headers = make([]Header, len(r.Headers))
+			for j, hd := range r.Headers {
+				sr.Headers[j] = Header{Key: hd.Key, Value: hd.Value}
+			}
 		}
 		recs = append(recs, sr)
 	}
 	if len(rd.Src) != 0 {
-		return Batch{}, fmt.Errorf("%w: %d bytes after %d records", ErrCorrupt, len(rd.Src), h.NumRecords)
+		return Batch{}, 0, fmt.Errorf("%w: %d bytes after %d records", ErrCorrupt, len(rd.Src), h.NumRecords)
 	}
 	h.Records = nil
-	return Batch{Header: h, Records: recs}, nil
+	return Batch{Header: h, Records: recs}, len(body), nil
 }
+
+// fits says whether n records can be encoded in size bytes.
+func fits(n int32, size int) bool { return int64(n)*minRecordLen <= int64(size) }
 
 var xerialMagic = []byte{0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0}
 
@@ -143,9 +181,13 @@ func decompress(codec int16, src []byte, limit int) ([]byte, error) {
 		out, err = readLimited(lz4.NewReader(bytes.NewReader(src)), limit)
 	case CodecZstd:
 		var zr *zstd.Decoder
-		if zr, err = zstd.NewReader(bytes.NewReader(src), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(uint64(limit)+1)); err == nil {
+		window := uint64(max(maxZstdWindow, limit))
+		if zr, err = zstd.NewReader(bytes.NewReader(src), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(window)); err == nil {
 			out, err = readLimited(zr, limit)
 			zr.Close()
+		}
+		if errors.Is(err, zstd.ErrWindowSizeExceeded) {
+			return nil, fmt.Errorf("%w: the zstd window is over %d bytes", ErrTooLarge, window)
 		}
 	default:
 		return nil, fmt.Errorf("%w: unknown compression codec %d", ErrCorrupt, codec)

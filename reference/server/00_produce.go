@@ -8,12 +8,23 @@ package server
 // acks=0 writes and sends no response, as Kafka does. Errors per partition:
 // TOPIC_AUTHORIZATION_FAILED, UNKNOWN_TOPIC_OR_PARTITION (also for a name no topic can have, as
 // Kafka), NOT_LEADER_OR_FOLLOWER when the topic could not be looked up (REQUEST_TIMED_OUT when
-// the request's timeout ran out first), CORRUPT_MESSAGE, UNSUPPORTED_FOR_MESSAGE_FORMAT,
-// MESSAGE_TOO_LARGE (a batch over max message bytes), UNSUPPORTED_COMPRESSION_TYPE (zstd below
-// v7), INVALID_RECORD (one partition's batches from more than one producer),
-// KAFKA_STORAGE_ERROR (Pulsar failed). v5+ responses carry the partition's log start (moved by
-// DeleteRecords).
-// Partitions are written concurrently; records within a partition keep their order.
+// the request's timeout ran out first), CORRUPT_MESSAGE (also a batch claiming more records
+// than its bytes hold), UNSUPPORTED_FOR_MESSAGE_FORMAT, MESSAGE_TOO_LARGE (below),
+// UNSUPPORTED_COMPRESSION_TYPE (zstd below v7), INVALID_RECORD (one partition's batches from
+// more than one producer), KAFKA_STORAGE_ERROR (Pulsar failed). v5+ responses carry the
+// partition's log start (moved by DeleteRecords).
+// MESSAGE_TOO_LARGE is a partition's batches over max message bytes, compressed or
+// decompressed: the records become one Pulsar entry, stored decompressed, so decompression
+// stops once it passes max message bytes (never the request limit); a compressed batch whose
+// header claims more records than max message bytes could hold (7 bytes each at least), or a
+// zstd window over 8 MiB (or max message bytes when larger), is refused without decompressing.
+// Partitions are written concurrently; records within a partition keep their order. Decoded
+// records are bounded per request: a partition takes max message bytes of the request's budget
+// (produceDecodeBudget of them) before it is decoded, keeps what its records take while they
+// are written, and gives it back once written, so a request naming many partitions (or one
+// partition many times) holds a few max messages of decoded records, not one per partition; a
+// partition whose turn does not come within the request's timeout gets REQUEST_TIMED_OUT and is
+// not written.
 // Idempotent batches (producer id >= 0) are checked against the producer's last five batches on
 // the partition: a retry is answered with the offsets it got the first time and not written
 // again; a gap gets OUT_OF_ORDER_SEQUENCE_NUMBER, an older epoch INVALID_PRODUCER_EPOCH.
@@ -27,6 +38,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/kop-conformance/kop-conformance/reference/faults"
 	"github.com/kop-conformance/kop-conformance/reference/internal/idempotence"
@@ -48,6 +60,8 @@ func handleProduce(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Respon
 	defer cancel()
 
 	topics := rc.resolver(ctx, kmsg.Produce)
+	maxMsg := int64(s.cfg.MaxMessageBytes)
+	budget := semaphore.NewWeighted(produceDecodeBudget * maxMsg)
 	var wg sync.WaitGroup
 	for _, t := range req.Topics {
 		rt := kmsg.NewProduceResponseTopic()
@@ -68,10 +82,19 @@ func handleProduce(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Respon
 				rp.ErrorCode = e.Code
 				continue
 			}
+			if err := budget.Acquire(ctx, maxMsg); err != nil || ctx.Err() != nil {
+				if err == nil {
+					budget.Release(maxMsg)
+				}
+				rp.ErrorCode = kerr.RequestTimedOut.Code
+				continue
+			}
 			wg.Add(1)
 			go func(topic string, p kmsg.ProduceRequestTopicPartition) {
 				defer wg.Done()
-				s.producePartition(ctx, req.Version, partition.TP{Topic: topic, Partition: p.Partition}, p.Records, rp)
+				h := &held{budget, maxMsg}
+				defer h.release()
+				s.producePartition(ctx, req.Version, partition.TP{Topic: topic, Partition: p.Partition}, p.Records, rp, h)
 			}(t.Topic, p)
 		}
 	}
@@ -82,14 +105,40 @@ func handleProduce(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Respon
 	return resp, nil
 }
 
+// produceDecodeBudget is how many max messages of decoded records one Produce holds at most;
+// minHeld is the least a partition being written holds of it (its goroutine and records), which
+// bounds the partitions in flight too.
+const (
+	produceDecodeBudget = 4
+	minHeld             = 4 << 10
+)
+
+// held is the part of a Produce's decode budget one partition holds.
+type held struct {
+	budget *semaphore.Weighted
+	n      int64
+}
+
+// shrink gives back all but size bytes (at least minHeld) of what the partition holds.
+func (h *held) shrink(size int64) {
+	size = min(max(size, minHeld), h.n)
+	h.budget.Release(h.n - size)
+	h.n = size
+}
+
+func (h *held) release() {
+	h.budget.Release(h.n)
+	h.n = 0
+}
+
 func producerKey(tp partition.TP) string { return tp.Topic + "/" + strconv.Itoa(int(tp.Partition)) }
 
-func (s *Server) producePartition(ctx context.Context, version int16, tp partition.TP, raw []byte, rp *kmsg.ProduceResponseTopicPartition) {
+func (s *Server) producePartition(ctx context.Context, version int16, tp partition.TP, raw []byte, rp *kmsg.ProduceResponseTopicPartition, h *held) {
 	if len(raw) > int(s.cfg.MaxMessageBytes) {
 		rp.ErrorCode = kerr.MessageTooLarge.Code
 		return
 	}
-	batches, err := records.Decode(raw, int(s.cfg.MaxRequestBytes))
+	batches, err := records.Decode(raw, int(s.cfg.MaxMessageBytes))
 	switch {
 	case errors.Is(err, records.ErrUnsupportedMagic):
 		rp.ErrorCode = kerr.UnsupportedForMessageFormat.Code
@@ -118,6 +167,11 @@ func (s *Server) producePartition(ctx context.Context, version int16, tp partiti
 		rp.ErrorCode = kerr.CorruptMessage.Code
 		return
 	}
+	size := 0
+	for i := range recs {
+		size += recs[i].Size()
+	}
+	h.shrink(int64(size))
 	if len(recs) > 1 && s.cfg.Faults.On(faults.LoseRecord) {
 		recs = recs[:len(recs)-1]
 	}

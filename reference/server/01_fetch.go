@@ -4,9 +4,12 @@ package server
 //
 // Reads each partition from its Pulsar topic as uncompressed v2 batches (one per Pulsar entry)
 // from the requested offset, which may sit in the middle of a produced batch. Limits: partition
-// max bytes and (v3+) response max bytes, except that the first record of the first partition
-// with data is returned even when larger (KIP-74). Long poll: when fewer than min_bytes are
-// available the request waits up to max_wait_ms and is woken by new data, not by polling.
+// max bytes and response max bytes, the latter at most the server's fetch max bytes
+// (--fetch-max-bytes, Kafka's fetch.max.bytes: 55 MiB by default) whatever the request asks;
+// as in Kafka a max bytes of 0 or below is 0, never unbounded. The first record of the first
+// partition with data is returned even when larger than any of them (KIP-74). Long poll: when
+// fewer than min_bytes are available the request waits up to max_wait_ms and is woken by new
+// data, not by polling.
 // Errors per partition: TOPIC_AUTHORIZATION_FAILED (consume), UNKNOWN_TOPIC_OR_PARTITION for an
 // unknown topic or partition (also for a name no topic can have, as Kafka),
 // NOT_LEADER_OR_FOLLOWER when the topic could not be looked up, OFFSET_OUT_OF_RANGE for an
@@ -46,10 +49,9 @@ func handleFetch(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response
 		wait = maxFetchWait
 	}
 	deadline := time.Now().Add(wait)
-	maxBytes := int(req.MaxBytes)
-	if req.Version < 3 || maxBytes <= 0 {
-		maxBytes = int(^uint32(0) >> 1)
-	}
+	// As Kafka: the request's max bytes, at most the server's fetch max bytes; 0 or below is 0,
+	// which still returns the first record (KIP-74), never an unbounded response.
+	maxBytes := max(0, min(int(req.MaxBytes), int(s.cfg.Data.FetchMaxBytes)))
 	topics := rc.resolver(ctx, kmsg.Fetch)
 	minBytes := int(req.MinBytes)
 	if s.cfg.Faults.On(faults.IgnoreMinBytes) {
@@ -75,12 +77,14 @@ func (s *Server) fetchFinal(ctx context.Context, req *kmsg.FetchRequest, maxByte
 }
 
 // fetchOnce reads every requested partition once. It returns the response, the bytes it holds,
-// the channels that signal new data for the partitions that were read, and whether any
-// partition failed (Kafka answers at once when one did).
+// the channels that signal new data for the partitions that were read (each once, however often
+// the request names its partition), and whether any partition failed (Kafka answers at once
+// when one did).
 func (s *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest, maxBytes int, topics *topicResolver) (*kmsg.FetchResponse, int, []<-chan struct{}, bool) {
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
 	total, failed := 0, false
 	var wake []<-chan struct{}
+	waits := map[<-chan struct{}]bool{} // a partition named again is waited on once
 	for _, t := range req.Topics {
 		rt := kmsg.NewFetchResponseTopic()
 		rt.Topic = t.Topic
@@ -100,7 +104,8 @@ func (s *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest, maxBytes
 				}
 				ch, size := s.fetchPartition(ctx, partition.TP{Topic: t.Topic, Partition: fp.Partition}, fp.FetchOffset, limit, total == 0, &rp)
 				total += size
-				if ch != nil {
+				if ch != nil && !waits[ch] {
+					waits[ch] = true
 					wake = append(wake, ch)
 				}
 			}

@@ -71,8 +71,8 @@ func handleMetadata(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Respo
 // requestedTopic is a requested topic's partition count, created when it may be, or its error.
 func (rc *reqCtx) requestedTopic(ctx context.Context, name string, autoCreate bool) (int32, *kerr.Error) {
 	// The name first: an invalid one is INVALID_TOPIC_EXCEPTION whatever the grants.
-	if validTopic(name) != nil {
-		return 0, topicAPIs[kmsg.Metadata].invalid
+	if e := checkName(kmsg.Metadata, name); e != nil {
+		return 0, e.code
 	}
 	if e := rc.authorize(ctx, kmsg.Metadata, name); e != nil {
 		return 0, e.code

@@ -10,6 +10,8 @@ package server
 // TOPIC_AUTHORIZATION_FAILED (consume on the topic), UNKNOWN_TOPIC_OR_PARTITION (also for a
 // name no topic can have), COORDINATOR_NOT_AVAILABLE when the topic could not be looked up or
 // Pulsar did not store the commit, OFFSET_METADATA_TOO_LARGE (over 4096 bytes).
+// A standalone commit creates its group (COORDINATOR_NOT_AVAILABLE beyond --max-groups); a
+// refused one, or one with no partition left to store, creates none.
 // Retention time (v2–4) is accepted and ignored: offsets are kept until the group is deleted.
 
 import (
@@ -56,7 +58,13 @@ func handleOffsetCommit(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.R
 			slots = append(slots, slot{ti, pi})
 		}
 	}
-	gerr, perr := s.groups.Commit(ctx, req.Group, member, req.InstanceID, generation, commits)
+	// As in Kafka, a commit with nothing left to store does not reach the coordinator (which
+	// would create the group): no group grant, or no partition the connection may commit.
+	var gerr *kerr.Error
+	var perr []*kerr.Error
+	if !groupDenied && len(commits) > 0 {
+		gerr, perr = s.groups.Commit(ctx, req.Group, member, req.InstanceID, generation, commits)
+	}
 	for i, sl := range slots {
 		if gerr != nil {
 			errs[sl] = gerr

@@ -7,8 +7,12 @@ package server
 // for the leader every member's metadata. v4+: a member without an id first gets
 // MEMBER_ID_REQUIRED with its id (KIP-394); v5+: group.instance.id makes a static member.
 // Errors: GROUP_AUTHORIZATION_FAILED (no consume on the namespace), INVALID_GROUP_ID,
-// INVALID_SESSION_TIMEOUT, INCONSISTENT_GROUP_PROTOCOL, UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID,
-// REBALANCE_IN_PROGRESS (the server stopped while the join waited).
+// INVALID_SESSION_TIMEOUT, INCONSISTENT_GROUP_PROTOCOL, UNKNOWN_MEMBER_ID (also a member id of a
+// group that does not exist), FENCED_INSTANCE_ID, REBALANCE_IN_PROGRESS (the server stopped
+// while the join waited), GROUP_MAX_SIZE_REACHED (a new member of a group at --group-max-size,
+// at every version, as Kafka 2.2+ answers), COORDINATOR_NOT_AVAILABLE (a new group beyond
+// --max-groups, or a v4+ join without a member id while the group has
+// --group-max-pending-members ids handed out). A refused join creates no group.
 
 import (
 	"context"

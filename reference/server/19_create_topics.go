@@ -7,7 +7,8 @@ package server
 // (TOPIC_AUTHORIZATION_FAILED), duplicate names in one request (INVALID_REQUEST), invalid names
 // (INVALID_TOPIC_EXCEPTION; also the gateway's reserved __kop prefix), manual replica
 // assignment (INVALID_REQUEST: the gateway does not place replicas), partitions below 1
-// (INVALID_PARTITIONS; -1 means the default from v4), a replication factor other than 1 or -1
+// (INVALID_PARTITIONS; -1 means the default from v4), partitions over max-partitions-per-topic
+// (INVALID_PARTITIONS, 1000 by default), a replication factor other than 1 or -1
 // (INVALID_REPLICATION_FACTOR: Pulsar's bookies own replication and this is one broker), an
 // existing topic (TOPIC_ALREADY_EXISTS), then the configs (after the existence check, as
 // Kafka's controller does). validate_only checks without creating. When Pulsar cannot be asked
@@ -20,6 +21,11 @@ package server
 // Kafka. Every other config is accepted and ignored: nothing is stored per topic, and
 // DescribeConfigs reports the gateway's fixed values (retention, for one, is Pulsar's
 // namespace policy). The v5 response carries no configs.
+//
+// A request naming more partitions in all than max-partitions-per-request (10,000 by default;
+// each topic counts for its partitions, -1 for the default, and at least 1) is refused whole
+// before anything else is checked: every topic gets INVALID_PARTITIONS, and neither Pulsar nor
+// the authorizer is asked anything.
 //
 // A new topic starts at log start 0: log starts a DeleteRecords left under the same name (a
 // topic deleted behind the gateway's back) are deleted first.
@@ -40,16 +46,23 @@ func init() { register(kmsg.CreateTopics, 0, 5, handleCreateTopics) }
 func handleCreateTopics(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.CreateTopicsRequest)
 	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
+	partitions := func(t kmsg.CreateTopicsRequestTopic) int32 {
+		if t.NumPartitions == -1 {
+			return rc.s.cfg.DefaultPartitions
+		}
+		return t.NumPartitions
+	}
+	tooMany := rc.s.overRequestLimit(len(req.Topics), func(i int) int32 { return partitions(req.Topics[i]) })
 	seen := timesNamed(req.Topics, func(t kmsg.CreateTopicsRequestTopic) string { return t.Topic })
 	for _, t := range req.Topics {
 		rt := kmsg.NewCreateTopicsResponseTopic()
 		rt.Topic = t.Topic
 		rt.NumPartitions, rt.ReplicationFactor = -1, -1
-		partitions := t.NumPartitions
-		if partitions == -1 {
-			partitions = rc.s.cfg.DefaultPartitions
+		partitions := partitions(t)
+		e := tooMany
+		if e == nil {
+			e = rc.createTopic(ctx, t, partitions, seen[t.Topic], req.ValidateOnly)
 		}
-		e := rc.createTopic(ctx, t, partitions, seen[t.Topic], req.ValidateOnly)
 		if e.answer(&rt.ErrorCode, &rt.ErrorMessage) {
 			rt.NumPartitions, rt.ReplicationFactor = partitions, 1
 		}
@@ -67,13 +80,16 @@ func (rc *reqCtx) createTopic(ctx context.Context, t kmsg.CreateTopicsRequestTop
 	if e := namedTwice(t.Topic, named); e != nil {
 		return e
 	}
-	switch err := validTopic(t.Topic); {
-	case err != nil:
-		return &topicError{topicAPIs[kmsg.CreateTopics].invalid, err.Error()}
+	if e := checkName(kmsg.CreateTopics, t.Topic); e != nil {
+		return e
+	}
+	switch {
 	case len(t.ReplicaAssignment) > 0:
 		return &topicError{kerr.InvalidRequest, "manual replica assignment is not supported: Pulsar places the data"}
 	case partitions < 1:
 		return &topicError{kerr.InvalidPartitions, fmt.Sprintf("number of partitions must be at least 1, got %d", t.NumPartitions)}
+	case partitions > s.cfg.Data.MaxPartitionsPerTopic:
+		return s.overTopicLimit(partitions)
 	case t.ReplicationFactor != -1 && t.ReplicationFactor != 1:
 		return &topicError{kerr.InvalidReplicationFactor, fmt.Sprintf("replication factor %d is larger than the 1 available broker", t.ReplicationFactor)}
 	}

@@ -2,15 +2,15 @@ package server
 
 // InitProducerId, key 22, versions 0–3.
 //
-// Idempotent producers (no transactional id) get a fresh producer id at epoch 0; from v3 a
-// producer that names its current id and epoch gets the epoch bumped (KIP-360), or a new id
-// once the epoch is exhausted. Transactions are not served: a transactional id gets
-// TRANSACTIONAL_ID_AUTHORIZATION_FAILED, a clear and final answer, rather than a retriable
-// error a client would retry forever.
+// Idempotent producers (no transactional id) get a fresh producer id at epoch 0, a random
+// positive 63-bit number no one can guess from another (package idempotence). As in Kafka, a
+// producer id and epoch named without a transactional id (v3, KIP-360) are not bumped: the
+// answer is a fresh id, so no connection can bump, and so fence, an id handed to another.
+// Transactions are not served: a transactional id gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED, a
+// clear and final answer, rather than a retriable error a client would retry forever.
 
 import (
 	"context"
-	"math"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -27,10 +27,12 @@ func handleInitProducerID(_ context.Context, rc *reqCtx, r kmsg.Request) (kmsg.R
 		resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
 		return resp, nil
 	}
-	if req.Version >= 3 && req.ProducerID >= 0 && req.ProducerEpoch >= 0 && req.ProducerEpoch < math.MaxInt16-1 {
-		resp.ProducerID, resp.ProducerEpoch = req.ProducerID, req.ProducerEpoch+1
+	id, ok := rc.s.pids.Next()
+	if !ok {
+		rc.s.log.Error("init producer id: no fresh producer id")
+		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
 		return resp, nil
 	}
-	resp.ProducerID, resp.ProducerEpoch = rc.s.pids.Next(), 0
+	resp.ProducerID, resp.ProducerEpoch = id, 0
 	return resp, nil
 }

@@ -9,6 +9,13 @@ package server
 // validate_only checks without growing. No produce grant: TOPIC_AUTHORIZATION_FAILED, first.
 // When Pulsar cannot be asked about the topic: REQUEST_TIMED_OUT (retriable, as a Kafka broker
 // answers when the controller cannot be reached); when growing fails: UNKNOWN_SERVER_ERROR.
+//
+// Limits, checked before Pulsar is asked anything: a count over max-partitions-per-topic (1000
+// by default) is INVALID_PARTITIONS, after the name and before the lookup (so an unknown topic
+// with such a count gets INVALID_PARTITIONS, where Kafka, which has no such limit, looks it up
+// first). A request naming more partitions in all than max-partitions-per-request (10,000 by
+// default; each topic counts for its new count and at least 1) is refused whole: every topic
+// gets INVALID_PARTITIONS, and neither Pulsar nor the authorizer is asked anything.
 
 import (
 	"context"
@@ -26,11 +33,16 @@ func init() { register(kmsg.CreatePartitions, 0, 3, handleCreatePartitions) }
 func handleCreatePartitions(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.CreatePartitionsRequest)
 	resp := req.ResponseKind().(*kmsg.CreatePartitionsResponse)
+	tooMany := rc.s.overRequestLimit(len(req.Topics), func(i int) int32 { return req.Topics[i].Count })
 	seen := timesNamed(req.Topics, func(t kmsg.CreatePartitionsRequestTopic) string { return t.Topic })
 	for _, t := range req.Topics {
 		rt := kmsg.NewCreatePartitionsResponseTopic()
 		rt.Topic = t.Topic
-		rc.growTopic(ctx, t, seen[t.Topic], req.ValidateOnly).answer(&rt.ErrorCode, &rt.ErrorMessage)
+		e := tooMany
+		if e == nil {
+			e = rc.growTopic(ctx, t, seen[t.Topic], req.ValidateOnly)
+		}
+		e.answer(&rt.ErrorCode, &rt.ErrorMessage)
 		resp.Topics = append(resp.Topics, rt)
 	}
 	return resp, nil
@@ -44,6 +56,12 @@ func (rc *reqCtx) growTopic(ctx context.Context, t kmsg.CreatePartitionsRequestT
 	}
 	if e := namedTwice(t.Topic, named); e != nil {
 		return e
+	}
+	if e := checkName(kmsg.CreatePartitions, t.Topic); e != nil {
+		return e
+	}
+	if t.Count > s.cfg.Data.MaxPartitionsPerTopic {
+		return s.overTopicLimit(t.Count)
 	}
 	n, e := s.existingTopic(ctx, kmsg.CreatePartitions, t.Topic)
 	switch {

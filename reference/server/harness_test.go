@@ -24,6 +24,7 @@ import (
 	"github.com/kop-conformance/kop-conformance/reference/internal/group"
 	"github.com/kop-conformance/kop-conformance/reference/internal/partition"
 	"github.com/kop-conformance/kop-conformance/reference/protocol"
+	"github.com/kop-conformance/kop-conformance/reference/records"
 )
 
 // The in-process harness: a server on a loopback listener over the in-memory dependencies,
@@ -106,7 +107,7 @@ func newEnv(t testing.TB, opts ...envOpt) *env {
 		st.cfg.Auth = st.authz(e.auth)
 	}
 	var logs partition.Store = e.logs
-	if st.hooks.logStartRead != nil || st.hooks.deleteBefore != nil {
+	if st.hooks.logStartRead != nil || st.hooks.deleteBefore != nil || st.hooks.append != nil {
 		logs = hookedStore{logs, st.hooks, e}
 	}
 	e.groups = group.OpenMemory(st.coord, e.state)
@@ -144,6 +145,8 @@ type hooks struct {
 	logStartRead func(*env)
 	// deleteBefore replaces DeleteBefore.
 	deleteBefore func(ctx context.Context) error
+	// append replaces Append.
+	append func(ctx context.Context) error
 }
 
 type hookedStore struct {
@@ -174,6 +177,13 @@ func (l hookedLog) DeleteBefore(ctx context.Context, offset int64) error {
 		return l.hooks.deleteBefore(ctx)
 	}
 	return l.Log.DeleteBefore(ctx, offset)
+}
+
+func (l hookedLog) Append(ctx context.Context, recs []records.Record) (int64, error) {
+	if l.hooks.append != nil {
+		return -1, l.hooks.append(ctx)
+	}
+	return l.Log.Append(ctx, recs)
 }
 
 // watchReads makes the env signal env.reads after each read of a partition's log start.

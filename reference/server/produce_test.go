@@ -109,9 +109,10 @@ func TestProduce(t *testing.T) {
 		}, kerr.UnsupportedForMessageFormat)},
 		{name: "a batch over max message bytes is MESSAGE_TOO_LARGE", run: producesCode(
 			enc(batchOf(string(make([]byte, 1<<16)))), kerr.MessageTooLarge)},
-		{name: "records that decompress beyond the limit are MESSAGE_TOO_LARGE", run: producesCode(
-			enc(batch{values: []string{string(make([]byte, 100<<10))}, codec: records.CodecGzip, pid: -1}), kerr.MessageTooLarge),
-			opts: []envOpt{withConfig(func(c *Config) { c.MaxRequestBytes = 64 << 10 })}},
+		// The env's request limit (1 MiB) is far above its max message bytes (64 KiB): the
+		// decompressed records are bounded by the latter.
+		{name: "records that decompress beyond max message bytes are MESSAGE_TOO_LARGE", run: producesCode(
+			enc(batch{values: []string{string(make([]byte, 100<<10))}, codec: records.CodecGzip, pid: -1}), kerr.MessageTooLarge)},
 		{name: "zstd below v7 is UNSUPPORTED_COMPRESSION_TYPE", below: 7, run: producesCode(
 			enc(batch{values: []string{"z"}, codec: records.CodecZstd, pid: -1}), kerr.UnsupportedCompressionType)},
 		{name: "compressed batches are stored decompressed", run: func(t *testing.T, e *env, v int16) {
@@ -174,15 +175,27 @@ func TestInitProducerID(t *testing.T) {
 			switch {
 			case want != nil && (r.ProducerID != -1 || r.ProducerEpoch != -1):
 				t.Errorf("producer %d epoch %d, want -1/-1", r.ProducerID, r.ProducerEpoch)
-			case want == nil && (fresh && r.ProducerID <= id+1 || !fresh && r.ProducerID != id || r.ProducerEpoch != wantEpoch):
+			case want == nil && (fresh && (r.ProducerID <= 0 || r.ProducerID == id) || !fresh && r.ProducerID != id || r.ProducerEpoch != wantEpoch):
 				t.Errorf("producer %d epoch %d; want a fresh id: %v, epoch %d", r.ProducerID, r.ProducerEpoch, fresh, wantEpoch)
 			}
 		}
 	}
 	forVersions(t, kmsg.InitProducerID, []versionCase{
 		{name: "a fresh producer id at epoch 0", run: initializes(nil, -1, -1, nil, true, 0)},
-		{name: "a producer naming itself gets its epoch bumped", from: 3, run: initializes(nil, 5, 2, nil, false, 3)},
+		// As in Kafka, only a transactional producer's epoch is bumped (KIP-360): a producer id
+		// and epoch without a transactional id get a fresh id, so no connection can bump, and so
+		// fence, a producer id that was handed to another.
+		{name: "naming a producer id and epoch gets a fresh id at epoch 0", from: 3, run: initializes(nil, 5, 2, nil, true, 0)},
 		{name: "an exhausted epoch gets a fresh id", from: 3, run: initializes(nil, 5, math.MaxInt16-1, nil, true, 0)},
+		{name: "another connection's producer id is not bumped", from: 3, run: func(t *testing.T, e *env, v int16) {
+			owner := e.dial().do(kmsg.NewPtrInitProducerIDRequest(), v).(*kmsg.InitProducerIDResponse)
+			req := kmsg.NewPtrInitProducerIDRequest()
+			req.ProducerID, req.ProducerEpoch = owner.ProducerID, owner.ProducerEpoch
+			other := e.dial().do(req, v).(*kmsg.InitProducerIDResponse)
+			if owner.ErrorCode != 0 || other.ErrorCode != 0 || other.ProducerID == owner.ProducerID || other.ProducerEpoch != 0 {
+				t.Errorf("owner %d/%d, the other connection %d/%d: want a different id at epoch 0", owner.ProducerID, owner.ProducerEpoch, other.ProducerID, other.ProducerEpoch)
+			}
+		}},
 		{name: "a transactional id is TRANSACTIONAL_ID_AUTHORIZATION_FAILED",
 			run: initializes(kmsg.StringPtr("txn"), -1, -1, kerr.TransactionalIDAuthorizationFailed, false, -1)},
 	})

@@ -39,8 +39,10 @@ type Config struct {
 	Tap *wiretap.Tap
 	// Faults are deliberate defects for the suite's mutation check; empty in production.
 	Faults faults.Set
+	// Data bounds partition counts and fetch sizes (limits.go).
+	Data DataLimits
 	// Conn limits connections: their number, request bytes in flight, timeouts (zero fields
-	// take config.DefaultConnLimits).
+	// take config.DefaultConnLimits; conn_limits.go).
 	Conn config.ConnLimits
 }
 
@@ -89,6 +91,7 @@ func New(cfg Config, logs partition.Store, cat Catalog, groups Coordinator) *Ser
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	cfg.Data = cfg.Data.OrDefaults()
 	cfg.Conn = cfg.Conn.WithDefaults()
 	return &Server{cfg: cfg, logs: logs, catalog: cat, groups: groups, log: cfg.Logger,
 		limits: cfg.Conn, inflight: newBudget(cfg.Conn.MaxInflightBytes),

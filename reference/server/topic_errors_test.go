@@ -95,6 +95,8 @@ func TestTopicErrors(t *testing.T) {
 		{name: "a name no topic can have", topic: "no such/name", want: invalidName},
 		{name: "the gateway's reserved prefix", topic: "__kop_groups",
 			after: func(e *env) { e.catalog.Create(context.Background(), "__kop_groups", 1) }, want: invalidName},
+		{name: "the log start topic's name", topic: "__kop_log_start",
+			after: func(e *env) { e.catalog.Create(context.Background(), "__kop_log_start", 1) }, want: invalidName},
 		{name: "a catalog that cannot be reached", topic: topic,
 			after: func(e *env) { e.catalog.Fail(errors.New("admin API down")) },
 			want: every(partitionAPIs, kerr.NotLeaderForPartition, answers{

@@ -17,8 +17,8 @@ import (
 // Topic lookup: the one path from a topic a request names to its partition count, and the one
 // place where Kafka's answer per API is chosen. Kafka 3.9 checks authorization first, then the
 // name, then its metadata. The partition APIs take the path whole (topicResolver); Metadata and
-// the admin APIs interleave checks of their own and call its steps (authorize, lookupTopic,
-// existingTopic).
+// the admin APIs interleave checks of their own and call its steps (authorize, checkName,
+// lookupTopic, existingTopic).
 
 // topicAPI is how one API treats the topics it names.
 type topicAPI struct {
@@ -112,15 +112,23 @@ func (rc *reqCtx) authorize(ctx context.Context, api kmsg.Key, topic string) *to
 	return &topicError{kerr.TopicAuthorizationFailed, fmt.Sprintf("no %s permission on topic %s", action, topic)}
 }
 
+// checkName is api's answer for a name no topic can have, nil for a valid name.
+func checkName(api kmsg.Key, name string) *topicError {
+	err := validTopic(name)
+	switch {
+	case err == nil:
+		return nil
+	case topicAPIs[api].invalid == kerr.UnknownTopicOrPartition:
+		return unknownTopic(name)
+	}
+	return &topicError{topicAPIs[api].invalid, err.Error()}
+}
+
 // lookupTopic checks the name and, only when it may reach Pulsar, asks the catalog for the
 // topic's partition count (0: it does not exist).
 func (s *Server) lookupTopic(ctx context.Context, api kmsg.Key, name string) (int32, *topicError) {
-	answers := topicAPIs[api]
-	if err := validTopic(name); err != nil {
-		if answers.invalid == kerr.UnknownTopicOrPartition {
-			return 0, unknownTopic(name)
-		}
-		return 0, &topicError{answers.invalid, err.Error()}
+	if e := checkName(api, name); e != nil {
+		return 0, e
 	}
 	n, err := s.catalog.Partitions(ctx, name)
 	if err != nil {
@@ -128,7 +136,7 @@ func (s *Server) lookupTopic(ctx context.Context, api kmsg.Key, name string) (in
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return 0, &topicError{kerr.RequestTimedOut, err.Error()}
 		}
-		return 0, &topicError{answers.unavailable, err.Error()}
+		return 0, &topicError{topicAPIs[api].unavailable, err.Error()}
 	}
 	return n, nil
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/kop-conformance/kop-conformance/reference/internal/catalog"
 	"github.com/kop-conformance/kop-conformance/reference/internal/config"
 	"github.com/kop-conformance/kop-conformance/reference/internal/group"
+	"github.com/kop-conformance/kop-conformance/reference/internal/naming"
 	"github.com/kop-conformance/kop-conformance/reference/internal/storage"
 	"github.com/kop-conformance/kop-conformance/reference/protocol"
 	"github.com/kop-conformance/kop-conformance/reference/server"
@@ -85,9 +86,13 @@ func run(cfg *config.Config) error {
 	}
 	defer store.Close()
 
-	groupTopic := store.InternalTopic("__kop_groups")
+	if err := ensureInternalNamespace(ctx, cfg, log); err != nil {
+		return err
+	}
+	groupTopic := naming.InternalTopic(cfg.InternalNamespace, naming.GroupsTopic)
 	gctx, gcancel := context.WithTimeout(ctx, cfg.StartupTimeout)
-	groups, err := group.Open(gctx, store.Client(), groupTopic, group.Config{Logger: log, Faults: cfg.Faults})
+	groups, err := group.Open(gctx, store.Client(), groupTopic, group.Config{Logger: log, Faults: cfg.Faults,
+		MaxGroups: cfg.Groups.MaxGroups, MaxMembers: cfg.Groups.MaxMembers, MaxPendingMembers: cfg.Groups.MaxPendingMembers})
 	gcancel()
 	if err != nil {
 		return fmt.Errorf("group coordinator: %w", err)
@@ -96,7 +101,7 @@ func run(cfg *config.Config) error {
 	log.Info("group coordinator ready", "state_topic", groupTopic)
 
 	// Log starts moved by DeleteRecords, in their own compacted topic next to the groups'.
-	logStartTopic := store.InternalTopic("__kop_log_start")
+	logStartTopic := naming.InternalTopic(cfg.InternalNamespace, naming.LogStartTopic)
 	lctx, lcancel := context.WithTimeout(ctx, cfg.StartupTimeout)
 	err = store.OpenLogStarts(lctx, logStartTopic)
 	lcancel()
@@ -120,7 +125,7 @@ func run(cfg *config.Config) error {
 		AutoCreateTopics: cfg.AutoCreateTopics, MaxRequestBytes: cfg.MaxRequestBytes,
 		MaxMessageBytes: cfg.MaxMessageBytes, Logger: log,
 		Auth: auth.NewPulsar(cfg.PulsarAdminURL, cfg.Tenant, cfg.Namespace, cfg.PulsarToken),
-		Tap:  tap, Faults: cfg.Faults, Conn: cfg.Conn,
+		Tap:  tap, Faults: cfg.Faults, Data: cfg.DataLimits, Conn: cfg.Conn,
 	}, store, cat, groups)
 
 	var wg sync.WaitGroup
@@ -197,6 +202,28 @@ func waitPulsar(ctx context.Context, cat *catalog.Catalog, cfg *config.Config, l
 		case <-ctx.Done():
 		}
 	}
+}
+
+// ensureInternalNamespace creates the namespace of the gateway's own topics if it is missing
+// (one admin call; an existing namespace answers 409). A token that may not create namespaces
+// is no error: an operator may have created it; opening the topics then says whether it exists.
+func ensureInternalNamespace(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	if cfg.InternalNamespace == cfg.Tenant+"/"+cfg.Namespace {
+		log.Warn("the internal namespace is the Kafka topics' namespace: any principal granted it can read and forge the group state with a Pulsar client",
+			"namespace", cfg.InternalNamespace)
+	}
+	nctx, cancel := context.WithTimeout(ctx, cfg.StartupTimeout)
+	defer cancel()
+	created, err := catalog.EnsureNamespace(nctx, cfg.PulsarAdminURL, cfg.PulsarToken, cfg.InternalNamespace)
+	switch {
+	case errors.Is(err, catalog.ErrNamespaceForbidden):
+		log.Warn("could not create the internal namespace; using it as it is", "namespace", cfg.InternalNamespace, "err", err)
+	case err != nil:
+		return fmt.Errorf("internal namespace: %w", err)
+	case created:
+		log.Info("created the internal namespace", "namespace", cfg.InternalNamespace)
+	}
+	return nil
 }
 
 // serveDebug serves the wire tap until ctx ends. It listens before returning, so a bad

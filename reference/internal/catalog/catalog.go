@@ -29,7 +29,7 @@ var (
 )
 
 // InternalPrefix marks topics the gateway keeps for itself; they are not Kafka topics.
-const InternalPrefix = "__kop"
+const InternalPrefix = naming.InternalPrefix
 
 // Catalog caches partition counts; Pulsar stays the source of truth.
 type Catalog struct {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kop-conformance/kop-conformance/reference/faults"
+	"github.com/kop-conformance/kop-conformance/reference/internal/naming"
 	"github.com/kop-conformance/kop-conformance/reference/listeners"
 )
 
@@ -37,6 +38,7 @@ type Config struct {
 	PulsarAdminURL    string
 	Tenant            string
 	Namespace         string
+	InternalNamespace string // "tenant/namespace" of the gateway's own topics (package naming)
 	NodeID            int32
 	ClusterID         string
 	DefaultPartitions int32
@@ -50,6 +52,8 @@ type Config struct {
 	DebugAddr string
 	// Faults are deliberate defects for the suite's mutation check (test-only).
 	Faults faults.Set
+	DataLimits
+	Groups GroupLimits // limits_groups.go
 }
 
 // Parse reads args (without the program name) and the environment.
@@ -72,6 +76,7 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 		adminURL   = fs.String("pulsar-admin-url", env("KOP_PULSAR_ADMIN_URL", "http://127.0.0.1:8080"), "Pulsar admin REST URL (env KOP_PULSAR_ADMIN_URL)")
 		tenant     = fs.String("tenant", env("KOP_TENANT", "public"), "Pulsar tenant holding Kafka topics (env KOP_TENANT)")
 		namespace  = fs.String("namespace", env("KOP_NAMESPACE", "default"), "Pulsar namespace holding Kafka topics (env KOP_NAMESPACE)")
+		internalNS = fs.String("internal-namespace", env("KOP_INTERNAL_NAMESPACE", ""), "TENANT/NAMESPACE of the gateway's own topics (group state, log starts), created at start if missing; no principal should have grants on it (default <tenant>/kop-internal) (env KOP_INTERNAL_NAMESPACE)")
 		nodeID     = fs.String("node-id", env("KOP_NODE_ID", "0"), "Kafka broker id this gateway reports (env KOP_NODE_ID)")
 		clusterID  = fs.String("cluster-id", env("KOP_CLUSTER_ID", "kop-reference"), "Kafka cluster id reported in Metadata (env KOP_CLUSTER_ID)")
 		partitions = fs.String("default-partitions", env("KOP_DEFAULT_PARTITIONS", "1"), "partitions of auto-created topics and of CreateTopics with -1 (env KOP_DEFAULT_PARTITIONS)")
@@ -82,7 +87,9 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 		logLevel   = fs.String("log-level", env("KOP_LOG_LEVEL", "info"), "debug, info, warn or error (env KOP_LOG_LEVEL)")
 		debugAddr  = fs.String("debug-addr", env("KOP_DEBUG_ADDR", ""), "test-only: serve the wire tap (every request's API version, by client id) over HTTP at this address; off when empty (env KOP_DEBUG_ADDR)")
 		faultList  = fs.String("fault", env("KOP_FAULT", ""), "test-only: comma-separated deliberate defects for the conformance suite's mutation check; never set in production (env KOP_FAULT)")
+		groups     = groupLimitFlags(fs, env)
 	)
+	setDataLimits := dataLimitFlags(fs, env)
 	connLimits := connLimitFlags(fs, env)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -95,6 +102,9 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 	var err error
 	if c.Faults, err = faults.Parse(*faultList); err != nil {
 		return nil, fmt.Errorf("fault: %w", err)
+	}
+	if c.Groups, err = groups(); err != nil {
+		return nil, err
 	}
 	if c.DebugAddr != "" {
 		if _, _, err := net.SplitHostPort(c.DebugAddr); err != nil {
@@ -129,6 +139,9 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 	if c.MaxMessageBytes > c.MaxRequestBytes {
 		return nil, fmt.Errorf("max-message-bytes (%d) cannot exceed max-request-bytes (%d)", c.MaxMessageBytes, c.MaxRequestBytes)
 	}
+	if err := setDataLimits(c); err != nil {
+		return nil, err
+	}
 	if c.Conn, err = connLimits(c.MaxRequestBytes); err != nil {
 		return nil, err
 	}
@@ -151,6 +164,9 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 	}
 	if c.Tenant == "" || c.Namespace == "" || strings.Contains(c.Tenant+c.Namespace, "/") {
 		return nil, fmt.Errorf("tenant and namespace must be non-empty names without '/' (got %q/%q)", c.Tenant, c.Namespace)
+	}
+	if c.InternalNamespace, err = naming.InternalNamespace(c.Tenant, *internalNS); err != nil {
+		return nil, fmt.Errorf("internal-namespace: %w", err)
 	}
 	return c, nil
 }

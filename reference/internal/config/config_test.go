@@ -20,6 +20,30 @@ func TestParseDefaultsAndOverrides(t *testing.T) {
 	if len(c.Listeners) != 2 || c.Listeners[1].Level != "2.0" || c.Listeners[1].Advertised != "h:19120" {
 		t.Fatalf("listeners %+v", c.Listeners)
 	}
+	if c.InternalNamespace != "acme/kop-internal" {
+		t.Fatalf("internal namespace %q, want the tenant's kop-internal", c.InternalNamespace)
+	}
+}
+
+func TestInternalNamespace(t *testing.T) {
+	cases := []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{nil, nil, "public/kop-internal"},
+		{[]string{"--tenant", "acme"}, nil, "acme/kop-internal"},
+		{nil, map[string]string{"KOP_INTERNAL_NAMESPACE": "ops/kafka-state"}, "ops/kafka-state"},
+		{[]string{"--internal-namespace", "ops/a"}, map[string]string{"KOP_INTERNAL_NAMESPACE": "ops/b"}, "ops/a"},
+	}
+	for _, tc := range cases {
+		c, err := Parse(tc.args, func(k string) string { return tc.env[k] })
+		if err != nil {
+			t.Errorf("%v %v: %v", tc.args, tc.env, err)
+		} else if c.InternalNamespace != tc.want {
+			t.Errorf("%v %v: internal namespace %q, want %q", tc.args, tc.env, c.InternalNamespace, tc.want)
+		}
+	}
 }
 
 func TestParseRejects(t *testing.T) {
@@ -46,6 +70,8 @@ func TestParseRejects(t *testing.T) {
 		{[]string{"--listeners", "SSL://0.0.0.0:9093=h:1?ssl.client.auth=required", "--ssl-cert-file", "c", "--ssl-key-file", "k"}, "need ssl-ca-file"},
 		{[]string{"--listeners", "SSL://0.0.0.0:9093=h:1", "--ssl-cert-file", "/nonexistent/c", "--ssl-key-file", "k"}, "TLS file"},
 		{[]string{"--ssl-client-auth", "maybe"}, "not one of none"},
+		{[]string{"--internal-namespace", "kop"}, "internal-namespace: internal namespace \"kop\" is not TENANT/NAMESPACE"},
+		{[]string{"--internal-namespace", "public/k p"}, "internal-namespace"},
 	}
 	for _, c := range cases {
 		_, err := Parse(c.args, func(string) string { return "" })

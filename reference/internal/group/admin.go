@@ -75,30 +75,10 @@ func contains(xs []string, x string) bool {
 
 // Delete removes empty groups with their offsets.
 func (c *Coordinator) Delete(ctx context.Context, gid string) *kerr.Error {
-	c.mu.Lock()
-	g, ok := c.groups[gid]
-	if !ok || g.state == Dead {
-		c.mu.Unlock()
-		return kerr.GroupIDNotFound
+	done, gerr := c.drop(gid)
+	if gerr != nil {
+		return gerr
 	}
-	if len(g.members) > 0 || g.state != Empty {
-		c.mu.Unlock()
-		return kerr.NonEmptyGroup
-	}
-	recs := []record{{key: groupKey(gid)}}
-	for k := range g.offsets {
-		recs = append(recs, record{key: offsetKey(gid, k.topic, k.partition)})
-	}
-	if c.closed {
-		c.mu.Unlock()
-		return kerr.CoordinatorNotAvailable
-	}
-	g.state = Dead
-	delete(c.groups, gid)
-	// Queued behind the group's earlier metadata writes, so none of them revives it.
-	done := make(chan error, 1)
-	c.writes <- writeJob{recs: recs, done: done}
-	c.mu.Unlock()
 	select {
 	case err := <-done:
 		if err != nil {
@@ -109,4 +89,30 @@ func (c *Coordinator) Delete(ctx context.Context, gid string) *kerr.Error {
 	case <-ctx.Done():
 		return kerr.RequestTimedOut // the delete stays queued and completes
 	}
+}
+
+// drop forgets an empty group and queues the deletion of its records; done reports the write.
+func (c *Coordinator) drop(gid string) (done <-chan error, gerr *kerr.Error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g, ok := c.groups[gid]
+	if !ok || g.state == Dead {
+		return nil, kerr.GroupIDNotFound
+	}
+	if len(g.members) > 0 || g.state != Empty {
+		return nil, kerr.NonEmptyGroup
+	}
+	recs := []record{{key: groupKey(gid)}}
+	for k := range g.offsets {
+		recs = append(recs, record{key: offsetKey(gid, k.topic, k.partition)})
+	}
+	if c.closed {
+		return nil, kerr.CoordinatorNotAvailable
+	}
+	g.state = Dead
+	delete(c.groups, gid)
+	// Queued behind the group's earlier metadata writes, so none of them revives it.
+	ch := make(chan error, 1)
+	c.out.put(writeJob{recs: recs, done: ch})
+	return ch, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/kop-conformance/kop-conformance/reference/faults"
+	"github.com/kop-conformance/kop-conformance/reference/internal/safe"
 )
 
 // State names are Kafka's, as DescribeGroups and ListGroups report them.
@@ -33,11 +34,29 @@ const (
 	Dead                State = "Dead"
 )
 
-// Config bounds what members may ask for (Kafka's group.min/max.session.timeout.ms).
+// Limits' defaults (package config makes them flags). Kafka has no limit on groups and none on
+// members by default (group.max.size is unlimited); a gateway open to anyone needs both.
+const (
+	DefaultMaxGroups         = 10000 // groups one coordinator holds
+	DefaultMaxMembers        = 1000  // members per group (Kafka's group.max.size)
+	DefaultMaxPendingMembers = 1000  // member ids handed out with MEMBER_ID_REQUIRED, per group
+)
+
+// Config bounds what members may ask for (Kafka's group.min/max.session.timeout.ms) and how
+// much state clients can make the coordinator hold. Zero values are the defaults.
 type Config struct {
 	MinSessionTimeout time.Duration
 	MaxSessionTimeout time.Duration
 	MaxMetadataBytes  int
+	// MaxGroups refuses a new group beyond it with COORDINATOR_NOT_AVAILABLE (retriable: a
+	// deleted group makes room).
+	MaxGroups int
+	// MaxMembers refuses a new member of a group that has as many with GROUP_MAX_SIZE_REACHED.
+	MaxMembers int
+	// MaxPendingMembers refuses a JoinGroup v4+ without a member id with
+	// COORDINATOR_NOT_AVAILABLE while the group has as many ids handed out and not yet used
+	// (each expires after the session timeout its join asked for).
+	MaxPendingMembers int
 	Logger            *slog.Logger
 	// Faults are deliberate defects for the suite's mutation check; none in production.
 	Faults faults.Set
@@ -95,15 +114,10 @@ type Coordinator struct {
 	groups map[string]*group
 	closed bool
 
-	// Group metadata writes go through one goroutine, in order, so the state machine never
-	// waits on Pulsar while holding mu. The queue is bounded: a slow Pulsar slows joins down.
-	writes     chan writeJob
+	// Group metadata writes wait in an outbox (writes.go) that one goroutine drains in order,
+	// so the state machine never waits on Pulsar while holding mu.
+	out        outbox
 	writerDone chan struct{}
-}
-
-type writeJob struct {
-	recs []record
-	done chan error // nil: log failures
 }
 
 // Open loads the persisted state from topic and starts the coordinator.
@@ -129,41 +143,45 @@ func (cfg Config) withDefaults() Config {
 	if cfg.MaxMetadataBytes == 0 {
 		cfg.MaxMetadataBytes = 4096
 	}
+	if cfg.MaxGroups <= 0 {
+		cfg.MaxGroups = DefaultMaxGroups
+	}
+	if cfg.MaxMembers <= 0 {
+		cfg.MaxMembers = DefaultMaxMembers
+	}
+	if cfg.MaxPendingMembers <= 0 {
+		cfg.MaxPendingMembers = DefaultMaxPendingMembers
+	}
 	return cfg
 }
 
 // newCoordinator starts a coordinator on a store and restores what the store holds.
 func newCoordinator(cfg Config, st store) *Coordinator {
 	c := &Coordinator{cfg: cfg, store: st, log: cfg.Logger, groups: map[string]*group{},
-		writes: make(chan writeJob, 256), writerDone: make(chan struct{})}
+		out: newOutbox(), writerDone: make(chan struct{})}
 	c.restore(st.load())
 	go c.writeLoop()
 	return c
 }
 
-func (c *Coordinator) writeLoop() {
-	defer close(c.writerDone)
-	for j := range c.writes {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err := c.store.write(ctx, j.recs)
-		cancel()
-		if j.done != nil {
-			j.done <- err
-		} else if err != nil {
-			c.log.Error("persisting group metadata", "key", j.recs[0].key, "err", err)
-		}
-	}
-}
-
 // Close stops the timers, finishes queued writes and closes the state store.
 func (c *Coordinator) Close() {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
+	if !c.shut() {
 		return
 	}
+	<-c.writerDone
+	c.store.close()
+}
+
+// shut marks the coordinator closed and stops its timers; false when it already was.
+func (c *Coordinator) shut() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
 	c.closed = true
-	close(c.writes)
+	c.out.close()
 	for _, g := range c.groups {
 		if g.rebalance != nil {
 			g.rebalance.Stop()
@@ -174,12 +192,24 @@ func (c *Coordinator) Close() {
 			}
 		}
 	}
-	c.mu.Unlock()
-	<-c.writerDone
-	c.store.close()
+	return true
 }
 
-// groupLocked returns the group, creating it Empty.
+// newGroupLocked returns the group, creating it Empty unless the coordinator holds as many
+// groups as it may.
+func (c *Coordinator) newGroupLocked(id string) (*group, *kerr.Error) {
+	if g, ok := c.groups[id]; ok {
+		return g, nil
+	}
+	if len(c.groups) >= c.cfg.MaxGroups {
+		c.log.Warn("refusing a new group: the coordinator holds as many as it may", "group", id, "max_groups", c.cfg.MaxGroups)
+		return nil, kerr.CoordinatorNotAvailable
+	}
+	return c.groupLocked(id), nil
+}
+
+// groupLocked returns the group, creating it Empty (restore and remember: the state is already
+// in Pulsar). Requests create groups with newGroupLocked.
 func (c *Coordinator) groupLocked(id string) *group {
 	g, ok := c.groups[id]
 	if !ok {
@@ -217,6 +247,7 @@ func (c *Coordinator) touchLocked(g *group, m *member) {
 }
 
 func (c *Coordinator) expire(gid, mid string, seq int) {
+	defer safe.Recover(c.log, "group session timer")
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	g, ok := c.groups[gid]
@@ -234,6 +265,7 @@ func (c *Coordinator) expire(gid, mid string, seq int) {
 // expirePending forgets a member id handed out with MEMBER_ID_REQUIRED that was not used within
 // the session timeout the client asked for, so such ids cannot pile up or hold a join forever.
 func (c *Coordinator) expirePending(gid, id string) {
+	defer safe.Recover(c.log, "group pending member timer")
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	g, ok := c.groups[gid]
@@ -242,6 +274,10 @@ func (c *Coordinator) expirePending(gid, id string) {
 	}
 	delete(g.pending, id)
 	c.maybeCompleteJoinLocked(g)
+	// A group that only ever handed out ids goes with the last of them.
+	if g.state == Empty && g.generation == 0 && len(g.members) == 0 && len(g.pending) == 0 && len(g.offsets) == 0 {
+		delete(c.groups, gid)
+	}
 }
 
 // removeMemberLocked drops a member and moves the group on as Kafka does.

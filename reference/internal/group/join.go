@@ -49,15 +49,41 @@ func (c *Coordinator) Join(ctx context.Context, r JoinRequest) JoinResult {
 	if r.Rebalance <= 0 {
 		r.Rebalance = r.SessionTimeout // JoinGroup v0 has no rebalance timeout
 	}
+	ch, res := c.join(r)
+	if ch == nil {
+		return res
+	}
+	select {
+	case res := <-ch:
+		return res
+	case <-ctx.Done():
+		return JoinResult{Err: kerr.RebalanceInProgress, MemberID: res.MemberID}
+	}
+}
+
+// join is the part of a JoinGroup that runs under the lock: it answers now (a nil channel), or
+// returns the channel the answer will come on, with the member id in res.
+func (c *Coordinator) join(r JoinRequest) (ch <-chan JoinResult, res JoinResult) {
 	c.mu.Lock()
-	g := c.groupLocked(r.Group)
+	defer c.mu.Unlock()
+	g := c.groups[r.Group]
+	if g == nil {
+		// Only a join that may add a member creates its group: a member id of a group that
+		// does not exist is unknown, as in Kafka.
+		if r.MemberID != "" {
+			return nil, JoinResult{Err: kerr.UnknownMemberID, MemberID: r.MemberID}
+		}
+		var gerr *kerr.Error
+		if g, gerr = c.newGroupLocked(r.Group); gerr != nil {
+			return nil, JoinResult{Err: gerr, MemberID: r.MemberID}
+		}
+	}
 	if len(g.members) > 0 && (g.protocolType != r.ProtocolType || !supportsAll(g, r.Protocols)) {
-		c.mu.Unlock()
-		return JoinResult{Err: kerr.InconsistentGroupProtocol, MemberID: r.MemberID}
+		return nil, JoinResult{Err: kerr.InconsistentGroupProtocol, MemberID: r.MemberID}
 	}
 	var m *member
 	switch {
-	case r.MemberID == "" && r.InstanceID != nil && g.statics[*r.InstanceID] != "":
+	case r.MemberID == "" && r.InstanceID != nil && g.members[g.statics[*r.InstanceID]] != nil:
 		// A static member comes back: it takes over its old identity under a new member id.
 		old := g.members[g.statics[*r.InstanceID]]
 		if old.joinCh != nil {
@@ -81,59 +107,67 @@ func (c *Coordinator) Join(ctx context.Context, r JoinRequest) JoinResult {
 			// No rebalance for a static member that restarts with the same subscription.
 			m.clientID, m.clientHost, m.session, m.rebalance = r.ClientID, r.ClientHost, r.SessionTimeout, r.Rebalance
 			c.touchLocked(g, m)
-			res := JoinResult{Generation: g.generation, ProtocolType: g.protocolType, Protocol: g.protocol, Leader: g.leader, MemberID: m.id}
 			c.persistGroupLocked(g)
-			c.mu.Unlock()
-			return res
+			return nil, JoinResult{Generation: g.generation, ProtocolType: g.protocolType, Protocol: g.protocol, Leader: g.leader, MemberID: m.id}
 		}
 	case r.MemberID == "" && r.InstanceID == nil && r.RequireKnownMemberID:
+		if len(g.pending) >= c.cfg.MaxPendingMembers {
+			c.log.Warn("refusing a join: the group has handed out as many member ids as it may", "group", g.id, "max_pending_members", c.cfg.MaxPendingMembers)
+			return nil, JoinResult{Err: kerr.CoordinatorNotAvailable}
+		}
 		id, gid := newMemberID(r.ClientID), g.id
 		g.pending[id] = time.AfterFunc(r.SessionTimeout, func() { c.expirePending(gid, id) })
-		c.mu.Unlock()
-		return JoinResult{Err: kerr.MemberIDRequired, MemberID: id}
+		return nil, JoinResult{Err: kerr.MemberIDRequired, MemberID: id}
 	case r.MemberID == "":
+		if r.InstanceID != nil {
+			delete(g.statics, *r.InstanceID) // only ever a stale entry: its member is gone
+		}
 		prefix := r.ClientID
 		if r.InstanceID != nil {
 			prefix = *r.InstanceID
 		}
 		m = &member{id: newMemberID(prefix)}
 	case fencedLocked(g, r.MemberID, r.InstanceID):
-		c.mu.Unlock()
-		return JoinResult{Err: kerr.FencedInstanceID, MemberID: r.MemberID}
+		return nil, JoinResult{Err: kerr.FencedInstanceID, MemberID: r.MemberID}
 	default:
 		var ok bool
 		if m, ok = g.members[r.MemberID]; !ok {
 			t := g.pending[r.MemberID]
 			if t == nil {
-				c.mu.Unlock()
-				return JoinResult{Err: kerr.UnknownMemberID, MemberID: r.MemberID}
+				return nil, JoinResult{Err: kerr.UnknownMemberID, MemberID: r.MemberID}
 			}
 			t.Stop()
 			delete(g.pending, r.MemberID)
 			m = &member{id: r.MemberID}
 		} else if r.InstanceID != nil && (m.instanceID == nil || *m.instanceID != *r.InstanceID) {
-			c.mu.Unlock()
-			return JoinResult{Err: kerr.FencedInstanceID, MemberID: r.MemberID}
+			return nil, JoinResult{Err: kerr.FencedInstanceID, MemberID: r.MemberID}
 		}
 	}
 	_, known := g.members[m.id]
 	isNew := !known
+	if isNew && len(g.members) >= c.cfg.MaxMembers {
+		c.maybeCompleteJoinLocked(g) // the join may have been waiting for this member's id
+		return nil, JoinResult{Err: kerr.GroupMaxSizeReached, MemberID: r.MemberID}
+	}
 	if isNew {
 		g.members[m.id] = m
 		g.order = append(g.order, m.id)
 		if r.InstanceID != nil {
 			g.statics[*r.InstanceID] = m.id
 		}
+		// A member's instance id is fixed when it joins: a known member rejoining without
+		// one stays static, as in Kafka, so g.statics always names a member of the group.
+		m.instanceID = r.InstanceID
 	}
 	changed := !sameProtocols(m.protocols, r.Protocols)
-	m.instanceID, m.clientID, m.clientHost = r.InstanceID, r.ClientID, r.ClientHost
+	m.clientID, m.clientHost = r.ClientID, r.ClientHost
 	m.session, m.rebalance, m.protocols = r.SessionTimeout, r.Rebalance, r.Protocols
 	g.protocolType = r.ProtocolType
-	ch := make(chan JoinResult, 1)
+	wait := make(chan JoinResult, 1)
 	if m.joinCh != nil { // a duplicate join from the same member replaces the first
 		m.joinCh <- JoinResult{Err: kerr.UnknownMemberID, MemberID: m.id}
 	}
-	m.joinCh = ch
+	m.joinCh = wait
 	switch g.state {
 	case Empty:
 		c.prepareRebalanceLocked(g)
@@ -144,25 +178,19 @@ func (c *Coordinator) Join(ctx context.Context, r JoinRequest) JoinResult {
 			c.prepareRebalanceLocked(g)
 		} else {
 			m.joinCh = nil
-			ch <- JoinResult{Generation: g.generation, ProtocolType: g.protocolType, Protocol: g.protocol, Leader: g.leader, MemberID: m.id}
+			wait <- JoinResult{Generation: g.generation, ProtocolType: g.protocolType, Protocol: g.protocol, Leader: g.leader, MemberID: m.id}
 		}
 	case CompletingRebalance:
 		if isNew || changed {
 			c.prepareRebalanceLocked(g)
 		} else {
 			m.joinCh = nil
-			ch <- c.currentJoinLocked(g, m)
+			wait <- c.currentJoinLocked(g, m)
 		}
 	case PreparingRebalance:
 		c.maybeCompleteJoinLocked(g)
 	}
-	c.mu.Unlock()
-	select {
-	case res := <-ch:
-		return res
-	case <-ctx.Done():
-		return JoinResult{Err: kerr.RebalanceInProgress, MemberID: m.id}
-	}
+	return wait, JoinResult{MemberID: m.id}
 }
 
 func (c *Coordinator) currentJoinLocked(g *group, m *member) JoinResult {

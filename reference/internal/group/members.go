@@ -16,7 +16,23 @@ type SyncResult struct {
 
 // Sync runs a SyncGroup: the leader hands out assignments, everyone receives theirs.
 func (c *Coordinator) Sync(ctx context.Context, gid, memberID string, instanceID *string, generation int32, protocolType, protocol *string, assignments map[string][]byte) SyncResult {
+	ch, res := c.sync(gid, memberID, instanceID, generation, protocolType, protocol, assignments)
+	if ch == nil {
+		return res
+	}
+	select {
+	case res := <-ch:
+		return res
+	case <-ctx.Done():
+		return SyncResult{Err: kerr.RebalanceInProgress}
+	}
+}
+
+// sync is the part of a SyncGroup that runs under the lock: it answers now (a nil channel), or
+// returns the channel the answer will come on.
+func (c *Coordinator) sync(gid, memberID string, instanceID *string, generation int32, protocolType, protocol *string, assignments map[string][]byte) (<-chan SyncResult, SyncResult) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	g, ok := c.groups[gid]
 	var m *member
 	if ok {
@@ -24,34 +40,25 @@ func (c *Coordinator) Sync(ctx context.Context, gid, memberID string, instanceID
 	}
 	switch {
 	case ok && fencedLocked(g, memberID, instanceID):
-		c.mu.Unlock()
-		return SyncResult{Err: kerr.FencedInstanceID}
+		return nil, SyncResult{Err: kerr.FencedInstanceID}
 	case !ok || m == nil:
-		c.mu.Unlock()
-		return SyncResult{Err: kerr.UnknownMemberID}
+		return nil, SyncResult{Err: kerr.UnknownMemberID}
 	case instanceID != nil && (m.instanceID == nil || *m.instanceID != *instanceID):
-		c.mu.Unlock()
-		return SyncResult{Err: kerr.FencedInstanceID}
+		return nil, SyncResult{Err: kerr.FencedInstanceID}
 	case generation != g.generation:
-		c.mu.Unlock()
-		return SyncResult{Err: kerr.IllegalGeneration}
+		return nil, SyncResult{Err: kerr.IllegalGeneration}
 	case protocolType != nil && *protocolType != g.protocolType || protocol != nil && *protocol != g.protocol:
-		c.mu.Unlock()
-		return SyncResult{Err: kerr.InconsistentGroupProtocol}
+		return nil, SyncResult{Err: kerr.InconsistentGroupProtocol}
 	}
 	c.touchLocked(g, m)
 	switch g.state {
 	case PreparingRebalance:
-		c.mu.Unlock()
-		return SyncResult{Err: kerr.RebalanceInProgress}
+		return nil, SyncResult{Err: kerr.RebalanceInProgress}
 	case Stable:
-		res := SyncResult{ProtocolType: g.protocolType, Protocol: g.protocol, Assignment: m.assignment}
-		c.mu.Unlock()
-		return res
+		return nil, SyncResult{ProtocolType: g.protocolType, Protocol: g.protocol, Assignment: m.assignment}
 	case CompletingRebalance:
 	default:
-		c.mu.Unlock()
-		return SyncResult{Err: kerr.UnknownMemberID}
+		return nil, SyncResult{Err: kerr.UnknownMemberID}
 	}
 	ch := make(chan SyncResult, 1)
 	if m.syncCh != nil {
@@ -74,13 +81,7 @@ func (c *Coordinator) Sync(ctx context.Context, gid, memberID string, instanceID
 			}
 		}
 	}
-	c.mu.Unlock()
-	select {
-	case res := <-ch:
-		return res
-	case <-ctx.Done():
-		return SyncResult{Err: kerr.RebalanceInProgress}
-	}
+	return ch, SyncResult{}
 }
 
 // fencedLocked: a static instance now known under another member id fences the old one

@@ -26,32 +26,7 @@ func (c *Coordinator) Commit(ctx context.Context, gid, memberID string, instance
 	if gid == "" {
 		return kerr.InvalidGroupID, nil
 	}
-	c.mu.Lock()
-	g := c.groupLocked(gid)
-	var gerr *kerr.Error
-	// Kafka's order: the member and generation are validated first; a valid commit of the
-	// current generation waits for the rebalance only while the group completes it.
-	switch {
-	case generation < 0 && memberID == "" && len(g.members) == 0:
-	case fencedLocked(g, memberID, instanceID):
-		gerr = kerr.FencedInstanceID
-	case g.members[memberID] == nil:
-		gerr = kerr.UnknownMemberID
-	case instanceID != nil && (g.members[memberID].instanceID == nil || *g.members[memberID].instanceID != *instanceID):
-		gerr = kerr.FencedInstanceID
-	case generation != g.generation:
-		gerr = kerr.IllegalGeneration
-	case g.state == CompletingRebalance:
-		gerr = kerr.RebalanceInProgress
-	}
-	if c.cfg.Faults.On(faults.NoCommitFencing) {
-		gerr = nil
-	}
-	if gerr == nil && g.members[memberID] != nil {
-		c.touchLocked(g, g.members[memberID])
-	}
-	c.mu.Unlock()
-	if gerr != nil {
+	if gerr := c.commitAllowed(gid, memberID, instanceID, generation); gerr != nil {
 		return gerr, nil
 	}
 	errs := make([]*kerr.Error, len(commits))
@@ -79,14 +54,59 @@ func (c *Coordinator) Commit(ctx context.Context, gid, memberID string, instance
 			return nil, errs
 		}
 	}
+	c.remember(gid, commits, keep, now)
+	return nil, errs
+}
+
+// commitAllowed runs Kafka's membership checks of an OffsetCommit.
+func (c *Coordinator) commitAllowed(gid, memberID string, instanceID *string, generation int32) *kerr.Error {
 	c.mu.Lock()
-	g = c.groupLocked(gid)
+	defer c.mu.Unlock()
+	g := c.groups[gid]
+	if g == nil {
+		// Only a commit that may be stored creates its group (Kafka: a standalone commit).
+		if (generation >= 0 || memberID != "") && !c.cfg.Faults.On(faults.NoCommitFencing) {
+			return kerr.UnknownMemberID
+		}
+		var gerr *kerr.Error
+		if g, gerr = c.newGroupLocked(gid); gerr != nil {
+			return gerr
+		}
+	}
+	var gerr *kerr.Error
+	// Kafka's order: the member and generation are validated first; a valid commit of the
+	// current generation waits for the rebalance only while the group completes it.
+	switch {
+	case generation < 0 && memberID == "" && len(g.members) == 0:
+	case fencedLocked(g, memberID, instanceID):
+		gerr = kerr.FencedInstanceID
+	case g.members[memberID] == nil:
+		gerr = kerr.UnknownMemberID
+	case instanceID != nil && (g.members[memberID].instanceID == nil || *g.members[memberID].instanceID != *instanceID):
+		gerr = kerr.FencedInstanceID
+	case generation != g.generation:
+		gerr = kerr.IllegalGeneration
+	case g.state == CompletingRebalance:
+		gerr = kerr.RebalanceInProgress
+	}
+	if c.cfg.Faults.On(faults.NoCommitFencing) {
+		gerr = nil
+	}
+	if gerr == nil && g.members[memberID] != nil {
+		c.touchLocked(g, g.members[memberID])
+	}
+	return gerr
+}
+
+// remember keeps the commits Pulsar acknowledged (those at the indexes keep).
+func (c *Coordinator) remember(gid string, commits []OffsetCommit, keep []int, now int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g := c.groupLocked(gid)
 	for _, i := range keep {
 		oc := commits[i]
 		g.offsets[tp{oc.Topic, oc.Partition}] = storedOffset{Offset: oc.Offset, LeaderEpoch: oc.LeaderEpoch, Metadata: oc.Metadata, CommittedAt: now}
 	}
-	c.mu.Unlock()
-	return nil, errs
 }
 
 // Committed is a committed offset; Offset -1 means none.

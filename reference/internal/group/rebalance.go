@@ -7,6 +7,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/kop-conformance/kop-conformance/reference/faults"
+	"github.com/kop-conformance/kop-conformance/reference/internal/safe"
 )
 
 // prepareRebalanceLocked starts a rebalance: members must rejoin within the rebalance timeout.
@@ -37,6 +38,7 @@ func (c *Coordinator) prepareRebalanceLocked(g *group) {
 }
 
 func (c *Coordinator) rebalanceTimeout(gid string, gen int32) {
+	defer safe.Recover(c.log, "group rebalance timer")
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	g, ok := c.groups[gid]

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"strings"
 	"sync"
 	"time"
 
@@ -146,58 +145,9 @@ type storedMember struct {
 	Assignment       []byte     `json:"assignment"`
 }
 
-func (c *Coordinator) restore(entries map[string][]byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var nOffsets, nGroups int
-	for k, v := range entries {
-		switch {
-		case strings.HasPrefix(k, "offset:"):
-			var key []any
-			var so storedOffset
-			if json.Unmarshal([]byte(k[len("offset:"):]), &key) != nil || len(key) != 3 || json.Unmarshal(v, &so) != nil {
-				c.log.Warn("group state: skipping unreadable offset record", "key", k)
-				continue
-			}
-			gid, _ := key[0].(string)
-			topic, _ := key[1].(string)
-			part, _ := key[2].(float64)
-			c.groupLocked(gid).offsets[tp{topic, int32(part)}] = so
-			nOffsets++
-		case strings.HasPrefix(k, "group:"):
-			var key []string
-			var sg storedGroup
-			if json.Unmarshal([]byte(k[len("group:"):]), &key) != nil || len(key) != 1 || json.Unmarshal(v, &sg) != nil {
-				c.log.Warn("group state: skipping unreadable group record", "key", k)
-				continue
-			}
-			g := c.groupLocked(key[0])
-			g.protocolType, g.protocol, g.generation, g.leader = sg.ProtocolType, sg.Protocol, sg.Generation, sg.Leader
-			for _, sm := range sg.Members {
-				m := &member{id: sm.ID, instanceID: sm.InstanceID, clientID: sm.ClientID, clientHost: sm.ClientHost,
-					session: time.Duration(sm.SessionTimeout) * time.Millisecond, rebalance: time.Duration(sm.RebalanceTimeout) * time.Millisecond,
-					protocols: sm.Protocols, assignment: sm.Assignment}
-				g.members[m.id] = m
-				g.order = append(g.order, m.id)
-				if m.instanceID != nil {
-					g.statics[*m.instanceID] = m.id
-				}
-				// Members must heartbeat again within their session timeout, as after a
-				// coordinator move in Kafka.
-				c.touchLocked(g, m)
-			}
-			if len(g.members) > 0 {
-				g.state = Stable
-			}
-			nGroups++
-		}
-	}
-	c.log.Info("group state restored", "groups", nGroups, "offsets", nOffsets)
-}
-
-// persistGroupLocked queues a write of the group's metadata. A failure is logged: offsets
-// are what consumers depend on (they are written before a commit is answered), and a lost
-// membership record costs a rebalance after a restart.
+// persistGroupLocked queues a write of the group's metadata; it never waits. A failure is
+// logged: offsets are what consumers depend on (they are written before a commit is
+// answered), and a lost membership record costs a rebalance after a restart.
 func (c *Coordinator) persistGroupLocked(g *group) {
 	if c.closed {
 		return
@@ -209,5 +159,5 @@ func (c *Coordinator) persistGroupLocked(g *group) {
 			SessionTimeout: m.session.Milliseconds(), RebalanceTimeout: m.rebalance.Milliseconds(), Protocols: m.protocols, Assignment: m.assignment})
 	}
 	v, _ := json.Marshal(sg)
-	c.writes <- writeJob{recs: []record{{key: groupKey(g.id), value: v}}}
+	c.out.put(writeJob{recs: []record{{key: groupKey(g.id), value: v}}})
 }

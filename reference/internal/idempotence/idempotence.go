@@ -1,5 +1,5 @@
 // Package idempotence keeps what an idempotent producer (KIP-98) needs from a broker: producer
-// ids that are unique across restarts, and per partition the last batches of each producer so a
+// ids that are unique and cannot be guessed, and per partition the last batches of each producer so a
 // retried batch is answered with its first offsets instead of being written twice.
 //
 // The dedupe window lives in the gateway's memory: a retry that straddles a gateway restart is
@@ -7,8 +7,9 @@
 package idempotence
 
 import (
+	"crypto/rand"
+	"encoding/binary"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -26,19 +27,59 @@ const (
 	OutOfOrder                // OUT_OF_ORDER_SEQUENCE_NUMBER
 )
 
-// IDs hands out producer ids: the current time in milliseconds shifted left by 10 bits plus a
-// counter, strictly increasing, so ids stay unique across restarts while the clock moves on.
-type IDs struct{ last atomic.Int64 }
+// IDs hands out producer ids: random positive 63-bit numbers, so that no client can guess
+// another producer's id from its own and write in its name (with Kafka's time-based or
+// sequential ids the next producer's id is the previous one plus one). An id is never one this
+// gateway handed out among its last remembered ids; ids from before a restart or from other
+// gateways are not known, and a collision with one is as likely as guessing it, 1 in 2^63 per id.
+// The zero value is ready to use.
+type IDs struct {
+	mu     sync.Mutex
+	random func() uint64 // crypto/rand when nil; tests replace it
+	issued map[int64]struct{}
+	ring   []int64 // the remembered ids, oldest overwritten first
+	next   int
+}
 
-// Next returns a fresh producer id.
-func (g *IDs) Next() int64 {
-	for {
-		last := g.last.Load()
-		next := max(last+1, time.Now().UnixMilli()<<10)
-		if g.last.CompareAndSwap(last, next) {
-			return next
-		}
+// remembered is how many recent ids a new one is checked against.
+const remembered = 1 << 16
+
+// drawLimit bounds the draws for one id: only a broken source repeats itself that often.
+const drawLimit = 64
+
+// Next returns a fresh producer id; false only when the random source keeps repeating ids.
+func (g *IDs) Next() (int64, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.issued == nil {
+		g.issued = make(map[int64]struct{}, 1024)
 	}
+	random := g.random
+	if random == nil {
+		random = cryptoUint64
+	}
+	for range drawLimit {
+		id := int64(random() >> 1)
+		if _, dup := g.issued[id]; id == 0 || dup {
+			continue
+		}
+		if len(g.ring) < remembered {
+			g.ring = append(g.ring, id)
+		} else {
+			delete(g.issued, g.ring[g.next])
+			g.ring[g.next] = id
+			g.next = (g.next + 1) % remembered
+		}
+		g.issued[id] = struct{}{}
+		return id, true
+	}
+	return -1, false
+}
+
+func cryptoUint64() uint64 {
+	var b [8]byte
+	rand.Read(b[:]) // never fails (crypto/rand)
+	return binary.BigEndian.Uint64(b[:])
 }
 
 type batch struct {

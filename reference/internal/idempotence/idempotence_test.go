@@ -59,17 +59,56 @@ func TestLeastRecentlySeenProducerIsEvicted(t *testing.T) {
 	}
 }
 
-func TestIDsIncreaseAndAreTimeBased(t *testing.T) {
-	var g IDs
-	prev := g.Next()
-	if prev < time.Now().Add(-time.Minute).UnixMilli()<<10 {
-		t.Fatalf("id %d is not based on the current time", prev)
-	}
-	for i := 0; i < 5000; i++ {
-		id := g.Next()
-		if id <= prev {
-			t.Fatalf("ids must increase: %d after %d", id, prev)
+// fixedSource hands out the given values in turn, then zeros.
+func fixedSource(vals ...uint64) func() uint64 {
+	return func() uint64 {
+		if len(vals) == 0 {
+			return 0
 		}
-		prev = id
+		v := vals[0]
+		vals = vals[1:]
+		return v
+	}
+}
+
+func TestIDsAreRandomPositiveAndNeverRepeated(t *testing.T) {
+	cases := []struct {
+		name   string
+		source []uint64
+		want   []int64 // ids handed out in turn; -1 when none can be
+	}{
+		{"63 bits of the source", []uint64{7 << 1, 1<<64 - 1}, []int64{7, 1<<63 - 1}},
+		{"an id already handed out is drawn again", []uint64{5 << 1, 5 << 1, 5<<1 | 1, 9 << 1}, []int64{5, 9}},
+		{"zero is drawn again", []uint64{0, 1, 3 << 1}, []int64{3}},
+		{"a source that only repeats gives up instead of spinning", []uint64{2 << 1}, []int64{2, -1}},
+	}
+	for _, tc := range cases {
+		g := IDs{random: fixedSource(tc.source...)}
+		for i, want := range tc.want {
+			id, ok := g.Next()
+			if !ok {
+				id = -1
+			}
+			if id != want {
+				t.Errorf("%s: id %d is %d, want %d", tc.name, i, id, want)
+			}
+		}
+	}
+
+	// The real source: positive, distinct, and not a sequence one could guess from another id.
+	var g IDs
+	seen := map[int64]bool{}
+	var prev int64
+	decreased := false
+	for range 10000 {
+		id, ok := g.Next()
+		if !ok || id <= 0 || seen[id] {
+			t.Fatalf("id %d (ok %v) after %d ids: want positive and new", id, ok, len(seen))
+		}
+		decreased = decreased || id < prev
+		seen[id], prev = true, id
+	}
+	if !decreased {
+		t.Fatal("10000 ids only ever increased: they follow a sequence")
 	}
 }

@@ -9,7 +9,7 @@ package storage
 // its first stored offset and that offset.
 //
 // Those offsets live in Pulsar, never only in memory: in a compacted topic of the gateway's
-// namespace (__kop_log_start), one message per change, key "<kafka topic>/<partition>", value
+// internal namespace (__kop_log_start, package naming), one message per change, key "<kafka topic>/<partition>", value
 // the offset in decimal; an empty value deletes the key (a deleted topic). Every gateway reads
 // the topic from the start (compacted) when it starts and keeps following it, so a DeleteRecords
 // answered by one gateway is seen by the others within a message's delivery time, and a restart

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
@@ -14,7 +15,9 @@ import (
 
 // Reserved Pulsar message properties that carry what a plain Pulsar message cannot say.
 // Kafka headers are also written as ordinary properties so Pulsar consumers see them (unless
-// the test-only fault faults.HeadersHidden hides them).
+// the test-only fault faults.HeadersHidden hides them), except a header whose key starts with
+// the reserved prefix: it is kept only inside __kafka.headers, so a client's header can never
+// stand in for the gateway's metadata, and it is read back exactly as the client sent it.
 const (
 	propPrefix    = "__kafka."
 	propNullValue = propPrefix + "null-value"
@@ -51,10 +54,11 @@ func toMessage(r *records.Record, hideHeaders bool) *pulsar.ProducerMessage {
 		if hideHeaders {
 			continue
 		}
-		if h.Value == nil || len(h.Key) >= len(propPrefix) && h.Key[:len(propPrefix)] == propPrefix {
-			exact = true
+		if reserved(h.Key) {
+			exact = true // kept only in the exact list, never as a property of its own
+			continue
 		}
-		if _, dup := props[h.Key]; dup {
+		if _, dup := props[h.Key]; dup || h.Value == nil {
 			exact = true
 		}
 		props[h.Key] = string(h.Value)
@@ -104,13 +108,17 @@ func fromMessage(msg pulsar.Message) (records.Record, error) {
 		}
 	}
 	for k, v := range props {
-		if len(k) >= len(propPrefix) && k[:len(propPrefix)] == propPrefix {
+		if reserved(k) {
 			continue
 		}
 		r.Headers = append(r.Headers, records.Header{Key: k, Value: []byte(v)})
 	}
 	return r, nil
 }
+
+// reserved says whether a property name is the gateway's (a Kafka header of that name is kept
+// only in the exact header list).
+func reserved(key string) bool { return strings.HasPrefix(key, propPrefix) }
 
 func encodeHeaders(hs []records.Header) string {
 	var b []byte

@@ -89,11 +89,6 @@ func Open(cfg Config) (*Store, error) {
 // Client is the shared Pulsar client (the group coordinator writes through it too).
 func (s *Store) Client() pulsar.Client { return s.client }
 
-// InternalTopic is the full Pulsar name of a non-partitioned topic the gateway keeps for itself.
-func (s *Store) InternalTopic(name string) string {
-	return fmt.Sprintf("persistent://%s/%s/%s", s.cfg.Tenant, s.cfg.Namespace, name)
-}
-
 // TopicName is the full Pulsar name of a Kafka partition (the topic name must be legal).
 func (s *Store) TopicName(tp partition.TP) string {
 	return fmt.Sprintf("persistent://%s/%s/%s-partition-%d", s.cfg.Tenant, s.cfg.Namespace, naming.ToPulsar(tp.Topic), tp.Partition)

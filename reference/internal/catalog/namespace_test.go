@@ -1,0 +1,66 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestEnsureNamespace(t *testing.T) {
+	cases := []struct {
+		name    string
+		status  int
+		body    string
+		created bool
+		err     error  // errors.Is target, or nil
+		errText string // a part of the error, "" for none
+	}{
+		{name: "created", status: http.StatusNoContent, created: true},
+		{name: "already there", status: http.StatusConflict, body: `{"reason":"Namespace already exists"}`},
+		{name: "no permission", status: http.StatusForbidden, body: `{"reason":"Don't have permission"}`, err: ErrNamespaceForbidden},
+		{name: "token refused", status: http.StatusUnauthorized, err: ErrNamespaceForbidden},
+		{name: "no such tenant", status: http.StatusNotFound, body: `{"reason":"Tenant does not exist"}`, errText: "404"},
+		{name: "broker failure", status: http.StatusInternalServerError, body: strings.Repeat("x", 1<<20), errText: "500"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			type seen struct{ method, path, contentType, auth, body string }
+			got := make(chan seen, 1)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				b, _ := io.ReadAll(r.Body)
+				got <- seen{r.Method, r.URL.EscapedPath(), r.Header.Get("Content-Type"), r.Header.Get("Authorization"), string(b)}
+				w.WriteHeader(tc.status)
+				io.WriteString(w, tc.body)
+			}))
+			defer srv.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			created, err := EnsureNamespace(ctx, srv.URL+"/", "tok", "public/kop-internal")
+			req := <-got
+			// What Pulsar's own admin client sends to create a namespace with default policies.
+			want := seen{http.MethodPut, "/admin/v2/namespaces/public/kop-internal", "application/json", "Bearer tok", ""}
+			if req != want {
+				t.Errorf("request %+v, want %+v", req, want)
+			}
+			switch {
+			case tc.err != nil && !errors.Is(err, tc.err), tc.errText != "" && (err == nil || !strings.Contains(err.Error(), tc.errText)):
+				t.Errorf("err = %v, want %v %q", err, tc.err, tc.errText)
+			case tc.err == nil && tc.errText == "" && err != nil:
+				t.Errorf("err = %v", err)
+			case created != tc.created:
+				t.Errorf("created = %v, want %v", created, tc.created)
+			}
+			if err != nil && len(err.Error()) > 1024 {
+				t.Errorf("error of %d bytes: a large answer must not be copied whole", len(err.Error()))
+			}
+		})
+	}
+	if _, err := EnsureNamespace(context.Background(), "http://127.0.0.1:1", "", "no-slash"); err == nil {
+		t.Error("a namespace without a tenant was accepted")
+	}
+}
