@@ -22,7 +22,7 @@ import (
 
 // hostileMemory is the reference container's memory cap for the whole run (env
 // WithReferenceMemory): a request that makes the gateway allocate past it gets it OOM-killed.
-const hostileMemory = 512 << 20
+const hostileMemory = 1 << 30
 
 // Requests an attacker would send, each refused with its code and storing nothing; after them
 // the cell's client still produces and consumes exactly. Ordered and Serial: the gateway's

@@ -32,6 +32,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"sync"
 	"time"
@@ -94,6 +95,7 @@ func handleProduce(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Respon
 				defer wg.Done()
 				h := &held{budget, maxMsg}
 				defer h.release()
+				defer recoverAs(s.log, fmt.Sprintf("Produce %s/%d", topic, p.Partition), func() { rp.ErrorCode = kerr.UnknownServerError.Code })
 				s.producePartition(ctx, req.Version, partition.TP{Topic: topic, Partition: p.Partition}, p.Records, rp, h)
 			}(t.Topic, p)
 		}

@@ -107,7 +107,7 @@ func newEnv(t testing.TB, opts ...envOpt) *env {
 		st.cfg.Auth = st.authz(e.auth)
 	}
 	var logs partition.Store = e.logs
-	if st.hooks.logStartRead != nil || st.hooks.deleteBefore != nil || st.hooks.append != nil {
+	if st.hooks.logStartRead != nil || st.hooks.deleteBefore != nil || st.hooks.append != nil || st.hooks.beforeAppend != nil {
 		logs = hookedStore{logs, st.hooks, e}
 	}
 	e.groups = group.OpenMemory(st.coord, e.state)
@@ -147,6 +147,8 @@ type hooks struct {
 	deleteBefore func(ctx context.Context) error
 	// append replaces Append.
 	append func(ctx context.Context) error
+	// beforeAppend runs before each Append, which then appends.
+	beforeAppend func()
 }
 
 type hookedStore struct {
@@ -182,6 +184,9 @@ func (l hookedLog) DeleteBefore(ctx context.Context, offset int64) error {
 func (l hookedLog) Append(ctx context.Context, recs []records.Record) (int64, error) {
 	if l.hooks.append != nil {
 		return -1, l.hooks.append(ctx)
+	}
+	if l.hooks.beforeAppend != nil {
+		l.hooks.beforeAppend()
 	}
 	return l.Log.Append(ctx, recs)
 }

@@ -117,6 +117,18 @@ func TestPanicsCostOneConnection(t *testing.T) {
 			func(t *testing.T, e *env) {
 				wantCode(t, "delete records", deleted(e.dial().do(deleteRecordsReq(topic, 0, 2), 0)).ErrorCode, nil)
 			}},
+		{"a partition's log, in a goroutine of Produce",
+			func(p *panicOnce) []envOpt {
+				return []envOpt{func(s *setup) { s.hooks.beforeAppend = func() { p.maybe("Append") } }}
+			},
+			func(t *testing.T, e *env) {
+				c := e.dial()
+				wantCode(t, "produce", produced(c.do(produceReq(topic, 0, -1, batchOf("a").encode(t)), 3)).ErrorCode, kerr.UnknownServerError)
+				c.served()
+			},
+			func(t *testing.T, e *env) {
+				wantCode(t, "produce", produced(e.dial().do(produceReq(topic, 0, -1, batchOf("a").encode(t)), 3)).ErrorCode, nil)
+			}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
