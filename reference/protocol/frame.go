@@ -51,13 +51,31 @@ func FrameSize(prefix [4]byte, max int32) (int32, error) {
 // ReadBody reads the n bytes of a frame whose size has been read. Its buffer is never larger
 // than twice what has arrived (and at least 64 KiB): a peer that announces a large frame and
 // sends little costs little. A frame that ends early is io.ErrUnexpectedEOF.
-func ReadBody(r io.Reader, n int32) ([]byte, error) {
-	buf := make([]byte, 0, min(int(n), firstChunk))
+func ReadBody(r io.Reader, n int32) ([]byte, error) { return ReadBodyCharged(r, n, nil) }
+
+// ReadBodyCharged is ReadBody that calls charge with the bytes of each buffer it allocates
+// (the first included) before allocating it, so a budget pays for what a frame holds, never
+// for what it announced; an error from charge ends the read with that error.
+func ReadBodyCharged(r io.Reader, n int32, charge func(bytes int) error) ([]byte, error) {
+	grow := func(buf []byte, size int) ([]byte, error) {
+		if charge != nil {
+			if err := charge(size); err != nil {
+				return nil, err
+			}
+		}
+		grown := make([]byte, len(buf), size)
+		copy(grown, buf)
+		return grown, nil
+	}
+	buf, err := grow(nil, min(int(n), firstChunk))
+	if err != nil {
+		return nil, err
+	}
 	for len(buf) < int(n) {
 		if len(buf) == cap(buf) {
-			grown := make([]byte, len(buf), min(2*cap(buf), int(n)))
-			copy(grown, buf)
-			buf = grown
+			if buf, err = grow(buf, min(2*cap(buf), int(n))); err != nil {
+				return nil, err
+			}
 		}
 		m, err := r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+m]

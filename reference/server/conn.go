@@ -29,9 +29,10 @@ import (
 //	the rest of it                 the frame timeout (or the SASL deadline), from its first byte
 //	its size                       at most max-request-bytes, the per-connection in-flight
 //	                               budget, and before SASL authentication 512 KiB
-//	room for it                    the server's in-flight budget: the connection waits, unread,
-//	                               at most the frame timeout
-//	its bytes                      read into a buffer that grows as they arrive (protocol.ReadBody)
+//	its bytes                      read into a buffer that grows as they arrive (at most twice
+//	                               what arrived), each growth paid from the server's in-flight
+//	                               budget first: without room the connection waits, unread, at
+//	                               most the frame timeout. An announced size costs nothing.
 type conn struct {
 	s   *Server
 	c   net.Conn
@@ -140,11 +141,22 @@ func (cn *conn) readFrame(ctx context.Context) (frame []byte, done func(), err e
 	if err != nil {
 		return nil, nil, err
 	}
-	if done, err = cn.s.reserve(ctx, int64(n)); err != nil {
-		return nil, nil, err
+	// The budget pays for each buffer the frame grows into (allocated, not announced), so
+	// peers announcing large frames and sending little cannot hold it from the others.
+	var held int64
+	done = func() { cn.s.inflight.Release(held); held = 0 }
+	charge := func(bytes int) error {
+		waited, err := cn.s.reserve(ctx, int64(bytes))
+		if err != nil {
+			return err
+		}
+		held += int64(bytes)
+		if waited {
+			cn.setReadDeadline(lim.FrameTimeout, forRestOfFrame) // the wait for room was ours, not the peer's
+		}
+		return nil
 	}
-	cn.setReadDeadline(lim.FrameTimeout, forRestOfFrame) // the wait for room was ours, not the peer's
-	if frame, err = protocol.ReadBody(cn.rd, n); err != nil {
+	if frame, err = protocol.ReadBodyCharged(cn.rd, n, charge); err != nil {
 		done()
 		return nil, nil, cn.readErr(err)
 	}

@@ -81,9 +81,11 @@ func (r *refusals) note(log *slog.Logger, ip, limit string) {
 }
 
 // reserve takes n bytes of the server's in-flight budget, waiting (the connection does not
-// read meanwhile) at most the frame timeout. The returned func gives them back.
-func (s *Server) reserve(ctx context.Context, n int64) (func(), error) {
+// read meanwhile) at most the frame timeout; waited says it had to wait. The caller gives the
+// bytes back with s.inflight.Release.
+func (s *Server) reserve(ctx context.Context, n int64) (waited bool, err error) {
 	if !s.inflight.TryAcquire(n) {
+		waited = true
 		if s.hooks.waiting != nil {
 			s.hooks.waiting()
 		}
@@ -91,15 +93,14 @@ func (s *Server) reserve(ctx context.Context, n int64) (func(), error) {
 		err := s.inflight.Acquire(wctx, n)
 		cancel()
 		if err != nil {
-			return nil, fmt.Errorf("no room for a %d-byte frame in the %d bytes of max-inflight-bytes within %v: %w",
+			return true, fmt.Errorf("no room for %d more bytes of a request in the %d bytes of max-inflight-bytes within %v: %w",
 				n, s.limits.MaxInflightBytes, s.limits.FrameTimeout, err)
 		}
 	}
 	if s.hooks.reserved != nil {
 		s.hooks.reserved(n)
 	}
-	var once sync.Once
-	return func() { once.Do(func() { s.inflight.Release(n) }) }, nil
+	return waited, nil
 }
 
 func newBudget(limit int64) *semaphore.Weighted { return semaphore.NewWeighted(limit) }

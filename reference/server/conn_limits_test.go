@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -177,6 +178,19 @@ func TestInflightBudget(t *testing.T) {
 		expectHungUp(t, c.conn)
 		e.wantLogged(t, "frame exceeds maximum request size")
 	})
+}
+
+// Peers that announce large frames and send little hold only what they sent (rounded up to the
+// first buffer) of the server's budget: eight announcing the whole 1 MiB budget each leave
+// room for a well-behaved request.
+func TestAnnouncedFramesDoNotHoldTheBudget(t *testing.T) {
+	e := newEnv(t, withConn(func(l *config.ConnLimits) { l.MaxInflightBytes, l.MaxInflightBytesPerConn = 1<<20, 1<<20 }),
+		withConfig(func(c *Config) { c.MaxRequestBytes = 1 << 20 }))
+	for range 8 {
+		c := dial(t, e.addr)
+		c.Write(append(binary.BigEndian.AppendUint32(nil, 1<<20), make([]byte, 1024)...))
+	}
+	e.dial().served()
 }
 
 // Idle connections hold no buffers: the server's cost of an idle connection is its goroutine,
