@@ -26,6 +26,7 @@ import (
 	"github.com/kop-conformance/kop-conformance/reference/internal/catalog"
 	"github.com/kop-conformance/kop-conformance/reference/internal/config"
 	"github.com/kop-conformance/kop-conformance/reference/internal/group"
+	"github.com/kop-conformance/kop-conformance/reference/internal/memlimit"
 	"github.com/kop-conformance/kop-conformance/reference/internal/naming"
 	"github.com/kop-conformance/kop-conformance/reference/internal/storage"
 	"github.com/kop-conformance/kop-conformance/reference/protocol"
@@ -61,6 +62,11 @@ func run(cfg *config.Config) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if soft, err := memlimit.Apply(os.Getenv); err != nil {
+		log.Warn("reading the container's memory limit", "err", err)
+	} else if soft > 0 {
+		log.Info("Go memory limit set below the container's", "bytes", soft, "share", memlimit.Share)
+	}
 
 	cat, err := catalog.New(cfg.PulsarAdminURL, cfg.Tenant, cfg.Namespace, cfg.PulsarToken)
 	if err != nil {
