@@ -22,7 +22,10 @@ import (
 
 // hostileMemory is the reference container's memory cap for the whole run (env
 // WithReferenceMemory): a request that makes the gateway allocate past it gets it OOM-killed.
-const hostileMemory = 1 << 30
+// 2 GiB: every partition the gateway has opened keeps its Pulsar producer and tail reader, so
+// its memory grows with the partitions a run creates (about 1 GiB after the full matrix's
+// reference suite, up to 730 MiB in the PR gate); the bombs below would need far more.
+const hostileMemory = 2 << 30
 
 // Requests an attacker would send, each refused with its code and storing nothing; after them
 // the cell's client still produces and consumes exactly. Ordered and Serial: the gateway's
