@@ -56,8 +56,15 @@ type Partition struct {
 }
 
 func newPartition(s *Store, tp partition.TP) *Partition {
+	p := blankPartition(s, tp)
+	go p.runTail()
+	return p
+}
+
+// blankPartition is a partition's state before its tail reader starts.
+func blankPartition(s *Store, tp partition.TP) *Partition {
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &Partition{
+	return &Partition{
 		store: s, tp: tp, name: s.TopicName(tp),
 		log:         s.log.With("topic", tp.Topic, "partition", tp.Partition),
 		ctx:         ctx,
@@ -65,13 +72,10 @@ func newPartition(s *Store, tp partition.TP) *Partition {
 		ready:       make(chan struct{}),
 		firstStored: -1,
 		changed:     make(chan struct{}),
-		entries:     make(map[entryKey]int64, recentEntries),
-		ring:        make([]entryKey, recentEntries),
+		entries:     map[entryKey]int64{},
 		waiters:     map[entryKey][]chan struct{}{},
 		index:       newSparseIndex(indexPoints),
 	}
-	go p.runTail()
-	return p
 }
 
 func (p *Partition) close() {
@@ -195,11 +199,15 @@ func (p *Partition) learnLocked(ek entryKey, first int64) {
 	if _, ok := p.entries[ek]; ok {
 		return
 	}
-	if old := p.ring[p.ringPos]; old != (entryKey{}) {
-		delete(p.entries, old)
+	// The ring grows with the entries seen, up to recentEntries, then forgets the oldest: a
+	// partition that carried a few batches costs a few bytes, not the whole ring.
+	if len(p.ring) < recentEntries {
+		p.ring = append(p.ring, ek)
+	} else {
+		delete(p.entries, p.ring[p.ringPos])
+		p.ring[p.ringPos] = ek
+		p.ringPos = (p.ringPos + 1) % recentEntries
 	}
-	p.ring[p.ringPos] = ek
-	p.ringPos = (p.ringPos + 1) % len(p.ring)
 	p.entries[ek] = first
 	p.index.add(point{offset: first, pos: ek})
 	for _, w := range p.waiters[ek] {
