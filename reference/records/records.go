@@ -5,7 +5,6 @@ package records
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
-	"github.com/pierrec/lz4/v4"
 	"github.com/twmb/franz-go/pkg/kbin"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -62,6 +60,8 @@ const (
 // maxZstdWindow bounds the zstd window a batch may declare (the decoder allocates it up front):
 // 8 MiB, the window the zstd format asks every decoder to support, or the limit when larger.
 const maxZstdWindow = 8 << 20
+
+var errZstdUnavailable = errors.New("no zstd decoder")
 
 // Decode parses every batch in raw. limit bounds the records of all its batches together,
 // decompressed (the gateway passes max message bytes: they become one Pulsar entry):
@@ -171,23 +171,15 @@ func decompress(codec int16, src []byte, limit int) ([]byte, error) {
 	case CodecNone:
 		return src, nil
 	case CodecGzip:
-		var zr *gzip.Reader
-		if zr, err = gzip.NewReader(bytes.NewReader(src)); err == nil {
-			out, err = readLimited(zr, limit)
-		}
+		out, err = gunzip(src, limit)
 	case CodecSnappy:
 		out, err = unsnappy(src, limit)
 	case CodecLZ4:
-		out, err = readLimited(lz4.NewReader(bytes.NewReader(src)), limit)
+		out, err = unlz4(src, limit)
 	case CodecZstd:
-		var zr *zstd.Decoder
-		window := uint64(max(maxZstdWindow, limit))
-		if zr, err = zstd.NewReader(bytes.NewReader(src), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(window)); err == nil {
-			out, err = readLimited(zr, limit)
-			zr.Close()
-		}
+		out, err = unzstd(src, limit)
 		if errors.Is(err, zstd.ErrWindowSizeExceeded) {
-			return nil, fmt.Errorf("%w: the zstd window is over %d bytes", ErrTooLarge, window)
+			return nil, fmt.Errorf("%w: the zstd window is over %d bytes", ErrTooLarge, max(maxZstdWindow, limit))
 		}
 	default:
 		return nil, fmt.Errorf("%w: unknown compression codec %d", ErrCorrupt, codec)

@@ -23,7 +23,7 @@ func sample() []Record {
 }
 
 // recompress rewrites an uncompressed batch with codec, fixing length and CRC.
-func recompress(t *testing.T, raw []byte, codec int16) []byte {
+func recompress(t testing.TB, raw []byte, codec int16) []byte {
 	t.Helper()
 	var b kmsg.RecordBatch
 	if err := b.ReadFrom(raw); err != nil {
