@@ -11,6 +11,8 @@ import (
 	"encoding/binary"
 	"sync"
 	"time"
+
+	"github.com/kop-conformance/kop-conformance/reference/internal/recent"
 )
 
 // window is how many recent batches per producer are remembered, as in Kafka.
@@ -35,10 +37,8 @@ const (
 // The zero value is ready to use.
 type IDs struct {
 	mu     sync.Mutex
-	random func() uint64 // crypto/rand when nil; tests replace it
-	issued map[int64]struct{}
-	ring   []int64 // the remembered ids, oldest overwritten first
-	next   int
+	random func() uint64                // crypto/rand when nil; tests replace it
+	issued *recent.Map[int64, struct{}] // the last remembered ids handed out
 }
 
 // remembered is how many recent ids a new one is checked against.
@@ -52,26 +52,16 @@ func (g *IDs) Next() (int64, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.issued == nil {
-		g.issued = make(map[int64]struct{}, 1024)
+		g.issued = recent.New[int64, struct{}](remembered)
 	}
 	random := g.random
 	if random == nil {
 		random = cryptoUint64
 	}
 	for range drawLimit {
-		id := int64(random() >> 1)
-		if _, dup := g.issued[id]; id == 0 || dup {
-			continue
+		if id := int64(random() >> 1); id != 0 && g.issued.Add(id, struct{}{}) {
+			return id, true
 		}
-		if len(g.ring) < remembered {
-			g.ring = append(g.ring, id)
-		} else {
-			delete(g.issued, g.ring[g.next])
-			g.ring[g.next] = id
-			g.next = (g.next + 1) % remembered
-		}
-		g.issued[id] = struct{}{}
-		return id, true
 	}
 	return -1, false
 }

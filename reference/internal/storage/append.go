@@ -79,7 +79,7 @@ func (p *Partition) offsetOf(ctx context.Context, id pulsar.MessageID) (int64, e
 		b = 0
 	}
 	p.mu.Lock()
-	if first, ok := p.entries[ek]; ok {
+	if first, ok := p.entries.Get(ek); ok {
 		p.mu.Unlock()
 		return first + b, nil
 	}
@@ -97,7 +97,7 @@ func (p *Partition) offsetOf(ctx context.Context, id pulsar.MessageID) (int64, e
 		return 0, fmt.Errorf("waiting for the offset of %v on %s: %w", id, p.name, ctx.Err())
 	}
 	p.mu.Lock()
-	first, ok := p.entries[ek]
+	first, ok := p.entries.Get(ek)
 	p.mu.Unlock()
 	if !ok {
 		return p.readOffsetAt(ctx, id)

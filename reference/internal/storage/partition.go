@@ -10,6 +10,7 @@ import (
 	"github.com/apache/pulsar-client-go/pulsar"
 
 	"github.com/kop-conformance/kop-conformance/reference/internal/partition"
+	"github.com/kop-conformance/kop-conformance/reference/internal/recent"
 )
 
 const (
@@ -43,9 +44,7 @@ type Partition struct {
 	// start Kafka sees may be above it (DeleteRecords): see LogStart.
 	firstStored int64
 	changed     chan struct{}
-	entries     map[entryKey]int64 // recent entry -> first offset
-	ring        []entryKey
-	ringPos     int
+	entries     *recent.Map[entryKey, int64] // recent entry -> first offset
 	lastSeen    entryKey
 	// lastPublish is the latest Pulsar publish time seen (ms): a time lookup past it has no
 	// answer without asking Pulsar.
@@ -72,7 +71,7 @@ func blankPartition(s *Store, tp partition.TP) *Partition {
 		ready:       make(chan struct{}),
 		firstStored: -1,
 		changed:     make(chan struct{}),
-		entries:     map[entryKey]int64{},
+		entries:     recent.New[entryKey, int64](recentEntries),
 		waiters:     map[entryKey][]chan struct{}{},
 		index:       newSparseIndex(indexPoints),
 	}
@@ -196,19 +195,9 @@ func (p *Partition) observe(msg pulsar.Message) error {
 
 // learnLocked remembers that entry ek starts at offset first.
 func (p *Partition) learnLocked(ek entryKey, first int64) {
-	if _, ok := p.entries[ek]; ok {
+	if !p.entries.Add(ek, first) {
 		return
 	}
-	// The ring grows with the entries seen, up to recentEntries, then forgets the oldest: a
-	// partition that carried a few batches costs a few bytes, not the whole ring.
-	if len(p.ring) < recentEntries {
-		p.ring = append(p.ring, ek)
-	} else {
-		delete(p.entries, p.ring[p.ringPos])
-		p.ring[p.ringPos] = ek
-		p.ringPos = (p.ringPos + 1) % recentEntries
-	}
-	p.entries[ek] = first
 	p.index.add(point{offset: first, pos: ek})
 	for _, w := range p.waiters[ek] {
 		close(w)

@@ -17,22 +17,22 @@ func testStore() *Store {
 func TestRecentEntriesGrowAndForgetTheOldest(t *testing.T) {
 	p := blankPartition(testStore(), partition.TP{Topic: "t"})
 	p.learnLocked(entryKey{1, 0}, 0)
-	if len(p.ring) != 1 || cap(p.ring) > 16 {
-		t.Fatalf("after one entry the ring holds %d (capacity %d), want 1 and little room", len(p.ring), cap(p.ring))
+	if p.entries.Len() != 1 {
+		t.Fatalf("after one entry %d are remembered, want 1", p.entries.Len())
 	}
 	for i := int64(1); i < recentEntries+10; i++ {
 		p.learnLocked(entryKey{1, i}, i*10)
 	}
-	if len(p.entries) != recentEntries || len(p.ring) != recentEntries {
-		t.Fatalf("%d entries in a ring of %d, want %d", len(p.entries), len(p.ring), recentEntries)
+	if p.entries.Len() != recentEntries {
+		t.Fatalf("%d entries remembered, want %d", p.entries.Len(), recentEntries)
 	}
 	for i := int64(0); i < 10; i++ {
-		if _, ok := p.entries[entryKey{1, i}]; ok {
+		if _, ok := p.entries.Get(entryKey{1, i}); ok {
 			t.Fatalf("entry %d, among the oldest, is still remembered", i)
 		}
 	}
 	for _, i := range []int64{10, recentEntries/2 + 5, recentEntries + 9} {
-		if got, ok := p.entries[entryKey{1, i}]; !ok || got != i*10 {
+		if got, ok := p.entries.Get(entryKey{1, i}); !ok || got != i*10 {
 			t.Fatalf("entry %d = %d, %v; want %d", i, got, ok, i*10)
 		}
 	}
