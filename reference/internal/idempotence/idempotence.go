@@ -2,8 +2,11 @@
 // ids that are unique and cannot be guessed, and per partition the last batches of each producer so a
 // retried batch is answered with its first offsets instead of being written twice.
 //
-// The dedupe window lives in the gateway's memory: a retry that straddles a gateway restart is
-// accepted as a new batch (see the README's known limits). Records themselves are only in Pulsar.
+// The window is kept in memory but can always be rebuilt: every idempotent batch is stored
+// with its producer, sequence numbers and epoch, and a partition's window is read back from
+// the log (Load) the first time a producer writes to it after the gateway started and after
+// any write whose outcome is in doubt, so a retry that straddles a restart or a Pulsar outage
+// is still recognised.
 package idempotence
 
 import (
@@ -89,6 +92,32 @@ type Partition struct {
 	sync.Mutex
 	max       int
 	producers map[int64]*producer
+	loaded    bool // the window holds what the log holds (see Loaded)
+}
+
+// Loaded says whether the window is known to hold every batch the log holds; until Load it is
+// not, nor after Doubt.
+func (p *Partition) Loaded() bool { return p.loaded }
+
+// Doubt says a write failed in a way that may still have stored it: the window must be read
+// back from the log before the next check.
+func (p *Partition) Doubt() { p.loaded = false }
+
+// Load adds the batches read back from the log, oldest first, to the window (what the window
+// already holds was written too; the log's newest batch of a producer ends up its newest).
+func (p *Partition) Load(batches []Batch, now time.Time) {
+	for _, b := range batches {
+		p.Commit(b.ID, b.Epoch, b.First, b.Last, b.Base, now)
+	}
+	p.loaded = true
+}
+
+// Batch is an idempotent batch read back from the log.
+type Batch struct {
+	ID          int64
+	Epoch       int16
+	First, Last int32
+	Base        int64
 }
 
 // NewPartition remembers at most maxProducers producers; the least recently seen goes first.
@@ -130,9 +159,17 @@ func next(s int32) int32 {
 	return s + 1
 }
 
-// Commit records a written batch.
+// Commit records a written batch (again: a batch already in the window is left as it is).
 func (p *Partition) Commit(id int64, epoch int16, first, last int32, base int64, now time.Time) {
 	pr := p.producers[id]
+	if pr != nil && pr.epoch == epoch {
+		for _, b := range pr.recent {
+			if b.first == first && b.last == last {
+				pr.seen = now
+				return
+			}
+		}
+	}
 	if pr == nil {
 		if len(p.producers) >= p.max {
 			p.evictOldest()

@@ -112,3 +112,44 @@ func TestIDsAreRandomPositiveAndNeverRepeated(t *testing.T) {
 		t.Fatal("10000 ids only ever increased: they follow a sequence")
 	}
 }
+
+// A window read back from the log recognises a retry it never saw written, and is needed again
+// after a write in doubt.
+func TestLoadRebuildsTheWindow(t *testing.T) {
+	p := NewPartition(10)
+	if p.Loaded() {
+		t.Fatal("a new partition claims to hold what the log holds")
+	}
+	now := time.Now()
+	p.Load([]Batch{{ID: 7, Epoch: 0, First: 0, Last: 4, Base: 10}, {ID: 7, Epoch: 0, First: 5, Last: 9, Base: 20}, {ID: 8, Epoch: 2, First: 0, Last: 0, Base: 30}}, now)
+	if !p.Loaded() {
+		t.Fatal("not loaded after Load")
+	}
+	for _, c := range []struct {
+		id          int64
+		epoch       int16
+		first, last int32
+		want        Verdict
+		base        int64
+	}{
+		{7, 0, 5, 9, Duplicate, 20},
+		{7, 0, 0, 4, Duplicate, 10},
+		{7, 0, 10, 12, Append, 0},
+		{7, 0, 11, 12, OutOfOrder, 0},
+		{8, 1, 1, 1, StaleEpoch, 0},
+		{9, 0, 0, 0, Append, 0},
+	} {
+		if v, base := p.Check(c.id, c.epoch, c.first, c.last); v != c.want || base != c.base {
+			t.Errorf("Check(%d, %d, %d, %d) = %v, %d; want %v, %d", c.id, c.epoch, c.first, c.last, v, base, c.want, c.base)
+		}
+	}
+	// Committing a batch the load already brought is no second copy in the window.
+	p.Commit(7, 0, 5, 9, 20, now)
+	if n := len(p.producers[7].recent); n != 2 {
+		t.Fatalf("%d batches remembered after committing a loaded one again, want 2", n)
+	}
+	p.Doubt()
+	if p.Loaded() {
+		t.Fatal("still loaded after a write in doubt")
+	}
+}

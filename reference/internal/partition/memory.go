@@ -2,6 +2,7 @@ package partition
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/kop-conformance/kop-conformance/reference/records"
@@ -17,6 +18,18 @@ type Memory struct {
 	parts  map[TP]*memoryLog
 	starts map[TP]int64 // offsets DeleteRecords deleted up to
 	err    error
+	// lostAck, when set, is asked after each stored append whether to report it failed.
+	lostAck func() bool
+}
+
+var errLostAck = errors.New("the storage did not answer (the batch was stored)")
+
+// LoseAcks makes an append that stored its batch report a failure whenever lose says so, as
+// when Pulsar stored a write but its answer was lost; nil heals.
+func (m *Memory) LoseAcks(lose func() bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.lostAck = lose
 }
 
 // NewMemory returns an empty in-memory store.
@@ -92,21 +105,45 @@ func (l *memoryLog) locked(f func()) error {
 	return nil
 }
 
-func (l *memoryLog) Append(_ context.Context, recs []records.Record) (int64, error) {
+func (l *memoryLog) Append(_ context.Context, recs []records.Record, prod *Producer) (int64, error) {
 	var base int64
+	lose := false
 	err := l.locked(func() {
+		lose = l.m.lostAck != nil && l.m.lostAck()
 		base = l.hwm
 		stored := make([]records.Record, len(recs))
 		for i, r := range recs {
 			r.Offset = base + int64(i)
 			stored[i] = r
 		}
-		l.entries = append(l.entries, Batch{Records: stored})
+		var p *Producer
+		if prod != nil {
+			c := *prod
+			p = &c
+		}
+		l.entries = append(l.entries, Batch{Records: stored, Producer: p})
 		l.hwm += int64(len(recs))
 		close(l.changed)
 		l.changed = make(chan struct{})
 	})
+	if err == nil && lose {
+		return -1, errLostAck // stored, but the caller is told it failed, as when an answer is lost
+	}
 	return base, err
+}
+
+// RecentProducers returns the idempotent batches among the last n records.
+func (l *memoryLog) RecentProducers(_ context.Context, n int64) ([]ProducerBatch, error) {
+	var out []ProducerBatch
+	err := l.locked(func() {
+		from := max(l.hwm-n, l.logStartLocked())
+		for _, e := range l.entries {
+			if e.Producer != nil && len(e.Records) > 0 && e.Records[0].Offset >= from {
+				out = append(out, ProducerBatch{Producer: *e.Producer, Base: e.Records[0].Offset})
+			}
+		}
+	})
+	return out, err
 }
 
 func (l *memoryLog) Read(_ context.Context, offset int64, maxBytes int) ([]Batch, error) {
@@ -129,7 +166,11 @@ func (l *memoryLog) Read(_ context.Context, offset int64, maxBytes int) ([]Batch
 				run = append(run, r)
 			}
 			if len(run) > 0 {
-				out = append(out, Batch{Records: run})
+				b := Batch{Records: run}
+				if run[0].Offset == e.Records[0].Offset {
+					b.Producer = e.Producer
+				}
+				out = append(out, b)
 			}
 		}
 	})

@@ -35,7 +35,7 @@ func TestMemoryOffsets(t *testing.T) {
 	m := NewMemory()
 	l, _ := m.Partition(TP{"t", 0})
 	changed := l.Changed()
-	if base, _ := l.Append(ctx, recs(10, 20, 30)); base != 0 {
+	if base, _ := l.Append(ctx, recs(10, 20, 30), nil); base != 0 {
 		t.Fatalf("first base %d", base)
 	}
 	select {
@@ -43,7 +43,7 @@ func TestMemoryOffsets(t *testing.T) {
 	default:
 		t.Fatal("an append must close the change channel taken before it")
 	}
-	if base, _ := l.Append(ctx, recs(40, 50)); base != 3 {
+	if base, _ := l.Append(ctx, recs(40, 50), nil); base != 3 {
 		t.Fatalf("second base %d, want 3: offsets are continuous", base)
 	}
 	size := (&records.Record{Value: []byte{0}}).Size()
@@ -87,7 +87,7 @@ func TestMemoryOffsets(t *testing.T) {
 		t.Fatal(err)
 	}
 	l, _ = m.Partition(TP{"t", 0})
-	if base, _ := l.Append(ctx, recs(1)); base != 0 {
+	if base, _ := l.Append(ctx, recs(1), nil); base != 0 {
 		t.Fatalf("recreated topic starts at %d", base)
 	}
 	if ls, _ := l.LogStart(ctx); ls != 0 {
@@ -104,14 +104,14 @@ func TestMemoryFails(t *testing.T) {
 	if _, err := m.Partition(TP{"t", 0}); !errors.Is(err, down) {
 		t.Errorf("Partition: %v", err)
 	}
-	if _, err := l.Append(ctx, recs(1)); !errors.Is(err, down) {
+	if _, err := l.Append(ctx, recs(1), nil); !errors.Is(err, down) {
 		t.Errorf("Append: %v", err)
 	}
 	if _, err := l.HighWatermark(ctx); !errors.Is(err, down) {
 		t.Errorf("HighWatermark: %v", err)
 	}
 	m.Fail(nil)
-	if _, err := l.Append(ctx, recs(1)); err != nil {
+	if _, err := l.Append(ctx, recs(1), nil); err != nil {
 		t.Errorf("healed: %v", err)
 	}
 }

@@ -7,9 +7,14 @@ package partition
 
 import (
 	"context"
+	"errors"
 
 	"github.com/kop-conformance/kop-conformance/reference/records"
 )
+
+// ErrBatchTooLarge is a batch the storage cannot keep as one unit (Produce answers
+// MESSAGE_TOO_LARGE).
+var ErrBatchTooLarge = errors.New("batch too large to store as one unit")
 
 // TP is a Kafka topic partition.
 type TP struct {
@@ -20,13 +25,38 @@ type TP struct {
 // Batch is a run of consecutive records stored together (one Pulsar entry: a produced batch).
 type Batch struct {
 	Records []records.Record
+	// Producer is the idempotent producer that wrote the batch, when it was one and the run
+	// starts at the batch's first record.
+	Producer *Producer
+}
+
+// Producer names an idempotent producer's batch (KIP-98): the producer id and epoch and the
+// sequence numbers of the batch's first and last records. The log keeps it with the batch so
+// that what a producer wrote can be read back after a restart or a write in doubt.
+type Producer struct {
+	ID                int64
+	Epoch             int16
+	FirstSeq, LastSeq int32
+}
+
+// ProducerBatch is an idempotent batch the log holds and the offset of its first record.
+type ProducerBatch struct {
+	Producer
+	Base int64
 }
 
 // Log is one partition as the handlers see it: Kafka offsets, continuous from the first record,
 // a log start that DeleteRecords moves, and a high watermark whose advance wakes long polls.
 type Log interface {
-	// Append stores records as one batch and returns the offset of the first one.
-	Append(ctx context.Context, recs []records.Record) (int64, error)
+	// Append stores records as one batch, all or nothing, and returns the offset of the first
+	// one; prod is the idempotent producer that sent them, or nil. An error means the batch may
+	// or may not be stored (Pulsar did not answer): RecentProducers tells, for an idempotent one.
+	// A stored batch whose offset could not be learned is answered with offset -1 and no error.
+	Append(ctx context.Context, recs []records.Record, prod *Producer) (int64, error)
+	// RecentProducers returns the idempotent batches among the last n records the log holds,
+	// oldest first, once every write the storage acknowledged is known (a write in doubt has
+	// landed or never will).
+	RecentProducers(ctx context.Context, n int64) ([]ProducerBatch, error)
 	// Read returns records from offset on, up to maxBytes, but always at least one record when
 	// any is available (KIP-74). It never waits for new data: callers long-poll with Changed.
 	Read(ctx context.Context, offset int64, maxBytes int) ([]Batch, error)
