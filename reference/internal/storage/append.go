@@ -4,19 +4,47 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
 
 	"github.com/kop-conformance/kop-conformance/reference/faults"
+	"github.com/kop-conformance/kop-conformance/reference/internal/partition"
 	"github.com/kop-conformance/kop-conformance/reference/records"
 )
 
-// Append stores records as one Pulsar batch and returns the offset of the first one.
-func (p *Partition) Append(ctx context.Context, recs []records.Record) (int64, error) {
+// Append stores records as one Pulsar entry (a Pulsar batch message), so a Kafka batch is
+// stored all or nothing, and returns the offset of the first record. The producer batches only
+// when told to (no publish delay, no count or byte limit below the entry's), under writeMu, so
+// no timer or size limit can cut a Kafka batch in two. prod, when set, is written on the first
+// message (propProducer) so the dedupe window can be read back from Pulsar.
+//
+// An error means Pulsar did not acknowledge the entry; it may still have stored it. Once
+// acknowledged, the write is never reported failed: an offset that cannot be learned in time
+// is answered as -1.
+func (p *Partition) Append(ctx context.Context, recs []records.Record, prod *partition.Producer) (int64, error) {
 	if len(recs) == 0 {
 		return 0, errors.New("append of no records")
+	}
+	hide := p.store.cfg.Faults.On(faults.HeadersHidden)
+	msgs := make([]*pulsar.ProducerMessage, len(recs))
+	size := 0
+	for i := range recs {
+		msgs[i] = toMessage(&recs[i], hide)
+		size += entrySize(msgs[i])
+	}
+	if prod != nil {
+		if msgs[0].Properties == nil {
+			msgs[0].Properties = map[string]string{}
+		}
+		v := encodeProducer(prod)
+		msgs[0].Properties[propProducer] = v
+		size += len(propProducer) + len(v) + 8
+	}
+	if size > p.store.cfg.MaxEntryBytes {
+		return 0, fmt.Errorf("%w: %d records take about %d bytes as one Pulsar entry, over %d", partition.ErrBatchTooLarge, len(recs), size, p.store.cfg.MaxEntryBytes)
 	}
 	if err := p.waitReady(ctx); err != nil {
 		return 0, err
@@ -25,9 +53,9 @@ func (p *Partition) Append(ctx context.Context, recs []records.Record) (int64, e
 	if p.producer == nil {
 		prod, err := p.store.client.CreateProducer(pulsar.ProducerOptions{
 			Topic:                   p.name,
-			BatchingMaxMessages:     10000,
-			BatchingMaxSize:         4 << 20,
-			BatchingMaxPublishDelay: 50 * time.Millisecond,
+			BatchingMaxMessages:     math.MaxInt32,
+			BatchingMaxSize:         math.MaxInt32,
+			BatchingMaxPublishDelay: 24 * time.Hour, // flushed explicitly, once per Kafka batch
 			SendTimeout:             p.store.cfg.OperationTimeout,
 		})
 		if err != nil {
@@ -36,31 +64,33 @@ func (p *Partition) Append(ctx context.Context, recs []records.Record) (int64, e
 		}
 		p.producer = prod
 	}
-	prod := p.producer
-	hide := p.store.cfg.Faults.On(faults.HeadersHidden)
+	producer := p.producer
 	var (
 		wg      sync.WaitGroup
-		first   pulsar.MessageID
+		ids     = make([]pulsar.MessageID, len(msgs))
 		sendErr error
 		errMu   sync.Mutex
 	)
-	wg.Add(len(recs))
-	for i := range recs {
-		i := i
-		prod.SendAsync(ctx, toMessage(&recs[i], hide), func(id pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
+	wg.Add(len(msgs))
+	for i, m := range msgs {
+		producer.SendAsync(ctx, m, func(id pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
 			errMu.Lock()
 			if err != nil && sendErr == nil {
 				sendErr = err
 			}
-			if i == 0 {
-				first = id
-			}
+			ids[i] = id
 			errMu.Unlock()
 			wg.Done()
 		})
 	}
-	flushErr := prod.FlushWithCtx(ctx)
+	flushErr := producer.FlushWithCtx(ctx)
 	wg.Wait()
+	if sendErr != nil || flushErr != nil {
+		// Pulsar may yet store what it did not acknowledge. Closing the producer stops it
+		// resending that after a reconnect; the next write gets a fresh one.
+		p.producer = nil
+		go producer.Close()
+	}
 	p.writeMu.Unlock()
 	if sendErr != nil {
 		return 0, fmt.Errorf("writing to %s: %w", p.name, sendErr)
@@ -68,7 +98,37 @@ func (p *Partition) Append(ctx context.Context, recs []records.Record) (int64, e
 	if flushErr != nil {
 		return 0, fmt.Errorf("flushing %s: %w", p.name, flushErr)
 	}
-	return p.offsetOf(ctx, first)
+	first := ids[0]
+	if first == nil || first.LedgerID() < 0 {
+		// Pulsar's deduplication recognised a resent entry: stored, at an offset it does not say.
+		p.log.Warn("write acknowledged without a position (a resent entry Pulsar already had)")
+		return -1, nil
+	}
+	for _, id := range ids[1:] {
+		if id == nil || id.LedgerID() != first.LedgerID() || id.EntryID() != first.EntryID() {
+			p.log.Error("a Kafka batch was stored in more than one Pulsar entry", "records", len(recs), "first", first, "other", id)
+			break
+		}
+	}
+	// Acknowledged: learn the offset even if the request gave up meanwhile.
+	lookup, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.store.cfg.OperationTimeout)
+	defer cancel()
+	base, err := p.offsetOf(lookup, first)
+	if err != nil {
+		p.log.Warn("write acknowledged but its offset is unknown; answering -1", "err", err)
+		return -1, nil
+	}
+	return base, nil
+}
+
+// entrySize is about what a message takes in a Pulsar batch entry: its payload, key and
+// properties and the fields of its per-message metadata, rounded up.
+func entrySize(m *pulsar.ProducerMessage) int {
+	n := len(m.Payload) + len(m.Key) + 40
+	for k, v := range m.Properties {
+		n += len(k) + len(v) + 8
+	}
+	return n
 }
 
 // offsetOf waits until the tail reader has seen the entry holding id and returns id's offset.

@@ -46,6 +46,7 @@ type Partition struct {
 	changed     chan struct{}
 	entries     *recent.Map[entryKey, int64] // recent entry -> first offset
 	lastSeen    entryKey
+	seenAny     bool // lastSeen is an entry the tail saw
 	// lastPublish is the latest Pulsar publish time seen (ms): a time lookup past it has no
 	// answer without asking Pulsar.
 	lastPublish int64
@@ -95,38 +96,17 @@ func (p *Partition) close() {
 }
 
 // runTail follows the topic. It starts at the last existing message (inclusive) so the high
-// watermark is known without reading the topic from the start.
+// watermark is known without reading the topic from the start. A reader that stops is opened
+// again after the last entry it saw, for as long as the partition is open.
 func (p *Partition) runTail() {
-	var r pulsar.Reader
-	for attempt := 0; ; attempt++ {
-		var err error
-		r, err = p.store.client.CreateReader(pulsar.ReaderOptions{
-			Topic:                   p.name,
-			StartMessageID:          pulsar.LatestMessageID(),
-			StartMessageIDInclusive: true,
-			ReceiverQueueSize:       1000,
-		})
-		if err == nil {
-			break
-		}
-		if p.ctx.Err() != nil {
-			p.fail(err)
-			return
-		}
-		p.log.Warn("tail reader create failed; retrying", "err", err, "attempt", attempt)
-		if attempt >= 5 {
-			p.fail(fmt.Errorf("opening %s: %w", p.name, err))
-			return
-		}
-		select {
-		case <-time.After(time.Duration(attempt+1) * 200 * time.Millisecond):
-		case <-p.ctx.Done():
-			return
-		}
+	r, err := p.openTail(pulsar.LatestMessageID(), 5)
+	if err != nil {
+		p.fail(err)
+		return
 	}
-	defer r.Close()
+	defer func() { r.Close() }()
 
-	has, err := r.HasNext(), error(nil)
+	has := r.HasNext()
 	if has {
 		ctx, cancel := context.WithTimeout(p.ctx, p.store.cfg.OperationTimeout)
 		var msg pulsar.Message
@@ -144,16 +124,69 @@ func (p *Partition) runTail() {
 	for {
 		msg, err := r.Next(p.ctx)
 		if err != nil {
-			if p.ctx.Err() == nil {
-				p.log.Error("tail reader stopped", "err", err)
+			if p.ctx.Err() != nil {
+				return
 			}
-			return
+			p.log.Error("tail reader stopped; opening it again", "err", err)
+			r.Close()
+			if r, err = p.openTail(p.resumeAt(), -1); err != nil {
+				r = closedReader{}
+				return // closed meanwhile
+			}
+			continue
 		}
 		if err := p.observe(msg); err != nil {
 			p.log.Error("tail reader", "err", err)
 		}
 	}
 }
+
+// resumeAt is where a reopened tail starts: the last entry it saw (seen again, harmlessly),
+// or the topic's start when it saw none.
+func (p *Partition) resumeAt() pulsar.MessageID {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.seenAny {
+		return pulsar.EarliestMessageID()
+	}
+	return pulsar.NewMessageID(p.lastSeen.ledger, p.lastSeen.entry, -1, -1)
+}
+
+// openTail opens the tail reader at start, retrying with a growing pause: attempts times, or
+// until the partition closes when attempts < 0.
+func (p *Partition) openTail(start pulsar.MessageID, attempts int) (tailReader, error) {
+	for attempt := 0; ; attempt++ {
+		r, err := p.store.newTail(p.name, start)
+		if err == nil {
+			return r, nil
+		}
+		if p.ctx.Err() != nil {
+			return nil, err
+		}
+		p.log.Warn("tail reader create failed; retrying", "err", err, "attempt", attempt)
+		if attempts >= 0 && attempt >= attempts {
+			return nil, fmt.Errorf("opening %s: %w", p.name, err)
+		}
+		select {
+		case <-time.After(time.Duration(min(attempt+1, 25)) * 200 * time.Millisecond):
+		case <-p.ctx.Done():
+			return nil, p.ctx.Err()
+		}
+	}
+}
+
+// tailReader is what the tail needs of a Pulsar reader (tests give it a fake).
+type tailReader interface {
+	HasNext() bool
+	Next(context.Context) (pulsar.Message, error)
+	Close()
+}
+
+type closedReader struct{}
+
+func (closedReader) HasNext() bool                                { return false }
+func (closedReader) Next(context.Context) (pulsar.Message, error) { return nil, context.Canceled }
+func (closedReader) Close()                                       {}
 
 func (p *Partition) fail(err error) {
 	p.mu.Lock()
@@ -184,8 +217,8 @@ func (p *Partition) observe(msg pulsar.Message) error {
 		close(p.changed)
 		p.changed = make(chan struct{})
 	}
-	if p.lastSeen.less(ek) {
-		p.lastSeen = ek
+	if !p.seenAny || p.lastSeen.less(ek) {
+		p.lastSeen, p.seenAny = ek, true
 	}
 	if pt := publishedAt(msg); pt > p.lastPublish {
 		p.lastPublish = pt
@@ -306,4 +339,16 @@ func (p *Partition) firstStoredOffset(ctx context.Context, hwm int64) (int64, er
 		p.putCursor(c)
 	}
 	return off, nil
+}
+
+// failed says whether the partition could not be opened; it then serves nothing.
+func (p *Partition) failed() bool {
+	select {
+	case <-p.ready:
+	default:
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.initErr != nil
 }

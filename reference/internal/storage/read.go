@@ -62,7 +62,7 @@ func (p *Partition) Read(ctx context.Context, offset int64, maxBytes int) ([]par
 		id := msg.ID()
 		ek := entryKey{id.LedgerID(), id.EntryID()}
 		if len(out) == 0 || ek != entry {
-			out = append(out, partition.Batch{})
+			out = append(out, partition.Batch{Producer: producerOf(msg)})
 			entry = ek
 			b := int64(id.BatchIdx())
 			if b < 0 {

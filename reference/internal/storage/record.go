@@ -10,6 +10,7 @@ import (
 	"github.com/apache/pulsar-client-go/pulsar"
 	"github.com/twmb/franz-go/pkg/kbin"
 
+	"github.com/kop-conformance/kop-conformance/reference/internal/partition"
 	"github.com/kop-conformance/kop-conformance/reference/records"
 )
 
@@ -24,7 +25,43 @@ const (
 	propEmptyKey  = propPrefix + "empty-key"
 	propTimestamp = propPrefix + "timestamp"
 	propHeaders   = propPrefix + "headers"
+	// propProducer is on the first message of an idempotent producer's batch: its id, epoch and
+	// first and last sequence numbers, so the dedupe window can be rebuilt from Pulsar.
+	propProducer = propPrefix + "producer"
 )
+
+func encodeProducer(p *partition.Producer) string {
+	return fmt.Sprintf("%d/%d/%d/%d", p.ID, p.Epoch, p.FirstSeq, p.LastSeq)
+}
+
+// decodeProducer reads propProducer; a value that does not parse is no producer.
+func decodeProducer(s string) (*partition.Producer, bool) {
+	f := strings.Split(s, "/")
+	if len(f) != 4 {
+		return nil, false
+	}
+	id, e1 := strconv.ParseInt(f[0], 10, 64)
+	epoch, e2 := strconv.ParseInt(f[1], 10, 16)
+	first, e3 := strconv.ParseInt(f[2], 10, 32)
+	last, e4 := strconv.ParseInt(f[3], 10, 32)
+	if e1 != nil || e2 != nil || e3 != nil || e4 != nil || id < 0 {
+		return nil, false
+	}
+	return &partition.Producer{ID: id, Epoch: int16(epoch), FirstSeq: int32(first), LastSeq: int32(last)}, true
+}
+
+// producerOf is the idempotent producer of the batch msg starts, if msg starts one.
+func producerOf(msg pulsar.Message) *partition.Producer {
+	if msg.ID().BatchIdx() > 0 {
+		return nil
+	}
+	v, ok := msg.Properties()[propProducer]
+	if !ok {
+		return nil
+	}
+	p, _ := decodeProducer(v)
+	return p
+}
 
 // toMessage maps a Kafka record to a Pulsar message: key -> key, value -> payload,
 // headers -> properties, timestamp -> event time. hideHeaders is the test-only fault

@@ -40,6 +40,9 @@ type Config struct {
 	Token      string // Pulsar token of the gateway itself, when Pulsar requires authentication
 	// OperationTimeout bounds each Pulsar operation (connect, send, read).
 	OperationTimeout time.Duration
+	// MaxEntryBytes is the largest Pulsar entry a Kafka batch may become (the broker's
+	// maxMessageSize; default 5 MiB, Pulsar's default).
+	MaxEntryBytes int
 	// Ledgers lists a topic's ledgers so a fetch far from any known offset can bisect the
 	// topic's entries; without it such a fetch reads forward from the nearest known entry.
 	Ledgers LedgerLister
@@ -60,6 +63,9 @@ type Store struct {
 	parts  map[partition.TP]*Partition
 	starts *logStarts // nil until OpenLogStarts
 	closed bool
+
+	// newTail opens a partition's tail reader (a Pulsar reader; tests replace it).
+	newTail func(topic string, start pulsar.MessageID) (tailReader, error)
 }
 
 // Open connects to Pulsar. It does not wait for the broker: the first operation does.
@@ -69,6 +75,9 @@ func Open(cfg Config) (*Store, error) {
 	}
 	if cfg.OperationTimeout <= 0 {
 		cfg.OperationTimeout = 30 * time.Second
+	}
+	if cfg.MaxEntryBytes <= 0 {
+		cfg.MaxEntryBytes = 5 << 20
 	}
 	opts := pulsar.ClientOptions{
 		URL:               cfg.ServiceURL,
@@ -83,7 +92,18 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pulsar client for %s: %w", cfg.ServiceURL, err)
 	}
-	return &Store{cfg: cfg, client: client, log: cfg.Logger, parts: map[partition.TP]*Partition{}}, nil
+	s := &Store{cfg: cfg, client: client, log: cfg.Logger, parts: map[partition.TP]*Partition{}}
+	s.newTail = s.pulsarTail
+	return s, nil
+}
+
+func (s *Store) pulsarTail(topic string, start pulsar.MessageID) (tailReader, error) {
+	return s.client.CreateReader(pulsar.ReaderOptions{
+		Topic:                   topic,
+		StartMessageID:          start,
+		StartMessageIDInclusive: true,
+		ReceiverQueueSize:       1000,
+	})
 }
 
 // Client is the shared Pulsar client (the group coordinator writes through it too).
@@ -155,8 +175,10 @@ func (s *Store) Partition(tp partition.TP) (partition.Log, error) {
 	if s.closed {
 		return nil, ErrClosed
 	}
-	if p, ok := s.parts[tp]; ok {
+	if p, ok := s.parts[tp]; ok && !p.failed() {
 		return p, nil
+	} else if ok {
+		go p.close() // could not be opened (Pulsar was down): try again
 	}
 	p := newPartition(s, tp)
 	s.parts[tp] = p

@@ -1,0 +1,160 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apache/pulsar-client-go/pulsar"
+
+	"github.com/kop-conformance/kop-conformance/reference/internal/partition"
+)
+
+// tailMessage is a message at an entry with a broker index.
+type tailMessage struct {
+	pulsar.Message
+	id    pulsar.MessageID
+	index uint64
+	props map[string]string
+}
+
+func (m tailMessage) ID() pulsar.MessageID          { return m.id }
+func (m tailMessage) Index() *uint64                { return &m.index }
+func (m tailMessage) BrokerPublishTime() *time.Time { t := time.UnixMilli(1); return &t }
+func (m tailMessage) Properties() map[string]string { return m.props }
+func msgAt(ledger, entry int64, index uint64) tailMessage {
+	return tailMessage{id: pulsar.NewMessageID(ledger, entry, -1, -1), index: index}
+}
+
+// fakeTail plays a reader: it hands out msgs, then fails with err (or, without one, waits).
+type fakeTail struct {
+	msgs []pulsar.Message
+	err  error
+}
+
+func (r *fakeTail) HasNext() bool { return len(r.msgs) > 0 }
+func (r *fakeTail) Close()        {}
+func (r *fakeTail) Next(ctx context.Context) (pulsar.Message, error) {
+	if len(r.msgs) > 0 {
+		m := r.msgs[0]
+		r.msgs = r.msgs[1:]
+		return m, nil
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// A tail reader that stops is opened again at the last entry it saw, and the partition keeps
+// learning new entries (before, it stopped for good: no produce got its offset again).
+func TestTailReaderReopensAfterItStops(t *testing.T) {
+	s := testStore()
+	s.cfg.OperationTimeout = time.Second
+	var (
+		mu     sync.Mutex
+		starts []pulsar.MessageID
+	)
+	readers := []*fakeTail{
+		{msgs: []pulsar.Message{msgAt(7, 3, 4)}, err: errors.New("consumer closed")},
+		{msgs: []pulsar.Message{msgAt(7, 3, 4), msgAt(7, 4, 5)}},
+	}
+	s.newTail = func(_ string, start pulsar.MessageID) (tailReader, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		starts = append(starts, start)
+		if len(starts) > len(readers) {
+			return nil, errors.New("no more readers")
+		}
+		return readers[len(starts)-1], nil
+	}
+	p := newPartition(s, partition.TP{Topic: "t"})
+	defer p.close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for {
+		ch := p.Changed()
+		hwm, err := p.HighWatermark(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hwm == 6 {
+			break
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			t.Fatalf("high watermark stuck at %d after the tail reader stopped; want 6", hwm)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(starts) != 2 || starts[1].LedgerID() != 7 || starts[1].EntryID() != 3 {
+		t.Fatalf("readers opened at %v; want the second at the last entry seen, 7:3", starts)
+	}
+}
+
+// A partition that could not be opened is opened again on its next use.
+func TestFailedPartitionIsOpenedAgain(t *testing.T) {
+	s := testStore()
+	s.parts = map[partition.TP]*Partition{}
+	s.cfg.OperationTimeout = time.Second
+	fail := true
+	s.newTail = func(string, pulsar.MessageID) (tailReader, error) {
+		if fail {
+			return nil, errors.New("connection refused")
+		}
+		return &fakeTail{}, nil
+	}
+	tp := partition.TP{Topic: "t"}
+	p1, _ := s.Partition(tp)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := p1.HighWatermark(ctx); err == nil {
+		t.Fatal("a partition whose reader cannot be opened served a high watermark")
+	}
+	fail = false
+	p2, _ := s.Partition(tp)
+	if p2 == p1 {
+		t.Fatal("the failed partition was handed out again")
+	}
+	if hwm, err := p2.HighWatermark(ctx); err != nil || hwm != 0 {
+		t.Fatalf("reopened partition: high watermark %d, %v", hwm, err)
+	}
+	p2.(*Partition).close()
+}
+
+func TestProducerPropertyRoundTrip(t *testing.T) {
+	for _, p := range []partition.Producer{{ID: 1, Epoch: 0, FirstSeq: 0, LastSeq: 9}, {ID: 1<<62 + 5, Epoch: 32767, FirstSeq: 2147483600, LastSeq: 7}} {
+		got, ok := decodeProducer(encodeProducer(&p))
+		if !ok || *got != p {
+			t.Errorf("%+v read back as %+v, %v", p, got, ok)
+		}
+	}
+	for _, bad := range []string{"", "1/2/3", "x/0/0/0", "-1/0/0/0", "1/70000/0/0", "1/0/0/0/0"} {
+		if p, ok := decodeProducer(bad); ok {
+			t.Errorf("%q read as producer %+v", bad, p)
+		}
+	}
+}
+
+func TestLastEntry(t *testing.T) {
+	for _, c := range []struct {
+		ls   []Ledger
+		want entryKey
+		ok   bool
+	}{
+		{nil, entryKey{}, false},
+		{[]Ledger{{ID: 3, Entries: 0}}, entryKey{}, false},
+		{[]Ledger{{ID: 3, Entries: 10}, {ID: 5, Entries: 0}}, entryKey{3, 9}, true},
+		{[]Ledger{{ID: 3, Entries: 10}, {ID: 5, Entries: 2}}, entryKey{5, 1}, true},
+	} {
+		got, ok := lastEntry(c.ls)
+		if got != c.want || ok != c.ok {
+			t.Errorf("lastEntry(%v) = %v, %v; want %v, %v", c.ls, got, ok, c.want, c.ok)
+		}
+	}
+}
