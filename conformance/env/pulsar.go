@@ -39,6 +39,7 @@ var pulsarSettings = map[string]string{
 	"defaultRetentionTimeInMinutes":              "-1",
 	"defaultRetentionSizeInMB":                   "-1",
 	"brokerDeleteInactiveTopicsEnabled":          "false",
+	"brokerDeduplicationEnabled":                 "true",
 	"brokerServiceCompactionThresholdInBytes":    "1048576",
 }
 

@@ -25,9 +25,16 @@ package server
 // partition many times) holds a few max messages of decoded records, not one per partition; a
 // partition whose turn does not come within the request's timeout gets REQUEST_TIMED_OUT and is
 // not written.
+// A partition's records are written as one Pulsar entry, all or nothing (MESSAGE_TOO_LARGE
+// when they would not fit one); once Pulsar acknowledged them the answer is success, with
+// base offset or log start -1 if they could not be learned in time.
 // Idempotent batches (producer id >= 0) are checked against the producer's last five batches on
 // the partition: a retry is answered with the offsets it got the first time and not written
-// again; a gap gets OUT_OF_ORDER_SEQUENCE_NUMBER, an older epoch INVALID_PRODUCER_EPOCH.
+// again; a gap gets OUT_OF_ORDER_SEQUENCE_NUMBER, an older epoch INVALID_PRODUCER_EPOCH. The
+// batches are stored with their producer, so the window is read back from the partition's last
+// producerLookback records on the first idempotent write after the gateway starts and after a
+// write whose outcome was in doubt (Pulsar did not answer): a retry across a gateway restart or
+// a Pulsar outage is still recognised.
 
 import (
 	"context"
@@ -179,13 +186,28 @@ func (s *Server) producePartition(ctx context.Context, version int16, tp partiti
 	}
 	// Idempotent batches: check the sequence, write, and remember, under the partition's lock.
 	first, last := batches[0].Header, batches[len(batches)-1].Header
-	pid, epoch := first.ProducerID, first.ProducerEpoch
-	var prod *idempotence.Partition
-	if pid >= 0 {
+	p, err := s.logs.Partition(tp)
+	if err != nil {
+		s.storageFailed(tp, rp, err)
+		return
+	}
+	var (
+		ident *partition.Producer
+		prod  *idempotence.Partition
+	)
+	if pid := first.ProducerID; pid >= 0 {
+		ident = &partition.Producer{ID: pid, Epoch: first.ProducerEpoch, FirstSeq: first.FirstSequence,
+			LastSeq: last.FirstSequence + last.NumRecords - 1}
 		prod = s.producers.Partition(producerKey(tp))
 		prod.Lock()
 		defer prod.Unlock()
-		switch v, base := prod.Check(pid, epoch, first.FirstSequence, last.FirstSequence+last.NumRecords-1); v {
+		if !prod.Loaded() {
+			if err := loadProducers(ctx, p, prod); err != nil {
+				s.storageFailed(tp, rp, err)
+				return
+			}
+		}
+		switch v, base := prod.Check(ident.ID, ident.Epoch, ident.FirstSeq, ident.LastSeq); v {
 		case idempotence.Duplicate:
 			rp.BaseOffset = base
 			return
@@ -197,19 +219,58 @@ func (s *Server) producePartition(ctx context.Context, version int16, tp partiti
 			return
 		}
 	}
-	p, err := s.logs.Partition(tp)
-	if err == nil {
-		rp.BaseOffset, err = p.Append(ctx, recs)
-	}
-	if err == nil && prod != nil {
-		prod.Commit(pid, epoch, first.FirstSequence, last.FirstSequence+last.NumRecords-1, rp.BaseOffset, time.Now())
-	}
-	if err == nil && version >= 5 {
-		rp.LogStartOffset, err = p.LogStart(ctx)
-	}
+	base, err := p.Append(ctx, recs, ident)
 	if err != nil {
-		s.log.Error("produce: storage", "topic", tp.Topic, "partition", tp.Partition, "err", err)
-		rp.ErrorCode = kerr.KafkaStorageError.Code
-		rp.BaseOffset = -1
+		if prod != nil {
+			prod.Doubt() // Pulsar may have stored it: read the window back before the retry
+		}
+		s.storageFailed(tp, rp, err)
+		return
 	}
+	rp.BaseOffset = base
+	if prod != nil {
+		if base < 0 {
+			prod.Doubt() // stored at an offset not learned: the next check reads it back
+		} else {
+			prod.Commit(ident.ID, ident.Epoch, ident.FirstSeq, ident.LastSeq, base, time.Now())
+		}
+	}
+	if version >= 5 {
+		// The write stands whatever happens here: an unknown log start is answered as -1.
+		if rp.LogStartOffset, err = p.LogStart(ctx); err != nil {
+			s.log.Warn("produce: log start after a write", "topic", tp.Topic, "partition", tp.Partition, "err", err)
+			rp.LogStartOffset = -1
+		}
+	}
+}
+
+// producerLookback is how many of a partition's last records are read back to rebuild its
+// idempotence window after a gateway start or a write in doubt: Kafka keeps a producer's last
+// five batches, and a retry follows its original closely.
+const producerLookback = 10000
+
+// loadProducers rebuilds a partition's idempotence window from the batches the log holds.
+func loadProducers(ctx context.Context, p partition.Log, prod *idempotence.Partition) error {
+	bs, err := p.RecentProducers(ctx, producerLookback)
+	if err != nil {
+		return fmt.Errorf("reading back idempotent batches: %w", err)
+	}
+	out := make([]idempotence.Batch, len(bs))
+	for i, b := range bs {
+		out[i] = idempotence.Batch{ID: b.ID, Epoch: b.Epoch, First: b.FirstSeq, Last: b.LastSeq, Base: b.Base}
+	}
+	prod.Load(out, time.Now())
+	return nil
+}
+
+// storageFailed answers a partition whose write Pulsar did not acknowledge (MESSAGE_TOO_LARGE
+// for a batch no Pulsar entry can hold).
+func (s *Server) storageFailed(tp partition.TP, rp *kmsg.ProduceResponseTopicPartition, err error) {
+	rp.BaseOffset = -1
+	if errors.Is(err, partition.ErrBatchTooLarge) {
+		rp.ErrorCode = kerr.MessageTooLarge.Code
+		return
+	}
+	s.log.Error("produce: storage", "topic", tp.Topic, "partition", tp.Partition, "err", err)
+	rp.ErrorCode = kerr.KafkaStorageError.Code
 }

@@ -100,7 +100,7 @@ func TestCreateTopics(t *testing.T) {
 		named("a refused creation is UNKNOWN_SERVER_ERROR", changes(createTopicReq("new", 1, 1), kerr.UnknownServerError, errRefused.Error(), "new", 0, refusingWrites)),
 		{name: "a new topic starts at log start 0", run: func(t *testing.T, e *env, v int16) {
 			old, _ := e.logs.Partition(partition.TP{Topic: "new"}) // left by a topic deleted behind the gateway's back
-			old.Append(context.Background(), make([]records.Record, 6))
+			old.Append(context.Background(), make([]records.Record, 6), nil)
 			old.DeleteBefore(context.Background(), 5)
 			if ls, _ := old.LogStart(context.Background()); ls != 5 {
 				t.Fatalf("log start before %d", ls)

@@ -19,7 +19,7 @@ func (e *env) appendValues(p int32, vals ...string) {
 	for i, v := range vals {
 		recs[i] = records.Record{Timestamp: 1000 + int64(i), Value: []byte(v)}
 	}
-	if _, err := e.log(p).Append(context.Background(), recs); err != nil {
+	if _, err := e.log(p).Append(context.Background(), recs, nil); err != nil {
 		e.t.Fatal(err)
 	}
 }

@@ -181,14 +181,14 @@ func (l hookedLog) DeleteBefore(ctx context.Context, offset int64) error {
 	return l.Log.DeleteBefore(ctx, offset)
 }
 
-func (l hookedLog) Append(ctx context.Context, recs []records.Record) (int64, error) {
+func (l hookedLog) Append(ctx context.Context, recs []records.Record, prod *partition.Producer) (int64, error) {
 	if l.hooks.append != nil {
 		return -1, l.hooks.append(ctx)
 	}
 	if l.hooks.beforeAppend != nil {
 		l.hooks.beforeAppend()
 	}
-	return l.Log.Append(ctx, recs)
+	return l.Log.Append(ctx, recs, prod)
 }
 
 // watchReads makes the env signal env.reads after each read of a partition's log start.

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"math"
+	"sync"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/kop-conformance/kop-conformance/reference/internal/idempotence"
 	"github.com/kop-conformance/kop-conformance/reference/internal/partition"
 	"github.com/kop-conformance/kop-conformance/reference/records"
 )
@@ -149,6 +151,29 @@ func TestProduce(t *testing.T) {
 				t.Errorf("first %+v retry %+v high watermark %d; want both at 1, 3 records", first, retry, e.highWatermark(0))
 			}
 			wantCode(t, "next batch", c.produceTo(0, idempotent(0, 2, "c").encode(t), v).ErrorCode, nil)
+		}},
+		{name: "a retry of a write stored without an answer is answered its offset, not written twice", run: func(t *testing.T, e *env, v int16) {
+			c := e.dial()
+			c.produceTo(0, batchOf("before").encode(t), v)
+			var once sync.Once
+			e.logs.LoseAcks(func() (lose bool) { once.Do(func() { lose = true }); return })
+			lost := c.produceTo(0, idempotent(0, 0, "a", "b").encode(t), v)
+			wantCode(t, "write whose answer was lost", lost.ErrorCode, kerr.KafkaStorageError)
+			retry := c.produceTo(0, idempotent(0, 0, "a", "b").encode(t), v)
+			if retry.ErrorCode != 0 || retry.BaseOffset != 1 || e.highWatermark(0) != 3 {
+				t.Errorf("retry %+v, high watermark %d; want base 1 and the batch stored once (3 records)", retry, e.highWatermark(0))
+			}
+			wantCode(t, "next batch", c.produceTo(0, idempotent(0, 2, "c").encode(t), v).ErrorCode, nil)
+		}},
+		{name: "a retry after a gateway restart is answered its offset, not written twice", run: func(t *testing.T, e *env, v int16) {
+			c := e.dial()
+			first := c.produceTo(0, idempotent(0, 0, "a", "b").encode(t), v)
+			e.srv.producers = idempotence.NewTable(10) // what a restarted gateway remembers
+			retry := c.produceTo(0, idempotent(0, 0, "a", "b").encode(t), v)
+			if first.BaseOffset != 0 || retry.ErrorCode != 0 || retry.BaseOffset != 0 || e.highWatermark(0) != 2 {
+				t.Errorf("first %+v retry %+v, high watermark %d; want both at 0, 2 records", first, retry, e.highWatermark(0))
+			}
+			wantCode(t, "a gap after the restart", c.produceTo(0, idempotent(0, 5, "x").encode(t), v).ErrorCode, kerr.OutOfOrderSequenceNumber)
 		}},
 		{name: "a sequence gap is OUT_OF_ORDER_SEQUENCE_NUMBER", run: func(t *testing.T, e *env, v int16) {
 			c := e.dial()
