@@ -49,20 +49,36 @@ func (p *Partition) Append(ctx context.Context, recs []records.Record, prod *par
 	if err := p.waitReady(ctx); err != nil {
 		return 0, err
 	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	// From here the batch is sent whole: the request giving up must not cut it (a message
+	// refused for a cancelled context would leave the ones before it to be stored alone).
+	// Pulsar's answer is awaited for at most the operation timeout.
+	send, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.store.cfg.OperationTimeout)
+	defer cancel()
 	p.writeMu.Lock()
+	if p.producer != nil && p.producerCap < len(msgs) {
+		// The producer counts pending messages, not entries: one sized for smaller batches
+		// would wait forever for room that only this batch's flush could make.
+		go p.producer.Close()
+		p.producer = nil
+	}
 	if p.producer == nil {
+		capacity := pendingCapacity(len(msgs))
 		prod, err := p.store.client.CreateProducer(pulsar.ProducerOptions{
 			Topic:                   p.name,
 			BatchingMaxMessages:     math.MaxInt32,
 			BatchingMaxSize:         math.MaxInt32,
 			BatchingMaxPublishDelay: 24 * time.Hour, // flushed explicitly, once per Kafka batch
+			MaxPendingMessages:      capacity,
 			SendTimeout:             p.store.cfg.OperationTimeout,
 		})
 		if err != nil {
 			p.writeMu.Unlock()
 			return 0, fmt.Errorf("producer for %s: %w", p.name, err)
 		}
-		p.producer = prod
+		p.producer, p.producerCap = prod, capacity
 	}
 	producer := p.producer
 	var (
@@ -73,7 +89,7 @@ func (p *Partition) Append(ctx context.Context, recs []records.Record, prod *par
 	)
 	wg.Add(len(msgs))
 	for i, m := range msgs {
-		producer.SendAsync(ctx, m, func(id pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
+		producer.SendAsync(send, m, func(id pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
 			errMu.Lock()
 			if err != nil && sendErr == nil {
 				sendErr = err
@@ -83,7 +99,7 @@ func (p *Partition) Append(ctx context.Context, recs []records.Record, prod *par
 			wg.Done()
 		})
 	}
-	flushErr := producer.FlushWithCtx(ctx)
+	flushErr := producer.FlushWithCtx(send)
 	wg.Wait()
 	if sendErr != nil || flushErr != nil {
 		// Pulsar may yet store what it did not acknowledge. Closing the producer stops it
@@ -111,14 +127,25 @@ func (p *Partition) Append(ctx context.Context, recs []records.Record, prod *par
 		}
 	}
 	// Acknowledged: learn the offset even if the request gave up meanwhile.
-	lookup, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.store.cfg.OperationTimeout)
-	defer cancel()
+	lookup, stop := context.WithTimeout(context.WithoutCancel(ctx), p.store.cfg.OperationTimeout)
+	defer stop()
 	base, err := p.offsetOf(lookup, first)
 	if err != nil {
 		p.log.Warn("write acknowledged but its offset is unknown; answering -1", "err", err)
 		return -1, nil
 	}
 	return base, nil
+}
+
+// pendingCapacity is how many pending messages a partition's producer is made for: its
+// queues take about 24 bytes per message up front, so it starts small and grows (to the next
+// power of two) only for a partition that is sent larger batches.
+func pendingCapacity(records int) int {
+	c := 1024
+	for c < records {
+		c *= 2
+	}
+	return c
 }
 
 // entrySize is about what a message takes in a Pulsar batch entry: its payload, key and

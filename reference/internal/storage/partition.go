@@ -30,8 +30,9 @@ type Partition struct {
 	name  string
 	log   *slog.Logger
 
-	writeMu  sync.Mutex // orders appends; one Kafka batch is sent and flushed as a unit
-	producer pulsar.Producer
+	writeMu     sync.Mutex // orders appends; one Kafka batch is sent and flushed as a unit
+	producer    pulsar.Producer
+	producerCap int // the pending messages producer has room for
 
 	ctx    context.Context
 	cancel context.CancelFunc
