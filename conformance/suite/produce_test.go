@@ -1,6 +1,8 @@
 package suite
 
 import (
+	"fmt"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -45,6 +47,30 @@ var _ = Describe("produce", func() {
 			Expect(err).NotTo(HaveOccurred())
 			for i := range want {
 				Expect(got[i]).To(matchRecord(want[i], int64(i)), "record %d", i)
+			}
+		}, entries("produce"))
+
+	// Thousands of small records make batches of more records than a Pulsar producer queues by
+	// default (1,000): they must be stored whole, in order, with continuous offsets.
+	DescribeTable("6,000 small records are stored whole, in order, with continuous offsets",
+		func(ctx SpecContext, c cell) {
+			cl := c.open()
+			topic := newTopic(ctx, cl, c, "produce", 1)
+			want := make([]clients.Record, 6000)
+			for i := range want {
+				want[i] = clients.Record{Topic: topic, Value: []byte(fmt.Sprintf("v%05d", i))}
+			}
+			produced, err := cl.Produce(ctx, acksAll, want)
+			Expect(err).NotTo(HaveOccurred())
+			for i, r := range produced {
+				Expect(r.Offset).To(Equal(int64(i)), "offset of record %d", i)
+			}
+			got, err := cl.Consume(ctx, clients.ConsumeConfig{}, topic, 0, 0, len(want))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(got).To(HaveLen(len(want)))
+			for i := range want {
+				Expect(got[i].Offset).To(Equal(int64(i)), "offset of record %d", i)
+				Expect(string(got[i].Value)).To(Equal(string(want[i].Value)), "value of record %d", i)
 			}
 		}, entries("produce"))
 
