@@ -40,6 +40,9 @@ var pulsarSettings = map[string]string{
 	"defaultRetentionSizeInMB":                   "-1",
 	"brokerDeleteInactiveTopicsEnabled":          "false",
 	"brokerServiceCompactionThresholdInBytes":    "1048576",
+	// The gateway's --max-partitions-per-topic default, enforced by Pulsar too (its default, 0,
+	// is unlimited) for topics created around the gateway.
+	"maxNumPartitionsPerPartitionedTopic": "1000",
 }
 
 // RunPulsar starts Pulsar standalone and waits until its admin API serves the default
