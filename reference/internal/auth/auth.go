@@ -11,6 +11,12 @@
 // per topic would make it as slow as the namespace is large. Topics are named as Kafka names
 // them; a topic's grants are found under its Pulsar name (naming.ToPulsar), and a name Kafka
 // forbids has the namespace's grants, as a topic that does not exist has.
+//
+// A Kafka consumer group is what a Pulsar subscription is, and is authorized as Pulsar
+// authorizes subscribing: consume on the namespace, and the group's subscription permission
+// (pulsar-admin namespaces grant-subscription-permission) either absent or empty, or listing
+// the role; under the namespace's subscription auth mode Prefix the group's name must also
+// start with the role. Subscription permissions come with the same read of the policies.
 package auth
 
 import (
@@ -22,6 +28,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -58,12 +65,15 @@ type Pulsar struct {
 	reading chan struct{} // closed when the read in flight ends; nil when none is
 }
 
-// policy is what the namespace's policies grant: role -> actions on the namespace, and per
-// topic (full Pulsar name) role -> actions on that topic.
+// policy is what the namespace's policies grant: role -> actions on the namespace, per topic
+// (full Pulsar name) role -> actions on that topic, and per subscription the roles that may
+// use it.
 type policy struct {
-	namespace map[string][]string
-	topics    map[string]map[string][]string
-	expires   time.Time
+	namespace     map[string][]string
+	topics        map[string]map[string][]string
+	subscriptions map[string][]string
+	prefixed      bool // subscription auth mode Prefix: a subscription's name starts with its role
+	expires       time.Time
 }
 
 // NewPulsar uses the admin API at adminURL for the gateway's tenant and namespace; superToken
@@ -126,6 +136,24 @@ func (p *Pulsar) Allowed(ctx context.Context, role string, action Action, topic 
 	return false, nil
 }
 
+// GroupAllowed says whether role may use consumer group group (join, commit, fetch offsets,
+// describe, delete), as Pulsar says whether it may use the subscription of that name: consume
+// on the namespace, and the group's subscription permission absent, empty or listing role.
+func (p *Pulsar) GroupAllowed(ctx context.Context, role, group string) (bool, error) {
+	pol, err := p.policies(ctx)
+	if err != nil {
+		return false, err
+	}
+	if !slices.Contains(pol.namespace[role], string(Consume)) {
+		return false, nil
+	}
+	if pol.prefixed && !strings.HasPrefix(group, role) {
+		return false, nil
+	}
+	roles := pol.subscriptions[group]
+	return len(roles) == 0 || slices.Contains(roles, role), nil
+}
+
 func (p *Pulsar) pulsarTopic(topic string) string {
 	return "persistent://" + p.tenant + "/" + p.namespace + "/" + naming.ToPulsar(topic)
 }
@@ -176,14 +204,17 @@ func (p *Pulsar) readPolicies(ctx context.Context) (*policy, error) {
 	}
 	var doc struct {
 		Auth struct {
-			Namespace map[string][]string            `json:"namespace_auth"`
-			Topics    map[string]map[string][]string `json:"destination_auth"`
+			Namespace     map[string][]string            `json:"namespace_auth"`
+			Topics        map[string]map[string][]string `json:"destination_auth"`
+			Subscriptions map[string][]string            `json:"subscription_auth_roles"`
 		} `json:"auth_policies"`
+		SubscriptionAuthMode string `json:"subscription_auth_mode"`
 	}
 	if err := json.Unmarshal(body, &doc); err != nil {
 		return nil, fmt.Errorf("grants of %s/%s: %w", p.tenant, p.namespace, err)
 	}
-	return &policy{namespace: doc.Auth.Namespace, topics: doc.Auth.Topics, expires: time.Now().Add(p.ttl)}, nil
+	return &policy{namespace: doc.Auth.Namespace, topics: doc.Auth.Topics, subscriptions: doc.Auth.Subscriptions,
+		prefixed: doc.SubscriptionAuthMode == "Prefix", expires: time.Now().Add(p.ttl)}, nil
 }
 
 func (p *Pulsar) get(ctx context.Context, token, path string) (int, []byte, error) {

@@ -40,7 +40,22 @@ func TestMemory(t *testing.T) {
 			t.Errorf("%s %s %q: %v %v, want %v", tc.role, tc.action, tc.topic, got, err, tc.want)
 		}
 	}
+	m.GrantSubscription("private", "ops")
+	for _, gc := range []struct {
+		role, group string
+		want        bool
+	}{{"ops", "any", true}, {"ops", "private", true}, {"alice-role", "any", false}, {"admin", "private", false}} {
+		if gc.role == "admin" {
+			m.Grant("admin", "", Consume) // consume on the namespace, but not listed
+		}
+		if got, err := m.GroupAllowed(ctx, gc.role, gc.group); err != nil || got != gc.want {
+			t.Errorf("group %q as %s: %v %v, want %v", gc.group, gc.role, got, err, gc.want)
+		}
+	}
 	m.Fail(errors.New("down"))
+	if _, err := m.GroupAllowed(ctx, "ops", "any"); err == nil {
+		t.Error("a failing authorizer must report the error, not a denial")
+	}
 	if _, err := m.Allowed(ctx, "ops", Consume, ""); err == nil {
 		t.Error("a failing authorizer must report the error, not a denial")
 	}
