@@ -28,6 +28,7 @@ package server
 // Idempotent batches (producer id >= 0) are checked against the producer's last five batches on
 // the partition: a retry is answered with the offsets it got the first time and not written
 // again; a gap gets OUT_OF_ORDER_SEQUENCE_NUMBER, an older epoch INVALID_PRODUCER_EPOCH.
+// A producer id issued to another principal gets UNKNOWN_PRODUCER_ID (producer_ids.go).
 
 import (
 	"context"
@@ -180,6 +181,9 @@ func (s *Server) producePartition(ctx context.Context, version int16, tp partiti
 	// Idempotent batches: check the sequence, write, and remember, under the partition's lock.
 	first, last := batches[0].Header, batches[len(batches)-1].Header
 	pid, epoch := first.ProducerID, first.ProducerEpoch
+	if pid >= 0 && s.producerIDRefused(ctx, pid, rp) {
+		return
+	}
 	var prod *idempotence.Partition
 	if pid >= 0 {
 		prod = s.producers.Partition(producerKey(tp))

@@ -259,7 +259,7 @@ func (cn *conn) handle(ctx context.Context, frame []byte) bool {
 	}
 	h := handlers[hdr.Key]
 	rc := &reqCtx{s: cn.s, listener: &cn.l, header: hdr, conn: cn}
-	resp, err := safeCall(ctx, h, rc, body)
+	resp, err := safeCall(withPrincipal(ctx, cn.principal), h, rc, body)
 	if err != nil {
 		args := []any{"api", kmsg.NameForKey(hdr.Key), "version", hdr.Version, "err", err}
 		if p, ok := err.(panicError); ok {
