@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -51,6 +52,9 @@ var ErrCredentials = errors.New("authentication failed")
 // Principal is an authenticated client.
 type Principal struct {
 	Role string // the token's subject
+	// Expires is when the credentials stop being valid (the token's "exp" claim); zero when
+	// they do not expire. A session ends then unless the client re-authenticates (KIP-368).
+	Expires time.Time
 }
 
 // Pulsar authenticates and authorizes with a Pulsar cluster's admin API.
@@ -97,9 +101,12 @@ func (p *Pulsar) Authenticate(ctx context.Context, user, password string) (Princ
 	if !ok || jwt == "" {
 		return Principal{}, fmt.Errorf("%w: the password must be token:<a Pulsar token>", ErrCredentials)
 	}
-	role, err := subject(jwt)
+	role, exp, err := claims(jwt)
 	if err != nil {
 		return Principal{}, fmt.Errorf("%w: %v", ErrCredentials, err)
+	}
+	if !exp.IsZero() && !time.Now().Before(exp) {
+		return Principal{}, fmt.Errorf("%w: the token expired at %s", ErrCredentials, exp.UTC().Format(time.RFC3339))
 	}
 	// Any admin call authenticates; 401 is Pulsar refusing the token, 403 only a missing grant.
 	// Anything else (Pulsar unavailable, say) is no verdict and authenticates nobody.
@@ -109,7 +116,7 @@ func (p *Pulsar) Authenticate(ctx context.Context, user, password string) (Princ
 	}
 	switch status {
 	case http.StatusOK, http.StatusForbidden: // Pulsar verified the token; 403 is a missing grant
-		return Principal{Role: role}, nil
+		return Principal{Role: role, Expires: exp}, nil
 	case http.StatusUnauthorized:
 		return Principal{}, fmt.Errorf("%w: Pulsar did not accept the token", ErrCredentials)
 	default: // fail closed: only Pulsar's verdict on the token authenticates
@@ -234,23 +241,33 @@ func (p *Pulsar) get(ctx context.Context, token, path string) (int, []byte, erro
 	return resp.StatusCode, body, err
 }
 
-// subject reads a JWT's "sub" claim. The signature is Pulsar's to check (Authenticate asks it).
-func subject(jwt string) (string, error) {
+// claims reads a JWT's "sub" claim and its "exp" claim (zero without one). The signature is
+// Pulsar's to check (Authenticate asks it), and so is the expiry, but the gateway needs the
+// expiry too: a session lasts no longer than its token (KIP-368).
+func claims(jwt string) (sub string, exp time.Time, err error) {
 	parts := strings.Split(jwt, ".")
 	if len(parts) != 3 {
-		return "", errors.New("the token is not a JWT")
+		return "", time.Time{}, errors.New("the token is not a JWT")
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
 	if err != nil {
-		return "", errors.New("the token's payload is not base64url")
+		return "", time.Time{}, errors.New("the token's payload is not base64url")
 	}
-	var claims struct {
-		Sub string `json:"sub"`
+	var c struct {
+		Sub string   `json:"sub"`
+		Exp *float64 `json:"exp"` // a JWT NumericDate: seconds, possibly fractional
 	}
-	if err := json.Unmarshal(payload, &claims); err != nil || claims.Sub == "" {
-		return "", errors.New("the token names no subject")
+	if err := json.Unmarshal(payload, &c); err != nil || c.Sub == "" {
+		return "", time.Time{}, errors.New("the token names no subject")
 	}
-	return claims.Sub, nil
+	if c.Exp != nil {
+		if *c.Exp <= 0 || *c.Exp > 1<<40 {
+			return "", time.Time{}, errors.New("the token's expiry is not a time")
+		}
+		sec, frac := math.Modf(*c.Exp)
+		exp = time.Unix(int64(sec), int64(frac*1e9))
+	}
+	return c.Sub, exp, nil
 }
 
 // ParsePlain splits a SASL/PLAIN message (RFC 4616: authzid NUL authcid NUL passwd).

@@ -8,7 +8,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/kop-conformance/kop-conformance/fixtures/tokens"
 )
@@ -260,5 +262,34 @@ func TestGroupAllowedFailsClosed(t *testing.T) {
 	p := NewPulsar("http://127.0.0.1:1", "public", "default", "admin")
 	if ok, err := p.GroupAllowed(context.Background(), "alice", "g"); ok || err == nil {
 		t.Fatalf("unreachable Pulsar: got %v, %v; want a denial with an error", ok, err)
+	}
+}
+
+// A token's "exp" claim is the principal's expiry (its session's end, KIP-368); an expired
+// token authenticates nobody, whatever Pulsar answers.
+func TestAuthenticateExpiry(t *testing.T) {
+	key, _ := tokens.NewKey()
+	var asked atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		w.Write([]byte(`{}`))
+	}))
+	defer srv.Close()
+	p := NewPulsar(srv.URL, "public", "default", "admin")
+	exp := time.Now().Add(time.Hour).Truncate(time.Second)
+	got, err := p.Authenticate(context.Background(), "public", "token:"+tokens.SignExpiring(key, "alice", exp))
+	if err != nil || got.Role != "alice" || !got.Expires.Equal(exp) {
+		t.Fatalf("got %+v, %v; want alice expiring at %v", got, err, exp)
+	}
+	if got, err := p.Authenticate(context.Background(), "public", "token:"+tokens.Sign(key, "alice")); err != nil || !got.Expires.IsZero() {
+		t.Fatalf("a token without exp: %+v, %v; want no expiry", got, err)
+	}
+	before := asked.Load()
+	_, err = p.Authenticate(context.Background(), "public", "token:"+tokens.SignExpiring(key, "alice", time.Now().Add(-time.Second)))
+	if !errors.Is(err, ErrCredentials) || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("an expired token: %v, want an authentication failure", err)
+	}
+	if asked.Load() != before {
+		t.Error("an expired token was sent to Pulsar")
 	}
 }

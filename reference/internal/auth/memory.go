@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/kop-conformance/kop-conformance/reference/internal/naming"
 )
@@ -21,7 +22,10 @@ type Memory struct {
 	err           error
 }
 
-type memoryUser struct{ password, role string }
+type memoryUser struct {
+	password, role string
+	expires        time.Time
+}
 
 // NewMemory returns an authorizer with no users and no grants.
 func NewMemory() *Memory {
@@ -32,7 +36,16 @@ func NewMemory() *Memory {
 func (m *Memory) AddUser(user, password, role string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.users[user] = memoryUser{password, role}
+	m.users[user] = memoryUser{password: password, role: role}
+}
+
+// Expire makes user's credentials expire at t, as a token's "exp" claim does.
+func (m *Memory) Expire(user string, t time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u := m.users[user]
+	u.expires = t
+	m.users[user] = u
 }
 
 // Grant lets role take actions on topic ("" for the namespace: every topic, and groups).
@@ -72,7 +85,10 @@ func (m *Memory) Authenticate(_ context.Context, user, password string) (Princip
 	if !ok || u.password != password {
 		return Principal{}, fmt.Errorf("%w: unknown user or wrong password", ErrCredentials)
 	}
-	return Principal{Role: u.role}, nil
+	if !u.expires.IsZero() && !time.Now().Before(u.expires) {
+		return Principal{}, fmt.Errorf("%w: the credentials have expired", ErrCredentials)
+	}
+	return Principal{Role: u.role, Expires: u.expires}, nil
 }
 
 // Allowed says whether role may take action on topic ("" for the namespace).

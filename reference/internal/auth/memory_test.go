@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 )
 
 func TestMemory(t *testing.T) {
@@ -19,6 +20,16 @@ func TestMemory(t *testing.T) {
 		if _, err := m.Authenticate(ctx, bad[0], bad[1]); !errors.Is(err, ErrCredentials) {
 			t.Errorf("%v: %v, want ErrCredentials", bad, err)
 		}
+	}
+	m.AddUser("temp", "pw", "temp-role")
+	in := time.Now().Add(time.Hour)
+	m.Expire("temp", in)
+	if p, err := m.Authenticate(ctx, "temp", "pw"); err != nil || !p.Expires.Equal(in) {
+		t.Fatalf("expiring credentials: %+v %v", p, err)
+	}
+	m.Expire("temp", time.Now().Add(-time.Second))
+	if _, err := m.Authenticate(ctx, "temp", "pw"); !errors.Is(err, ErrCredentials) {
+		t.Fatalf("expired credentials: %v, want ErrCredentials", err)
 	}
 	cases := []struct {
 		role   string
