@@ -293,3 +293,48 @@ func TestAuthenticateExpiry(t *testing.T) {
 		t.Error("an expired token was sent to Pulsar")
 	}
 }
+
+// The grants are one snapshot of the namespace's policies, replaced once it is older than the
+// TTL (never cleared): within the TTL a revocation is not seen, after it it is, and a snapshot
+// that cannot be renewed is not used past its TTL.
+func TestGrantSnapshotExpires(t *testing.T) {
+	var revoked, down atomic.Bool
+	var reads atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reads.Add(1)
+		switch {
+		case down.Load():
+			http.Error(w, "unavailable", http.StatusServiceUnavailable)
+		case revoked.Load():
+			w.Write([]byte(`{"auth_policies":{"namespace_auth":{}}}`))
+		default:
+			w.Write([]byte(`{"auth_policies":{"namespace_auth":{"alice":["consume"]}}}`))
+		}
+	}))
+	defer srv.Close()
+	p := NewPulsar(srv.URL, "public", "default", "admin")
+	p.ttl = time.Hour
+	expire := func() {
+		p.mu.Lock()
+		p.policy.expires = time.Now().Add(-time.Nanosecond)
+		p.mu.Unlock()
+	}
+	allowed := func(want bool, wantReads int32) {
+		t.Helper()
+		got, err := p.Allowed(context.Background(), "alice", Consume, "t")
+		if got != want || reads.Load() != wantReads {
+			t.Fatalf("allowed %v (%v) after %d reads; want %v after %d", got, err, reads.Load(), want, wantReads)
+		}
+	}
+	allowed(true, 1)
+	revoked.Store(true)
+	allowed(true, 1) // within the TTL the snapshot answers
+	expire()
+	allowed(false, 2)
+	revoked.Store(false)
+	expire()
+	allowed(true, 3)
+	expire()
+	down.Store(true)
+	allowed(false, 4) // an expired snapshot is not used when it cannot be renewed
+}
