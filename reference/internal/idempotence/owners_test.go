@@ -32,8 +32,11 @@ func TestUnknownIDsAreBoundToTheirFirstUser(t *testing.T) {
 	if _, known := g.Owner(42); known {
 		t.Fatal("42 was never issued")
 	}
-	if !g.Claim(42, "bob") || !g.Claim(42, "bob") {
-		t.Fatal("bob may use an id this gateway does not know, and then keeps it")
+	if !g.Claim(42, "bob") {
+		t.Fatal("bob may use an id this gateway does not know")
+	}
+	if o, known := g.Owner(42); !known || o != "bob" || !g.Claim(42, "bob") {
+		t.Fatalf("42 belongs to %q (known %v), want bob, who keeps using it", o, known)
 	}
 	if g.Claim(42, "mallory") {
 		t.Fatal("mallory may not use bob's id once bob wrote with it")
