@@ -41,6 +41,9 @@ var pulsarSettings = map[string]string{
 	"brokerDeleteInactiveTopicsEnabled":          "false",
 	"brokerDeduplicationEnabled":                 "true",
 	"brokerServiceCompactionThresholdInBytes":    "1048576",
+	// The gateway's --max-partitions-per-topic default, enforced by Pulsar too (its default, 0,
+	// is unlimited) for topics created around the gateway.
+	"maxNumPartitionsPerPartitionedTopic": "1000",
 }
 
 // RunPulsar starts Pulsar standalone and waits until its admin API serves the default

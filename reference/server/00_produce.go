@@ -35,6 +35,7 @@ package server
 // producerLookback records on the first idempotent write after the gateway starts and after a
 // write whose outcome was in doubt (Pulsar did not answer): a retry across a gateway restart or
 // a Pulsar outage is still recognised.
+// A producer id issued to another principal gets UNKNOWN_PRODUCER_ID (producer_ids.go).
 
 import (
 	"context"
@@ -186,6 +187,9 @@ func (s *Server) producePartition(ctx context.Context, version int16, tp partiti
 	}
 	// Idempotent batches: check the sequence, write, and remember, under the partition's lock.
 	first, last := batches[0].Header, batches[len(batches)-1].Header
+	if pid := first.ProducerID; pid >= 0 && s.producerIDRefused(ctx, pid, rp) {
+		return
+	}
 	p, err := s.logs.Partition(tp)
 	if err != nil {
 		s.storageFailed(tp, rp, err)

@@ -6,7 +6,8 @@ package server
 // Membership is checked as Kafka does: generation -1 without a member id is a standalone
 // commit, allowed while the group has no active members; otherwise UNKNOWN_MEMBER_ID,
 // ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS, FENCED_INSTANCE_ID (v7+); an empty group id is
-// INVALID_GROUP_ID. Per partition: GROUP_AUTHORIZATION_FAILED (consume on the namespace),
+// INVALID_GROUP_ID. Per partition: GROUP_AUTHORIZATION_FAILED (consume on the namespace, and the
+// group's Pulsar subscription permission absent or listing the role; authorize.go),
 // TOPIC_AUTHORIZATION_FAILED (consume on the topic), UNKNOWN_TOPIC_OR_PARTITION (also for a
 // name no topic can have), COORDINATOR_NOT_AVAILABLE when the topic could not be looked up or
 // Pulsar did not store the commit, OFFSET_METADATA_TOO_LARGE (over 4096 bytes).
@@ -38,7 +39,7 @@ func handleOffsetCommit(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.R
 	var commits []group.OffsetCommit
 	var slots []slot
 	errs := map[slot]*kerr.Error{}
-	groupDenied := rc.groupDenied(ctx) != 0
+	groupDenied := rc.groupDenied(ctx, req.Group) != 0
 	topics := rc.resolver(ctx, kmsg.OffsetCommit)
 	for ti, t := range req.Topics {
 		topic := topicState{err: kerr.GroupAuthorizationFailed}

@@ -4,7 +4,9 @@ package server
 //
 // This gateway coordinates every group: the answer is always the broker the client is talking
 // to, as advertised on its listener. Transaction coordinators (key type 1) do not exist here:
-// COORDINATOR_NOT_AVAILABLE. Without consume on the namespace: GROUP_AUTHORIZATION_FAILED.
+// COORDINATOR_NOT_AVAILABLE. A principal that may not use the group (consume on the namespace,
+// and the group's Pulsar subscription permission absent or listing its role; authorize.go) gets
+// GROUP_AUTHORIZATION_FAILED, as Kafka answers without DESCRIBE on the group.
 
 import (
 	"context"
@@ -28,7 +30,7 @@ func handleFindCoordinator(ctx context.Context, rc *reqCtx, r kmsg.Request) (kms
 		resp.NodeID = -1
 		return resp, nil
 	}
-	if resp.ErrorCode = rc.groupDenied(ctx); resp.ErrorCode != 0 {
+	if resp.ErrorCode = rc.groupDenied(ctx, req.CoordinatorKey); resp.ErrorCode != 0 {
 		resp.NodeID = -1
 		return resp, nil
 	}

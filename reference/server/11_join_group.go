@@ -6,7 +6,8 @@ package server
 // join phase completes, then answers with the generation, the chosen protocol, the leader, and
 // for the leader every member's metadata. v4+: a member without an id first gets
 // MEMBER_ID_REQUIRED with its id (KIP-394); v5+: group.instance.id makes a static member.
-// Errors: GROUP_AUTHORIZATION_FAILED (no consume on the namespace), INVALID_GROUP_ID,
+// Errors: GROUP_AUTHORIZATION_FAILED (no consume on the namespace, or the group's Pulsar
+// subscription permission lists other roles; authorize.go), INVALID_GROUP_ID,
 // INVALID_SESSION_TIMEOUT, INCONSISTENT_GROUP_PROTOCOL, UNKNOWN_MEMBER_ID (also a member id of a
 // group that does not exist), FENCED_INSTANCE_ID, REBALANCE_IN_PROGRESS (the server stopped
 // while the join waited), GROUP_MAX_SIZE_REACHED (a new member of a group at --group-max-size,
@@ -43,7 +44,7 @@ func handleJoinGroup(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Resp
 		jr.Protocols = append(jr.Protocols, group.Protocol{Name: p.Name, Metadata: p.Metadata})
 	}
 	resp := req.ResponseKind().(*kmsg.JoinGroupResponse)
-	if resp.ErrorCode = rc.groupDenied(ctx); resp.ErrorCode != 0 {
+	if resp.ErrorCode = rc.groupDenied(ctx, req.Group); resp.ErrorCode != 0 {
 		proto := ""
 		resp.Generation, resp.MemberID, resp.Protocol = -1, req.MemberID, &proto
 		return resp, nil

@@ -5,7 +5,8 @@ package server
 // Removes members (v0–2: the one member; v3+: a batch, static members by instance id) and
 // rebalances the rest. UNKNOWN_MEMBER_ID for a member the group does not have (per member from
 // v3), FENCED_INSTANCE_ID for an instance id owned by another member; GROUP_AUTHORIZATION_FAILED
-// without consume on the namespace.
+// without consume on the namespace or when the group's Pulsar subscription permission lists
+// other roles (authorize.go).
 
 import (
 	"context"
@@ -20,7 +21,7 @@ func init() { register(kmsg.LeaveGroup, 0, 4, handleLeaveGroup) }
 func handleLeaveGroup(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.LeaveGroupRequest)
 	resp := req.ResponseKind().(*kmsg.LeaveGroupResponse)
-	if resp.ErrorCode = rc.groupDenied(ctx); resp.ErrorCode != 0 {
+	if resp.ErrorCode = rc.groupDenied(ctx, req.Group); resp.ErrorCode != 0 {
 		return resp, nil
 	}
 	var leaving []group.LeaveMember

@@ -6,7 +6,7 @@ package server
 // once the leader's arrived. Errors: UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION,
 // REBALANCE_IN_PROGRESS, FENCED_INSTANCE_ID (v3+), INCONSISTENT_GROUP_PROTOCOL (v5+ protocol
 // type or name that differs from the group's), GROUP_AUTHORIZATION_FAILED (no consume on the
-// namespace).
+// namespace, or the group's Pulsar subscription permission lists other roles; authorize.go).
 
 import (
 	"context"
@@ -18,7 +18,7 @@ func init() { register(kmsg.SyncGroup, 0, 5, handleSyncGroup) }
 
 func handleSyncGroup(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.SyncGroupRequest)
-	if denied := rc.groupDenied(ctx); denied != 0 {
+	if denied := rc.groupDenied(ctx, req.Group); denied != 0 {
 		resp := req.ResponseKind().(*kmsg.SyncGroupResponse)
 		resp.ErrorCode, resp.MemberAssignment = denied, []byte{}
 		return resp, nil

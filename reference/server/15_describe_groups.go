@@ -4,8 +4,9 @@ package server
 //
 // Reports each group's state, protocol type, protocol and members (with metadata and
 // assignment only while Stable, as Kafka does). An unknown group is reported Dead without an
-// error code, as Kafka reports it. Without consume on the namespace every group gets
-// GROUP_AUTHORIZATION_FAILED.
+// error code, as Kafka reports it. A group the principal may not use (consume on the
+// namespace, and the group's Pulsar subscription permission absent or listing its role;
+// authorize.go) gets GROUP_AUTHORIZATION_FAILED and nothing of it is shown.
 
 import (
 	"context"
@@ -18,9 +19,8 @@ func init() { register(kmsg.DescribeGroups, 0, 5, handleDescribeGroups) }
 func handleDescribeGroups(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.DescribeGroupsRequest)
 	resp := req.ResponseKind().(*kmsg.DescribeGroupsResponse)
-	denied := rc.groupDenied(ctx)
 	for _, gid := range req.Groups {
-		if denied != 0 {
+		if denied := rc.groupDenied(ctx, gid); denied != 0 {
 			rg := kmsg.NewDescribeGroupsResponseGroup()
 			rg.Group, rg.ErrorCode = gid, denied
 			resp.Groups = append(resp.Groups, rg)

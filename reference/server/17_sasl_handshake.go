@@ -5,7 +5,11 @@ package server
 // Starts SASL on a SASL_PLAINTEXT or SASL_SSL listener. PLAIN is the only mechanism; another
 // gets UNSUPPORTED_SASL_MECHANISM with the list. v1 is followed by SaslAuthenticate requests;
 // after v0 the client sends the PLAIN message as a bare size-prefixed frame (Kafka before 1.0).
-// A handshake on a listener without SASL, or a second one, gets ILLEGAL_SASL_STATE, as Kafka.
+// A handshake on a listener without SASL gets ILLEGAL_SASL_STATE, and so does a second one
+// before authentication, which closes the connection, as Kafka. On an authenticated connection
+// a v1 handshake begins a re-authentication (KIP-368, reauth.go) when the session has a
+// lifetime and the last re-authentication began at least a second ago; otherwise
+// ILLEGAL_SASL_STATE, and the connection stays open unless its session has ended.
 
 import (
 	"context"
@@ -25,11 +29,13 @@ func handleSASLHandshake(_ context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Re
 	resp.SupportedMechanisms = saslMechanisms
 	cn := rc.conn
 	switch {
-	case !rc.listener.SASL || cn.saslStarted || cn.principal != nil:
+	case !rc.listener.SASL:
 		resp.ErrorCode = kerr.IllegalSaslState.Code
-		if cn.principal == nil && rc.listener.SASL {
-			cn.closeAfter = "ILLEGAL_SASL_STATE: a second SaslHandshake"
-		}
+	case cn.principal != nil:
+		resp.ErrorCode = cn.beginReauthentication(req)
+	case cn.saslStarted:
+		resp.ErrorCode = kerr.IllegalSaslState.Code
+		cn.closeAfter = "ILLEGAL_SASL_STATE: a second SaslHandshake"
 	case req.Mechanism != "PLAIN":
 		resp.ErrorCode = kerr.UnsupportedSaslMechanism.Code
 	default:

@@ -13,10 +13,12 @@ import (
 // authorizer applies; an authenticated principal gets what Pulsar grants its role. Topics need
 // produce (Produce, CreateTopics, CreatePartitions, DeleteTopics, DeleteRecords,
 // auto-creation) or consume (Fetch, ListOffsets, OffsetForLeaderEpoch, committing offsets),
-// and either of them to be described (Metadata, DescribeConfigs); consumer groups need consume
-// on the namespace. A failed check denies and is logged: authorization fails closed. Names no
-// topic can have are never asked about: the Pulsar authorizer answers them with the
-// namespace's grants (package auth). Which grant each API needs is in topicAPIs.
+// and either of them to be described (Metadata, DescribeConfigs); a consumer group needs what
+// Pulsar asks of a subscription of its name: consume on the namespace, and the group's
+// subscription permission absent or listing the role (auth.Pulsar.GroupAllowed). A failed
+// check denies and is logged: authorization fails closed. Names no topic can have are never
+// asked about: the Pulsar authorizer answers them with the namespace's grants (package auth).
+// Which grant each API needs is in topicAPIs.
 
 // permits says whether the connection may take action on topic ("" for the namespace).
 func (rc *reqCtx) permits(ctx context.Context, action auth.Action, topic string) bool {
@@ -39,10 +41,25 @@ func (rc *reqCtx) permits(ctx context.Context, action auth.Action, topic string)
 }
 
 // groupDenied is GROUP_AUTHORIZATION_FAILED's code when the connection may not use consumer
-// groups, else 0.
-func (rc *reqCtx) groupDenied(ctx context.Context) int16 {
-	if rc.permits(ctx, auth.Consume, "") {
+// group gid, else 0.
+func (rc *reqCtx) groupDenied(ctx context.Context, gid string) int16 {
+	ok, err := rc.mayUseGroup(ctx, gid)
+	if err != nil {
+		rc.conn.log.Error("authorization check failed; denying", "group", gid, "err", err)
+	} else if !ok {
+		rc.conn.log.Info("denied", "group", gid)
+	}
+	if ok {
 		return 0
 	}
 	return kerr.GroupAuthorizationFailed.Code
+}
+
+// mayUseGroup says whether the connection may use consumer group gid; an error denies.
+func (rc *reqCtx) mayUseGroup(ctx context.Context, gid string) (bool, error) {
+	p := rc.conn.principal
+	if p == nil || rc.s.cfg.Faults.On(faults.AuthorizeAll) {
+		return true, nil
+	}
+	return rc.s.cfg.Auth.GroupAllowed(ctx, p.Role, gid)
 }

@@ -52,6 +52,12 @@ type conn struct {
 	// saslDeadline is when an unauthenticated connection on a SASL listener is dropped; zero
 	// once authenticated and on other listeners.
 	saslDeadline time.Time
+	// Re-authentication (KIP-368, reauth.go): when the session ends (zero: never), whether a
+	// re-authentication's SaslHandshake has been answered and its SaslAuthenticate is due, and
+	// when the last one began.
+	sessionEnds      time.Time
+	reauthenticating bool
+	lastReauth       time.Time
 }
 
 // maxUnauthenticatedFrame bounds what a client may send before it authenticates (Kafka's
@@ -111,7 +117,8 @@ func (cn *conn) next(ctx context.Context) bool {
 	}
 	if cn.rawSASL && cn.principal == nil {
 		// After a v0 handshake the PLAIN message comes bare; success is an empty frame.
-		return cn.authenticate(ctx, frame) == nil && cn.send([]byte{0, 0, 0, 0})
+		_, err := cn.authenticate(ctx, frame)
+		return err == nil && cn.send([]byte{0, 0, 0, 0})
 	}
 	return cn.handle(ctx, frame)
 }
@@ -243,6 +250,12 @@ func (cn *conn) handle(ctx context.Context, frame []byte) bool {
 			"key", hdr.Key, "version", hdr.Version, "correlation_id", hdr.CorrelationID)
 		return false
 	}
+	if why := cn.sessionRefuses(hdr.Key); why != "" {
+		tap(nil)
+		cn.log.Warn("closing connection: "+why, "api", kmsg.NameForKey(hdr.Key), "key", hdr.Key,
+			"version", hdr.Version, "correlation_id", hdr.CorrelationID)
+		return false
+	}
 	body, err := protocol.DecodeBody(hdr, rest, cn.l.Versions.Serves)
 	call := tap(body)
 	if err != nil {
@@ -259,7 +272,7 @@ func (cn *conn) handle(ctx context.Context, frame []byte) bool {
 	}
 	h := handlers[hdr.Key]
 	rc := &reqCtx{s: cn.s, listener: &cn.l, header: hdr, conn: cn}
-	resp, err := safeCall(ctx, h, rc, body)
+	resp, err := safeCall(withPrincipal(ctx, cn.principal), h, rc, body)
 	if err != nil {
 		args := []any{"api", kmsg.NameForKey(hdr.Key), "version", hdr.Version, "err", err}
 		if p, ok := err.(panicError); ok {

@@ -46,10 +46,12 @@ type Coordinator interface {
 	Delete(ctx context.Context, gid string) *kerr.Error
 }
 
-// Authorizer authenticates PLAIN credentials and answers permission questions (package auth).
+// Authorizer authenticates PLAIN credentials and answers permission questions (package auth):
+// on topics ("" for the namespace), and on consumer groups (as on Pulsar subscriptions).
 type Authorizer interface {
 	Authenticate(ctx context.Context, user, password string) (auth.Principal, error)
 	Allowed(ctx context.Context, role string, action auth.Action, topic string) (bool, error)
+	GroupAllowed(ctx context.Context, role, group string) (bool, error)
 }
 
 var (

@@ -80,9 +80,18 @@ type Server struct {
 
 // serverHooks let in-package tests observe what they cannot see on the wire; nil in production.
 type serverHooks struct {
-	waiting  func()        // a connection waits for in-flight budget
-	reserved func(n int64) // a connection reserved n bytes of it
-	closed   func()        // a connection was closed and no longer counts
+	waiting  func()           // a connection waits for in-flight budget
+	reserved func(n int64)    // a connection reserved n bytes of it
+	closed   func()           // a connection was closed and no longer counts
+	now      func() time.Time // the clock SASL sessions are timed by; time.Now when nil
+}
+
+// now is the time SASL sessions are timed by.
+func (s *Server) now() time.Time {
+	if s.hooks.now != nil {
+		return s.hooks.now()
+	}
+	return time.Now()
 }
 
 // New builds a server on its partition logs, topic catalog and group coordinator; nothing

@@ -68,7 +68,7 @@ func run(cfg *config.Config) error {
 		log.Info("Go memory limit set below the container's", "bytes", soft, "share", memlimit.Share)
 	}
 
-	cat, err := catalog.New(cfg.PulsarAdminURL, cfg.Tenant, cfg.Namespace, cfg.PulsarToken)
+	cat, err := catalog.New(cfg.PulsarAdminURL, cfg.Tenant, cfg.Namespace, cfg.PulsarToken, cfg.MetadataMaxAge)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,12 @@
 // per topic would make it as slow as the namespace is large. Topics are named as Kafka names
 // them; a topic's grants are found under its Pulsar name (naming.ToPulsar), and a name Kafka
 // forbids has the namespace's grants, as a topic that does not exist has.
+//
+// A Kafka consumer group is what a Pulsar subscription is, and is authorized as Pulsar
+// authorizes subscribing: consume on the namespace, and the group's subscription permission
+// (pulsar-admin namespaces grant-subscription-permission) either absent or empty, or listing
+// the role; under the namespace's subscription auth mode Prefix the group's name must also
+// start with the role. Subscription permissions come with the same read of the policies.
 package auth
 
 import (
@@ -20,8 +26,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -44,6 +52,9 @@ var ErrCredentials = errors.New("authentication failed")
 // Principal is an authenticated client.
 type Principal struct {
 	Role string // the token's subject
+	// Expires is when the credentials stop being valid (the token's "exp" claim); zero when
+	// they do not expire. A session ends then unless the client re-authenticates (KIP-368).
+	Expires time.Time
 }
 
 // Pulsar authenticates and authorizes with a Pulsar cluster's admin API.
@@ -58,12 +69,15 @@ type Pulsar struct {
 	reading chan struct{} // closed when the read in flight ends; nil when none is
 }
 
-// policy is what the namespace's policies grant: role -> actions on the namespace, and per
-// topic (full Pulsar name) role -> actions on that topic.
+// policy is what the namespace's policies grant: role -> actions on the namespace, per topic
+// (full Pulsar name) role -> actions on that topic, and per subscription the roles that may
+// use it.
 type policy struct {
-	namespace map[string][]string
-	topics    map[string]map[string][]string
-	expires   time.Time
+	namespace     map[string][]string
+	topics        map[string]map[string][]string
+	subscriptions map[string][]string
+	prefixed      bool // subscription auth mode Prefix: a subscription's name starts with its role
+	expires       time.Time
 }
 
 // NewPulsar uses the admin API at adminURL for the gateway's tenant and namespace; superToken
@@ -87,9 +101,12 @@ func (p *Pulsar) Authenticate(ctx context.Context, user, password string) (Princ
 	if !ok || jwt == "" {
 		return Principal{}, fmt.Errorf("%w: the password must be token:<a Pulsar token>", ErrCredentials)
 	}
-	role, err := subject(jwt)
+	role, exp, err := claims(jwt)
 	if err != nil {
 		return Principal{}, fmt.Errorf("%w: %v", ErrCredentials, err)
+	}
+	if !exp.IsZero() && !time.Now().Before(exp) {
+		return Principal{}, fmt.Errorf("%w: the token expired at %s", ErrCredentials, exp.UTC().Format(time.RFC3339))
 	}
 	// Any admin call authenticates; 401 is Pulsar refusing the token, 403 only a missing grant.
 	// Anything else (Pulsar unavailable, say) is no verdict and authenticates nobody.
@@ -99,7 +116,7 @@ func (p *Pulsar) Authenticate(ctx context.Context, user, password string) (Princ
 	}
 	switch status {
 	case http.StatusOK, http.StatusForbidden: // Pulsar verified the token; 403 is a missing grant
-		return Principal{Role: role}, nil
+		return Principal{Role: role, Expires: exp}, nil
 	case http.StatusUnauthorized:
 		return Principal{}, fmt.Errorf("%w: Pulsar did not accept the token", ErrCredentials)
 	default: // fail closed: only Pulsar's verdict on the token authenticates
@@ -124,6 +141,24 @@ func (p *Pulsar) Allowed(ctx context.Context, role string, action Action, topic 
 		}
 	}
 	return false, nil
+}
+
+// GroupAllowed says whether role may use consumer group group (join, commit, fetch offsets,
+// describe, delete), as Pulsar says whether it may use the subscription of that name: consume
+// on the namespace, and the group's subscription permission absent, empty or listing role.
+func (p *Pulsar) GroupAllowed(ctx context.Context, role, group string) (bool, error) {
+	pol, err := p.policies(ctx)
+	if err != nil {
+		return false, err
+	}
+	if !slices.Contains(pol.namespace[role], string(Consume)) {
+		return false, nil
+	}
+	if pol.prefixed && !strings.HasPrefix(group, role) {
+		return false, nil
+	}
+	roles := pol.subscriptions[group]
+	return len(roles) == 0 || slices.Contains(roles, role), nil
 }
 
 func (p *Pulsar) pulsarTopic(topic string) string {
@@ -176,14 +211,17 @@ func (p *Pulsar) readPolicies(ctx context.Context) (*policy, error) {
 	}
 	var doc struct {
 		Auth struct {
-			Namespace map[string][]string            `json:"namespace_auth"`
-			Topics    map[string]map[string][]string `json:"destination_auth"`
+			Namespace     map[string][]string            `json:"namespace_auth"`
+			Topics        map[string]map[string][]string `json:"destination_auth"`
+			Subscriptions map[string][]string            `json:"subscription_auth_roles"`
 		} `json:"auth_policies"`
+		SubscriptionAuthMode string `json:"subscription_auth_mode"`
 	}
 	if err := json.Unmarshal(body, &doc); err != nil {
 		return nil, fmt.Errorf("grants of %s/%s: %w", p.tenant, p.namespace, err)
 	}
-	return &policy{namespace: doc.Auth.Namespace, topics: doc.Auth.Topics, expires: time.Now().Add(p.ttl)}, nil
+	return &policy{namespace: doc.Auth.Namespace, topics: doc.Auth.Topics, subscriptions: doc.Auth.Subscriptions,
+		prefixed: doc.SubscriptionAuthMode == "Prefix", expires: time.Now().Add(p.ttl)}, nil
 }
 
 func (p *Pulsar) get(ctx context.Context, token, path string) (int, []byte, error) {
@@ -203,23 +241,33 @@ func (p *Pulsar) get(ctx context.Context, token, path string) (int, []byte, erro
 	return resp.StatusCode, body, err
 }
 
-// subject reads a JWT's "sub" claim. The signature is Pulsar's to check (Authenticate asks it).
-func subject(jwt string) (string, error) {
+// claims reads a JWT's "sub" claim and its "exp" claim (zero without one). The signature is
+// Pulsar's to check (Authenticate asks it), and so is the expiry, but the gateway needs the
+// expiry too: a session lasts no longer than its token (KIP-368).
+func claims(jwt string) (sub string, exp time.Time, err error) {
 	parts := strings.Split(jwt, ".")
 	if len(parts) != 3 {
-		return "", errors.New("the token is not a JWT")
+		return "", time.Time{}, errors.New("the token is not a JWT")
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
 	if err != nil {
-		return "", errors.New("the token's payload is not base64url")
+		return "", time.Time{}, errors.New("the token's payload is not base64url")
 	}
-	var claims struct {
-		Sub string `json:"sub"`
+	var c struct {
+		Sub string   `json:"sub"`
+		Exp *float64 `json:"exp"` // a JWT NumericDate: seconds, possibly fractional
 	}
-	if err := json.Unmarshal(payload, &claims); err != nil || claims.Sub == "" {
-		return "", errors.New("the token names no subject")
+	if err := json.Unmarshal(payload, &c); err != nil || c.Sub == "" {
+		return "", time.Time{}, errors.New("the token names no subject")
 	}
-	return claims.Sub, nil
+	if c.Exp != nil {
+		if *c.Exp <= 0 || *c.Exp > 1<<40 {
+			return "", time.Time{}, errors.New("the token's expiry is not a time")
+		}
+		sec, frac := math.Modf(*c.Exp)
+		exp = time.Unix(int64(sec), int64(frac*1e9))
+	}
+	return c.Sub, exp, nil
 }
 
 // ParsePlain splits a SASL/PLAIN message (RFC 4616: authzid NUL authcid NUL passwd).

@@ -8,14 +8,17 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/kop-conformance/kop-conformance/fixtures/tokens"
 )
 
 // fakePulsar accepts tokens signed with key and serves grants: alice may produce and consume
 // on the namespace; on topic "t" bob may consume too, and on the Pulsar topic "t-partition=3"
-// (Kafka's "t-partition-3") carol may; other topics do not exist. Every path asked is sent to
+// (Kafka's "t-partition-3") carol may; other topics do not exist. The subscription "private"
+// may be used by bob and alice only; "open" has an empty list. Every path asked is sent to
 // paths when it is not nil.
 func fakePulsar(t *testing.T, key []byte, paths ...chan<- string) *httptest.Server {
 	good := map[string]bool{"Bearer " + tokens.Sign(key, "alice"): true, "Bearer " + tokens.Sign(key, "bob"): true, "Bearer admin": true}
@@ -38,7 +41,8 @@ func fakePulsar(t *testing.T, key []byte, paths ...chan<- string) *httptest.Serv
 			}
 			w.Write([]byte(`{"bundles":{},"auth_policies":{"namespace_auth":{"alice":["produce","consume"]},` +
 				`"destination_auth":{"persistent://public/default/t":{"alice":["produce","consume"],"bob":["consume"]},` +
-				`"persistent://public/default/t-partition=3":{"carol":["consume"]}}}}`))
+				`"persistent://public/default/t-partition=3":{"carol":["consume"]}},` +
+				`"subscription_auth_roles":{"private":["bob","alice"],"open":[]}}}`))
 		case "/admin/v2/namespaces/public/default/permissions":
 			if r.Header.Get("Authorization") != "Bearer admin" {
 				http.Error(w, "forbidden", http.StatusForbidden)
@@ -199,4 +203,138 @@ func TestParsePlain(t *testing.T) {
 			t.Errorf("%q: got %q %q %v", c.msg, u, pw, err)
 		}
 	}
+}
+
+// Groups are authorized as Pulsar authorizes subscriptions: consume on the namespace, and the
+// subscription permission of the group's name absent, empty, or listing the role.
+func TestGroupAllowed(t *testing.T) {
+	key, _ := tokens.NewKey()
+	p := NewPulsar(fakePulsar(t, key).URL, "public", "default", "admin")
+	cases := []struct {
+		role, group string
+		want        bool
+	}{
+		{"alice", "any", true},
+		{"alice", "private", true},
+		{"alice", "open", true},
+		{"bob", "private", false}, // listed, but no consume on the namespace
+		{"mallory", "any", false},
+	}
+	for _, c := range cases {
+		got, err := p.GroupAllowed(context.Background(), c.role, c.group)
+		if err != nil || got != c.want {
+			t.Errorf("%s %q: got %v, %v; want %v", c.role, c.group, got, err, c.want)
+		}
+	}
+}
+
+func TestGroupAllowedBySubscriptionPermission(t *testing.T) {
+	policies := func(mode string) string {
+		return `{"auth_policies":{"namespace_auth":{"alice":["consume"],"bob":["consume"]},` +
+			`"subscription_auth_roles":{"alice-g":["alice"],"shared":["alice","bob"]}},"subscription_auth_mode":"` + mode + `"}`
+	}
+	for _, tc := range []struct {
+		mode  string
+		cases map[[2]string]bool // role, group -> allowed
+	}{
+		{"None", map[[2]string]bool{
+			{"alice", "alice-g"}: true, {"bob", "alice-g"}: false, {"bob", "shared"}: true, {"bob", "bob-own"}: true, {"alice", "free"}: true,
+		}},
+		// Prefix: a subscription's name must start with the role, listed or not.
+		{"Prefix", map[[2]string]bool{
+			{"alice", "alice-g"}: true, {"bob", "bob-own"}: true, {"bob", "shared"}: false, {"alice", "free"}: false,
+		}},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Write([]byte(policies(tc.mode)))
+		}))
+		p := NewPulsar(srv.URL, "public", "default", "admin")
+		for rg, want := range tc.cases {
+			if got, err := p.GroupAllowed(context.Background(), rg[0], rg[1]); err != nil || got != want {
+				t.Errorf("mode %s, %s on group %q: got %v, %v; want %v", tc.mode, rg[0], rg[1], got, err, want)
+			}
+		}
+		srv.Close()
+	}
+}
+
+func TestGroupAllowedFailsClosed(t *testing.T) {
+	p := NewPulsar("http://127.0.0.1:1", "public", "default", "admin")
+	if ok, err := p.GroupAllowed(context.Background(), "alice", "g"); ok || err == nil {
+		t.Fatalf("unreachable Pulsar: got %v, %v; want a denial with an error", ok, err)
+	}
+}
+
+// A token's "exp" claim is the principal's expiry (its session's end, KIP-368); an expired
+// token authenticates nobody, whatever Pulsar answers.
+func TestAuthenticateExpiry(t *testing.T) {
+	key, _ := tokens.NewKey()
+	var asked atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		w.Write([]byte(`{}`))
+	}))
+	defer srv.Close()
+	p := NewPulsar(srv.URL, "public", "default", "admin")
+	exp := time.Now().Add(time.Hour).Truncate(time.Second)
+	got, err := p.Authenticate(context.Background(), "public", "token:"+tokens.SignExpiring(key, "alice", exp))
+	if err != nil || got.Role != "alice" || !got.Expires.Equal(exp) {
+		t.Fatalf("got %+v, %v; want alice expiring at %v", got, err, exp)
+	}
+	if got, err := p.Authenticate(context.Background(), "public", "token:"+tokens.Sign(key, "alice")); err != nil || !got.Expires.IsZero() {
+		t.Fatalf("a token without exp: %+v, %v; want no expiry", got, err)
+	}
+	before := asked.Load()
+	_, err = p.Authenticate(context.Background(), "public", "token:"+tokens.SignExpiring(key, "alice", time.Now().Add(-time.Second)))
+	if !errors.Is(err, ErrCredentials) || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("an expired token: %v, want an authentication failure", err)
+	}
+	if asked.Load() != before {
+		t.Error("an expired token was sent to Pulsar")
+	}
+}
+
+// The grants are one snapshot of the namespace's policies, replaced once it is older than the
+// TTL (never cleared): within the TTL a revocation is not seen, after it it is, and a snapshot
+// that cannot be renewed is not used past its TTL.
+func TestGrantSnapshotExpires(t *testing.T) {
+	var revoked, down atomic.Bool
+	var reads atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reads.Add(1)
+		switch {
+		case down.Load():
+			http.Error(w, "unavailable", http.StatusServiceUnavailable)
+		case revoked.Load():
+			w.Write([]byte(`{"auth_policies":{"namespace_auth":{}}}`))
+		default:
+			w.Write([]byte(`{"auth_policies":{"namespace_auth":{"alice":["consume"]}}}`))
+		}
+	}))
+	defer srv.Close()
+	p := NewPulsar(srv.URL, "public", "default", "admin")
+	p.ttl = time.Hour
+	expire := func() {
+		p.mu.Lock()
+		p.policy.expires = time.Now().Add(-time.Nanosecond)
+		p.mu.Unlock()
+	}
+	allowed := func(want bool, wantReads int32) {
+		t.Helper()
+		got, err := p.Allowed(context.Background(), "alice", Consume, "t")
+		if got != want || reads.Load() != wantReads {
+			t.Fatalf("allowed %v (%v) after %d reads; want %v after %d", got, err, reads.Load(), want, wantReads)
+		}
+	}
+	allowed(true, 1)
+	revoked.Store(true)
+	allowed(true, 1) // within the TTL the snapshot answers
+	expire()
+	allowed(false, 2)
+	revoked.Store(false)
+	expire()
+	allowed(true, 3)
+	expire()
+	down.Store(true)
+	allowed(false, 4) // an expired snapshot is not used when it cannot be renewed
 }

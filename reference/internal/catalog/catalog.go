@@ -2,6 +2,11 @@
 // Pulsar partitioned topics in one namespace as the source of truth (via the admin REST API).
 // Kafka topic t is the partitioned topic naming.ToPulsar(t); a partitioned topic whose name is
 // not the image of a legal Kafka name is not a Kafka topic.
+//
+// Partition counts are cached for a maximum age (--metadata-max-age), as a Kafka client caches
+// metadata for metadata.max.age.ms: a topic grown or deleted through another gateway or Pulsar's
+// admin is seen once its entry expires. What this gateway changes itself is seen at once, and
+// a topic that does not exist is never cached, so one created elsewhere is seen at once too.
 package catalog
 
 import (
@@ -12,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/admin"
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/admin/config"
@@ -31,22 +37,35 @@ var (
 // InternalPrefix marks topics the gateway keeps for itself; they are not Kafka topics.
 const InternalPrefix = naming.InternalPrefix
 
-// Catalog caches partition counts; Pulsar stays the source of truth.
+// Catalog caches partition counts for at most maxAge; Pulsar stays the source of truth.
 type Catalog struct {
 	admin     admin.Client
 	tenant    string
 	namespace string
 	ns        *utils.NameSpaceName
+	maxAge    time.Duration
+	now       func() time.Time // time.Now; tests move it
 
 	mu    sync.Mutex
-	parts map[string]int32
+	parts map[string]cached
+	// sweepAt is the size at which expired entries are dropped, so topics deleted elsewhere
+	// do not stay in the map forever.
+	sweepAt int
 	// deletes counts Delete calls so a lookup that raced a deletion does not cache a count
 	// read while the topic still existed.
 	deletes uint64
 }
 
-// New connects the admin client.
-func New(adminURL, tenant, namespace, token string) (*Catalog, error) {
+type cached struct {
+	n       int32
+	expires time.Time
+}
+
+// minSweep is the size below which the cache is never swept.
+const minSweep = 1024
+
+// New connects the admin client; partition counts are cached for maxAge (0: never cached).
+func New(adminURL, tenant, namespace, token string, maxAge time.Duration) (*Catalog, error) {
 	a, err := admin.New(&config.Config{WebServiceURL: adminURL, Token: token})
 	if err != nil {
 		return nil, fmt.Errorf("pulsar admin client for %s: %w", adminURL, err)
@@ -55,7 +74,8 @@ func New(adminURL, tenant, namespace, token string) (*Catalog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("namespace %s/%s: %w", tenant, namespace, err)
 	}
-	return &Catalog{admin: a, tenant: tenant, namespace: namespace, ns: ns, parts: map[string]int32{}}, nil
+	return &Catalog{admin: a, tenant: tenant, namespace: namespace, ns: ns, maxAge: maxAge, now: time.Now,
+		parts: map[string]cached{}, sweepAt: minSweep}, nil
 }
 
 // topicName is the Pulsar partitioned topic of a Kafka topic. A name Kafka forbids never
@@ -76,11 +96,11 @@ func (c *Catalog) Ping(ctx context.Context) error {
 // Partitions returns the partition count of topic, or 0 when it does not exist.
 func (c *Catalog) Partitions(ctx context.Context, topic string) (int32, error) {
 	c.mu.Lock()
-	n, ok := c.parts[topic]
+	e, ok := c.parts[topic]
 	epoch := c.deletes
 	c.mu.Unlock()
-	if ok {
-		return n, nil
+	if ok && c.now().Before(e.expires) {
+		return e.n, nil
 	}
 	tn, err := c.topicName(topic)
 	if err != nil {
@@ -98,7 +118,7 @@ func (c *Catalog) Partitions(ctx context.Context, topic string) (int32, error) {
 	}
 	c.mu.Lock()
 	if c.deletes == epoch {
-		c.parts[topic] = int32(md.Partitions)
+		c.rememberLocked(topic, int32(md.Partitions))
 	}
 	c.mu.Unlock()
 	return int32(md.Partitions), nil
@@ -106,8 +126,21 @@ func (c *Catalog) Partitions(ctx context.Context, topic string) (int32, error) {
 
 func (c *Catalog) remember(topic string, n int32) {
 	c.mu.Lock()
-	c.parts[topic] = n
+	c.rememberLocked(topic, n)
 	c.mu.Unlock()
+}
+
+func (c *Catalog) rememberLocked(topic string, n int32) {
+	now := c.now()
+	if len(c.parts) >= c.sweepAt {
+		for t, e := range c.parts {
+			if !now.Before(e.expires) {
+				delete(c.parts, t)
+			}
+		}
+		c.sweepAt = max(minSweep, 2*len(c.parts))
+	}
+	c.parts[topic] = cached{n: n, expires: now.Add(c.maxAge)}
 }
 
 func (c *Catalog) forget(topic string) {

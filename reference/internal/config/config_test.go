@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseDefaultsAndOverrides(t *testing.T) {
@@ -104,5 +105,29 @@ func TestParseSSLListeners(t *testing.T) {
 	}
 	if !reflect.DeepEqual(c.Listeners, want) {
 		t.Fatalf("listeners\n got %+v\nwant %+v", c.Listeners, want)
+	}
+}
+
+func TestMetadataMaxAge(t *testing.T) {
+	cases := []struct {
+		args []string
+		env  map[string]string
+		want time.Duration
+	}{
+		{nil, nil, 30 * time.Second},
+		{[]string{"--metadata-max-age", "5s"}, nil, 5 * time.Second},
+		{nil, map[string]string{"KOP_METADATA_MAX_AGE": "1m"}, time.Minute},
+		{[]string{"--metadata-max-age", "0"}, nil, 0},
+	}
+	for _, tc := range cases {
+		c, err := Parse(tc.args, func(k string) string { return tc.env[k] })
+		if err != nil || c.MetadataMaxAge != tc.want {
+			t.Errorf("%v %v: %v, %v; want %v", tc.args, tc.env, c, err, tc.want)
+		}
+	}
+	for _, bad := range []string{"-1s", "soon"} {
+		if _, err := Parse([]string{"--metadata-max-age", bad}, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "metadata-max-age") {
+			t.Errorf("%q: err = %v", bad, err)
+		}
 	}
 }

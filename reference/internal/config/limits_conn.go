@@ -30,6 +30,11 @@ type ConnLimits struct {
 	// FrameTimeout is the time a request frame has, once its first byte arrives, to arrive
 	// whole (a peer trickling bytes is dropped), and the time a response has to be taken.
 	FrameTimeout time.Duration
+	// MaxReauth is Kafka's connections.max.reauth.ms: the longest a SASL session lasts before
+	// the client must re-authenticate on its connection (KIP-368), also for tokens that never
+	// expire; a token's own expiry ends a session sooner. 0 (the default, as in Kafka) sets no
+	// limit beyond the token's.
+	MaxReauth time.Duration
 }
 
 // DefaultConnLimits are Kafka's defaults where Kafka has a bounded one, and bounds of the same
@@ -80,6 +85,7 @@ func connLimitFlags(fs *flag.FlagSet, env func(name, def string) string) (parse 
 		idle    = str("connections-max-idle", "KOP_CONNECTIONS_MAX_IDLE", d.IdleTimeout.String(), "close a connection that sends no request for this long")
 		sasl    = str("sasl-timeout", "KOP_SASL_TIMEOUT", d.SASLTimeout.String(), "time from connecting to authenticated on SASL listeners")
 		frame   = str("frame-timeout", "KOP_FRAME_TIMEOUT", d.FrameTimeout.String(), "time a request frame has to arrive once it has started, and a response has to be taken")
+		reauth  = str("connections-max-reauth", "KOP_CONNECTIONS_MAX_REAUTH", d.MaxReauth.String(), "longest a SASL session lasts before the client must re-authenticate on its connection (Kafka's connections.max.reauth.ms); a token's exp ends it sooner; 0 is no limit beyond the token's")
 	)
 	return func(maxRequest int32) (ConnLimits, error) {
 		var l ConnLimits
@@ -120,6 +126,9 @@ func connLimitFlags(fs *flag.FlagSet, env func(name, def string) string) (parse 
 			if *f.dst, err = time.ParseDuration(f.v); err != nil || *f.dst <= 0 {
 				return ConnLimits{}, fmt.Errorf("%s: %q is not a positive duration", f.name, f.v)
 			}
+		}
+		if l.MaxReauth, err = time.ParseDuration(*reauth); err != nil || l.MaxReauth < 0 {
+			return ConnLimits{}, fmt.Errorf("connections-max-reauth: %q is not a duration of 0 or more", *reauth)
 		}
 		switch {
 		case l.MaxInflightBytesPerConn > l.MaxInflightBytes:

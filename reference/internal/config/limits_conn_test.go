@@ -32,6 +32,10 @@ func TestConnLimits(t *testing.T) {
 			}},
 		{name: "a flag wins over its variable", args: []string{"--sasl-timeout", "2s"}, env: map[string]string{"KOP_SASL_TIMEOUT": "9s"},
 			want: func(l *ConnLimits) { l.SASLTimeout = 2 * time.Second }},
+		{name: "re-authentication", args: []string{"--connections-max-reauth", "1h"},
+			want: func(l *ConnLimits) { l.MaxReauth = time.Hour }},
+		{name: "re-authentication from the environment", env: map[string]string{"KOP_CONNECTIONS_MAX_REAUTH": "15m"},
+			want: func(l *ConnLimits) { l.MaxReauth = 15 * time.Minute }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -73,6 +77,7 @@ func TestConnLimitsReject(t *testing.T) {
 		{[]string{"--connections-max-idle", "0s"}, "connections-max-idle: \"0s\" is not a positive duration"},
 		{[]string{"--sasl-timeout", "soon"}, "sasl-timeout: \"soon\" is not a positive duration"},
 		{[]string{"--frame-timeout", "-1s"}, "frame-timeout"},
+		{[]string{"--connections-max-reauth", "-1s"}, "connections-max-reauth: \"-1s\" is not a duration of 0 or more"},
 		{[]string{"--max-inflight-bytes-per-conn", "209715200"}, "max-inflight-bytes-per-conn (209715200) cannot exceed max-inflight-bytes (104857600)"},
 		{[]string{"--max-inflight-bytes-per-conn", "1048576"}, "max-request-bytes (104857600) cannot exceed max-inflight-bytes-per-conn (1048576)"},
 	}

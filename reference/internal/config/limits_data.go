@@ -10,7 +10,9 @@ import (
 type DataLimits struct {
 	// MaxPartitionsPerTopic is the most partitions CreateTopics may give a topic and
 	// CreatePartitions may grow it to (Kafka has no such limit; Pulsar's
-	// maxNumPartitionsPerPartitionedTopic is 0, unlimited). Above it: INVALID_PARTITIONS.
+	// maxNumPartitionsPerPartitionedTopic is 0, unlimited, by default: the suite's Pulsar sets it
+	// to this default, so topics created around the gateway are bounded too). Above it:
+	// INVALID_PARTITIONS.
 	MaxPartitionsPerTopic int32
 	// MaxPartitionsPerRequest is the most partitions one CreateTopics or CreatePartitions
 	// request may name in all, each topic counting for its partition count and at least 1.

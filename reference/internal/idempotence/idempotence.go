@@ -37,11 +37,11 @@ const (
 // sequential ids the next producer's id is the previous one plus one). An id is never one this
 // gateway handed out among its last remembered ids; ids from before a restart or from other
 // gateways are not known, and a collision with one is as likely as guessing it, 1 in 2^63 per id.
-// The zero value is ready to use.
+// Each id is bound to the principal it went to (owners.go). The zero value is ready to use.
 type IDs struct {
 	mu     sync.Mutex
-	random func() uint64                // crypto/rand when nil; tests replace it
-	issued *recent.Map[int64, struct{}] // the last remembered ids handed out
+	random func() uint64              // crypto/rand when nil; tests replace it
+	issued *recent.Map[int64, string] // the last remembered ids handed out or claimed, and their owners
 }
 
 // remembered is how many recent ids a new one is checked against.
@@ -50,19 +50,18 @@ const remembered = 1 << 16
 // drawLimit bounds the draws for one id: only a broken source repeats itself that often.
 const drawLimit = 64
 
-// Next returns a fresh producer id; false only when the random source keeps repeating ids.
-func (g *IDs) Next() (int64, bool) {
+// Next returns a fresh producer id issued to owner; false only when the random source keeps
+// repeating ids.
+func (g *IDs) Next(owner string) (int64, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.issued == nil {
-		g.issued = recent.New[int64, struct{}](remembered)
-	}
+	g.init()
 	random := g.random
 	if random == nil {
 		random = cryptoUint64
 	}
 	for range drawLimit {
-		if id := int64(random() >> 1); id != 0 && g.issued.Add(id, struct{}{}) {
+		if id := int64(random() >> 1); id != 0 && g.issued.Add(id, owner) {
 			return id, true
 		}
 	}

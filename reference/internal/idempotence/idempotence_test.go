@@ -85,7 +85,7 @@ func TestIDsAreRandomPositiveAndNeverRepeated(t *testing.T) {
 	for _, tc := range cases {
 		g := IDs{random: fixedSource(tc.source...)}
 		for i, want := range tc.want {
-			id, ok := g.Next()
+			id, ok := g.Next("")
 			if !ok {
 				id = -1
 			}
@@ -101,7 +101,7 @@ func TestIDsAreRandomPositiveAndNeverRepeated(t *testing.T) {
 	var prev int64
 	decreased := false
 	for range 10000 {
-		id, ok := g.Next()
+		id, ok := g.Next("")
 		if !ok || id <= 0 || seen[id] {
 			t.Fatalf("id %d (ok %v) after %d ids: want positive and new", id, ok, len(seen))
 		}
