@@ -276,5 +276,6 @@ func (s *Server) storageFailed(tp partition.TP, rp *kmsg.ProduceResponseTopicPar
 		return
 	}
 	s.log.Error("produce: storage", "topic", tp.Topic, "partition", tp.Partition, "err", err)
+	s.cfg.Metrics.PulsarError("produce")
 	rp.ErrorCode = kerr.KafkaStorageError.Code
 }

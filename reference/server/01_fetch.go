@@ -135,6 +135,7 @@ func (s *Server) fetchPartition(ctx context.Context, tp partition.TP, offset int
 	}
 	if err != nil {
 		s.log.Error("fetch: partition state", "topic", tp.Topic, "partition", tp.Partition, "err", err)
+		s.cfg.Metrics.PulsarError("fetch")
 		rp.ErrorCode = kerr.KafkaStorageError.Code
 		return nil, 0
 	}
@@ -155,6 +156,7 @@ func (s *Server) fetchPartition(ctx context.Context, tp partition.TP, offset int
 	batches, err := p.Read(ctx, offset, limit)
 	if err != nil {
 		s.log.Error("fetch: read", "topic", tp.Topic, "partition", tp.Partition, "offset", offset, "err", err)
+		s.cfg.Metrics.PulsarError("fetch")
 		rp.ErrorCode = kerr.KafkaStorageError.Code
 		return nil, 0
 	}

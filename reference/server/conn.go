@@ -77,6 +77,8 @@ func newConn(s *Server, c net.Conn, l Listener) *conn {
 const handshakeTimeout = 10 * time.Second
 
 func (cn *conn) serve(ctx context.Context) {
+	cn.s.cfg.Metrics.Opened()
+	defer cn.s.cfg.Metrics.Closed()
 	defer cn.dropReader()
 	if tc, ok := cn.c.(*tls.Conn); ok {
 		deadline := time.Now().Add(handshakeTimeout)
@@ -232,12 +234,15 @@ func (cn *conn) dropReader() {
 }
 
 // handle serves one frame; false closes the connection.
-func (cn *conn) handle(ctx context.Context, frame []byte) bool {
+func (cn *conn) handle(ctx context.Context, frame []byte) (ok bool) {
+	start := time.Now()
+	cn.s.cfg.Metrics.Received(len(frame) + 4)
 	hdr, rest, err := protocol.ParseHeader(frame)
 	if err != nil {
 		cn.log.Warn("closing connection: bad request", "reason", err)
 		return false
 	}
+	defer func() { cn.s.cfg.Metrics.Request(kmsg.NameForKey(hdr.Key), hdr.Version, time.Since(start), !ok) }()
 	// Every request that has a header is recorded, refused ones too: a version a client sent
 	// above its level is exactly what the suite's wire check looks for.
 	tap := func(body kmsg.Request) *wiretap.Call {
@@ -322,6 +327,7 @@ func (cn *conn) write(corr int32, resp kmsg.Response) bool {
 
 // send writes b, which the peer must take within the frame timeout.
 func (cn *conn) send(b []byte) bool {
+	cn.s.cfg.Metrics.Sent(len(b))
 	cn.c.SetWriteDeadline(time.Now().Add(cn.s.limits.FrameTimeout))
 	if _, err := cn.c.Write(b); err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {

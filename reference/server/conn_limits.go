@@ -34,6 +34,7 @@ func (s *Server) admit(c net.Conn) bool {
 	s.mu.Unlock()
 	if over != "" {
 		s.refusals.note(s.log, ip, over)
+		s.cfg.Metrics.Refused(over)
 		c.Close()
 	}
 	return over == ""

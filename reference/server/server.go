@@ -17,6 +17,7 @@ import (
 	"github.com/kop-conformance/kop-conformance/reference/faults"
 	"github.com/kop-conformance/kop-conformance/reference/internal/config"
 	"github.com/kop-conformance/kop-conformance/reference/internal/idempotence"
+	"github.com/kop-conformance/kop-conformance/reference/internal/metrics"
 	"github.com/kop-conformance/kop-conformance/reference/internal/partition"
 	"github.com/kop-conformance/kop-conformance/reference/internal/safe"
 	"github.com/kop-conformance/kop-conformance/reference/protocol"
@@ -37,6 +38,8 @@ type Config struct {
 	Auth Authorizer
 	// Tap, when set, records every request by client id (the suite's wire evidence).
 	Tap *wiretap.Tap
+	// Metrics counts requests, bytes, connections and storage errors; nil is off.
+	Metrics *metrics.Metrics
 	// Faults are deliberate defects for the suite's mutation check; empty in production.
 	Faults faults.Set
 	// Data bounds partition counts and fetch sizes (limits.go).

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strconv"
@@ -27,6 +28,7 @@ import (
 	"github.com/kop-conformance/kop-conformance/reference/internal/config"
 	"github.com/kop-conformance/kop-conformance/reference/internal/group"
 	"github.com/kop-conformance/kop-conformance/reference/internal/memlimit"
+	"github.com/kop-conformance/kop-conformance/reference/internal/metrics"
 	"github.com/kop-conformance/kop-conformance/reference/internal/naming"
 	"github.com/kop-conformance/kop-conformance/reference/internal/storage"
 	"github.com/kop-conformance/kop-conformance/reference/protocol"
@@ -95,16 +97,28 @@ func run(cfg *config.Config) error {
 	if err := ensureInternalNamespace(ctx, cfg, log); err != nil {
 		return err
 	}
+	var m *metrics.Metrics
+	if cfg.MetricsAddr != "" {
+		m = metrics.New()
+		m.Gauge("kop_open_partitions", "Partitions open in this gateway (each with a Pulsar tail reader).", func() float64 { return float64(store.Open()) })
+	}
 	groupTopic := naming.InternalTopic(cfg.InternalNamespace, naming.GroupsTopic)
 	gctx, gcancel := context.WithTimeout(ctx, cfg.StartupTimeout)
 	groups, err := group.Open(gctx, store.Client(), groupTopic, group.Config{Logger: log, Faults: cfg.Faults,
-		MaxGroups: cfg.Groups.MaxGroups, MaxMembers: cfg.Groups.MaxMembers, MaxPendingMembers: cfg.Groups.MaxPendingMembers})
+		MaxGroups: cfg.Groups.MaxGroups, MaxMembers: cfg.Groups.MaxMembers, MaxPendingMembers: cfg.Groups.MaxPendingMembers,
+		OnRebalance: m.Rebalance})
 	gcancel()
 	if err != nil {
 		return fmt.Errorf("group coordinator: %w", err)
 	}
 	defer groups.Close()
 	log.Info("group coordinator ready", "state_topic", groupTopic)
+	if m != nil {
+		m.Gauge("kop_groups", "Consumer groups this gateway coordinates.", func() float64 { return float64(groups.Count()) })
+		if err := serveMetrics(ctx, cfg.MetricsAddr, m, cfg.Pprof, log); err != nil {
+			return err
+		}
+	}
 
 	// Log starts moved by DeleteRecords, in their own compacted topic next to the groups'.
 	logStartTopic := naming.InternalTopic(cfg.InternalNamespace, naming.LogStartTopic)
@@ -131,7 +145,7 @@ func run(cfg *config.Config) error {
 		AutoCreateTopics: cfg.AutoCreateTopics, MaxRequestBytes: cfg.MaxRequestBytes,
 		MaxMessageBytes: cfg.MaxMessageBytes, Logger: log,
 		Auth: auth.NewPulsar(cfg.PulsarAdminURL, cfg.Tenant, cfg.Namespace, cfg.PulsarToken),
-		Tap:  tap, Faults: cfg.Faults, Data: cfg.DataLimits, Conn: cfg.Conn,
+		Tap:  tap, Metrics: m, Faults: cfg.Faults, Data: cfg.DataLimits, Conn: cfg.Conn,
 	}, store, cat, groups)
 
 	var wg sync.WaitGroup
@@ -248,5 +262,31 @@ func serveDebug(ctx context.Context, addr string, tap *wiretap.Tap, log *slog.Lo
 	}()
 	go hs.Serve(ln)
 	log.Warn("serving the wire tap (test-only): every request's client id and API version is recorded", "addr", ln.Addr().String(), "path", wiretap.Path)
+	return nil
+}
+
+// serveMetrics serves Prometheus metrics (and with withPprof Go's profiler) until ctx ends. It
+// listens before returning, so a bad address fails the start.
+func serveMetrics(ctx context.Context, addr string, m *metrics.Metrics, withPprof bool, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("metrics-addr %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", m.Handler())
+	if withPprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		hs.Close()
+	}()
+	go hs.Serve(ln)
+	log.Info("serving metrics", "addr", ln.Addr().String(), "path", "/metrics", "pprof", withPprof)
 	return nil
 }

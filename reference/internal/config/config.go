@@ -5,6 +5,7 @@ package config
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -50,6 +51,10 @@ type Config struct {
 	LogLevel          string
 	// DebugAddr serves the wire tap (requests by client id) over HTTP; empty is off.
 	DebugAddr string
+	// MetricsAddr serves Prometheus metrics at /metrics; empty is off. Pprof adds Go's
+	// profiler at /debug/pprof/ on the same address.
+	MetricsAddr string
+	Pprof       bool
 	// Faults are deliberate defects for the suite's mutation check (test-only).
 	Faults faults.Set
 	DataLimits
@@ -95,6 +100,8 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 		startup    = fs.String("startup-timeout", env("KOP_STARTUP_TIMEOUT", "120s"), "how long to wait for Pulsar at start (env KOP_STARTUP_TIMEOUT)")
 		logLevel   = fs.String("log-level", env("KOP_LOG_LEVEL", "info"), "debug, info, warn or error (env KOP_LOG_LEVEL)")
 		debugAddr  = fs.String("debug-addr", env("KOP_DEBUG_ADDR", ""), "test-only: serve the wire tap (every request's API version, by client id) over HTTP at this address; off when empty (env KOP_DEBUG_ADDR)")
+		metrics    = fs.String("metrics-addr", env("KOP_METRICS_ADDR", ""), "serve Prometheus metrics at http://ADDR/metrics (requests and latency per API and version, bytes, connections, open partitions, groups, rebalances, Pulsar errors); off when empty (env KOP_METRICS_ADDR)")
+		pprof      = fs.String("pprof", env("KOP_PPROF", "false"), "also serve Go's profiler at /debug/pprof/ on --metrics-addr (env KOP_PPROF)")
 		faultList  = fs.String("fault", env("KOP_FAULT", ""), "test-only: comma-separated deliberate defects for the conformance suite's mutation check; never set in production (env KOP_FAULT)")
 		groups     = groupLimitFlags(fs, env)
 	)
@@ -107,8 +114,19 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	c := &Config{PulsarURL: *pulsarURL, PulsarAdminURL: *adminURL, Tenant: *tenant, Namespace: *namespace,
-		ClusterID: *clusterID, LogLevel: *logLevel, DebugAddr: *debugAddr}
+		ClusterID: *clusterID, LogLevel: *logLevel, DebugAddr: *debugAddr, MetricsAddr: *metrics}
 	var err error
+	if c.Pprof, err = strconv.ParseBool(*pprof); err != nil {
+		return nil, fmt.Errorf("pprof: %q is not a boolean", *pprof)
+	}
+	if c.Pprof && c.MetricsAddr == "" {
+		return nil, errors.New("pprof: needs --metrics-addr to serve on")
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return nil, fmt.Errorf("metrics-addr: %q is not HOST:PORT: %v", c.MetricsAddr, err)
+		}
+	}
 	if c.Faults, err = faults.Parse(*faultList); err != nil {
 		return nil, fmt.Errorf("fault: %w", err)
 	}

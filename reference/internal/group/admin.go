@@ -116,3 +116,10 @@ func (c *Coordinator) drop(gid string) (done <-chan error, gerr *kerr.Error) {
 	c.out.put(writeJob{recs: recs, done: ch})
 	return ch, nil
 }
+
+// Count is how many groups the coordinator holds.
+func (c *Coordinator) Count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.groups)
+}

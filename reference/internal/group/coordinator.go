@@ -58,6 +58,8 @@ type Config struct {
 	// (each expires after the session timeout its join asked for).
 	MaxPendingMembers int
 	Logger            *slog.Logger
+	// OnRebalance, when set, is told of every rebalance that starts (metrics).
+	OnRebalance func()
 	// Faults are deliberate defects for the suite's mutation check; none in production.
 	Faults faults.Set
 }

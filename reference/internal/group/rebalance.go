@@ -20,6 +20,9 @@ func (c *Coordinator) prepareRebalanceLocked(g *group) {
 	}
 	c.log.Info("preparing to rebalance group", "group", g.id, "from", string(g.state), "generation", g.generation, "members", len(g.members))
 	g.state = PreparingRebalance
+	if c.cfg.OnRebalance != nil {
+		c.cfg.OnRebalance()
+	}
 	if c.cfg.Faults.On(faults.ForgetOnRebalance) {
 		g.offsets = map[tp]storedOffset{}
 	}

@@ -218,3 +218,11 @@ func (s *Store) Close() {
 	}
 	s.client.Close()
 }
+
+// Open is how many partitions are open (each with its tail reader, and a producer once
+// written to).
+func (s *Store) Open() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.parts)
+}
