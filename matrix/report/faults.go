@@ -10,6 +10,7 @@ import (
 	"github.com/kop-conformance/kop-conformance/conformance/checker"
 	"github.com/kop-conformance/kop-conformance/conformance/evidence"
 	"github.com/kop-conformance/kop-conformance/conformance/rules"
+	"github.com/kop-conformance/kop-conformance/matrix/dims"
 )
 
 // FaultRun is one fault run of a target (a spec labelled dims.Faults): the spec's verdict and
@@ -35,7 +36,10 @@ type FaultRun struct {
 // faultRunOf reads one executed fault-run spec. Unreadable evidence leaves the counts out,
 // never the verdict.
 func faultRunOf(target string, sr types.SpecReport) FaultRun {
-	f := FaultRun{Target: target, Spec: sr.FullText(), Status: Pass, DurationSec: sr.RunTime.Seconds()}
+	f := FaultRun{Target: target, Spec: sr.FullText(), Status: Pass, DurationSec: sr.RunTime.Seconds(), Run: "gate"}
+	if dims.ParseLabels(sr.Labels()).Nightly {
+		f.Run = "nightly" // until the evidence says otherwise
+	}
 	if sr.State != types.SpecStatePassed {
 		f.Status, f.Failure = Fail, clip(sr.State.String()+": "+sr.Failure.Message, 300)
 	}
@@ -47,7 +51,10 @@ func faultRunOf(target string, sr types.SpecReport) FaultRun {
 		if err := json.Unmarshal([]byte(e.Value.AsJSON), &run); err != nil {
 			continue
 		}
-		f.Run, f.Rounds, f.Violations, f.Error = run.Run, run.Rounds, run.Violations, run.Error
+		f.Rounds, f.Violations, f.Error = run.Rounds, run.Violations, run.Error
+		if run.Run != "" {
+			f.Run = run.Run
+		}
 		if run.DurationSec > 0 {
 			f.DurationSec = run.DurationSec
 		}

@@ -94,7 +94,7 @@ func TestFaultRunsAreReadFromPassedAndFailedSpecs(t *testing.T) {
 		"| target | run | faults injected | values acknowledged | lost | duplicated | order violations | commit regressions | group resumed | result |",
 		"| reference | gate | kill-server ×1, pause-storage ×1, restart-pulsar ×1, disconnect-pulsar ×1, unload-bundle ×1 | 12000 | 0 | 0 | 0 | 0 | yes | ✅ PASS |",
 		"| kafka | nightly | kill-server ×3, pause-storage ×3 (N/A: restart-pulsar, disconnect-pulsar, unload-bundle) | 30000 | 2 | 1 | 0 | 0 | **no** | ❌ FAIL |",
-		"| kafka | – | none recorded (N/A: restart-pulsar, disconnect-pulsar, unload-bundle) | – | – | – | – | – | – | ❌ FAIL |",
+		"| kafka | gate | none recorded (N/A: restart-pulsar, disconnect-pulsar, unload-bundle) | – | – | – | – | – | – | ❌ FAIL |",
 		"| external | – | needs a server the suite starts, kills and pauses | – | – | – | – | – | – | ➖ N/A |",
 		"- ❌ kafka (client:franz-go level:2.6 faults nightly): failed: 2 acknowledged values lost",
 		"  - cut short: pause-storage: not recovered within 1m30s",
