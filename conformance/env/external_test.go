@@ -118,6 +118,9 @@ func TestFaultsNeedTheirContainers(t *testing.T) {
 			t.Errorf("%s on an environment without containers: %v", name, err)
 		}
 	}
+	if done, err := e.Heal(ctx); err != nil || len(done) != 0 {
+		t.Errorf("Heal of an environment without containers: %v, %v", done, err)
+	}
 	if e.dockerClient != nil {
 		t.Error("a refused fault made a Docker client")
 	}

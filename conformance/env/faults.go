@@ -192,9 +192,15 @@ func (e *Env) RestartPulsar(ctx context.Context) error {
 	if err := startAgain(ctx, c.DockerContainer); err != nil {
 		return fmt.Errorf("pulsar: %w", err)
 	}
-	adminURL, err := c.PortEndpoint(ctx, "8080/tcp", "http")
+	return e.refreshPulsar(ctx)
+}
+
+// refreshPulsar reads Pulsar's admin port again after a start (Docker picks it) into AdminURL
+// and Target.Pulsar.
+func (e *Env) refreshPulsar(ctx context.Context) error {
+	adminURL, err := e.pulsar.PortEndpoint(ctx, "8080/tcp", "http")
 	if err != nil {
-		return fmt.Errorf("pulsar: the admin port after the restart: %w", err)
+		return fmt.Errorf("pulsar: the admin port after the start: %w", err)
 	}
 	e.pulsar.AdminURL = adminURL
 	if e.Target.Pulsar != nil {
@@ -227,36 +233,48 @@ func (e *Env) DisconnectServer(ctx context.Context) error {
 // ReconnectServer puts the reference server back on Pulsar's network under its alias, then
 // waits until its main listener answers ApiVersions again (Docker publishes its ports anew).
 func (e *Env) ReconnectServer(ctx context.Context) error {
-	if e.reference == nil || e.net == nil {
-		return errors.New("this environment has no reference server on a Docker network")
-	}
-	on, err := e.onNetwork(ctx)
-	if err != nil {
+	if _, err := e.connectServer(ctx); err != nil {
 		return err
 	}
-	if !on {
-		cli, err := e.docker(ctx)
-		if err != nil {
-			return err
+	return e.serverAnswers(ctx)
+}
+
+// connectServer attaches the reference server to Pulsar's network under its alias unless it
+// is attached (a stopped container can be attached too), and says whether it had to.
+func (e *Env) connectServer(ctx context.Context) (bool, error) {
+	if e.reference == nil || e.net == nil {
+		return false, errors.New("this environment has no reference server on a Docker network")
+	}
+	on, err := e.onNetwork(ctx)
+	if err != nil || on {
+		return false, err
+	}
+	cli, err := e.docker(ctx)
+	if err != nil {
+		return false, err
+	}
+	opts := client.NetworkConnectOptions{Container: e.reference.GetContainerID(),
+		EndpointConfig: &network.EndpointSettings{Aliases: []string{referenceAlias}}}
+	// Its host ports are published again on connect: another process may hold one for a
+	// moment, as on a restart.
+	for attempt := 1; ; attempt++ {
+		_, err = cli.NetworkConnect(ctx, e.net.ID, opts)
+		if err == nil || !isPortClash(err) || attempt == startAttempts {
+			break
 		}
-		opts := client.NetworkConnectOptions{Container: e.reference.GetContainerID(),
-			EndpointConfig: &network.EndpointSettings{Aliases: []string{referenceAlias}}}
-		// Its host ports are published again on connect: another process may hold one for a
-		// moment, as on a restart.
-		for attempt := 1; ; attempt++ {
-			_, err = cli.NetworkConnect(ctx, e.net.ID, opts)
-			if err == nil || !isPortClash(err) || attempt == startAttempts {
-				break
-			}
-			if err := sleep(ctx, time.Second); err != nil {
-				return err
-			}
-		}
-		if err != nil {
-			return fmt.Errorf("reference: reconnecting to network %s: %w", e.net.Name, err)
+		if err := sleep(ctx, time.Second); err != nil {
+			return false, err
 		}
 	}
-	main := e.reference.Plan.Main(Plaintext)
+	if err != nil {
+		return false, fmt.Errorf("reference: reconnecting to network %s: %w", e.net.Name, err)
+	}
+	return true, nil
+}
+
+// serverAnswers waits (at most a minute) until the reference server's main listener answers
+// ApiVersions, failing early if its container stops.
+func (e *Env) serverAnswers(ctx context.Context) error {
 	alive := func(ctx context.Context) error {
 		st, err := e.reference.State(ctx)
 		if err == nil && !st.Running {
@@ -264,7 +282,7 @@ func (e *Env) ReconnectServer(ctx context.Context) error {
 		}
 		return err
 	}
-	if err := answersAPIVersions(ctx, main.Addr, time.Minute, 250*time.Millisecond, alive); err != nil {
+	if err := answersAPIVersions(ctx, e.reference.Plan.Main(Plaintext).Addr, time.Minute, 250*time.Millisecond, alive); err != nil {
 		return fmt.Errorf("reference after reconnecting: %w", err)
 	}
 	return nil
@@ -331,6 +349,51 @@ func (e *Env) UnloadTopic(ctx context.Context, topic string) ([]string, error) {
 		}
 	}
 	return bundles, nil
+}
+
+// Heal undoes whatever faults left behind, for whatever runs after them: the container that
+// keeps the log unpaused, the reference server back on Pulsar's network, and any container
+// that stopped (a fault that killed it for good) started again, Pulsar before the server that
+// needs it. It says what it had to do.
+func (e *Env) Heal(ctx context.Context) (done []string, err error) {
+	if _, serr := e.storage(); serr == nil {
+		if err := e.UnpauseStorage(ctx); err != nil {
+			return done, err
+		}
+	}
+	reconnected := false
+	if e.reference != nil && e.net != nil {
+		if reconnected, err = e.connectServer(ctx); err != nil {
+			return done, err
+		}
+		if reconnected {
+			done = append(done, "reconnected the reference server to Pulsar's network")
+		}
+	}
+	cs := e.containers()
+	slices.Reverse(cs)
+	for _, c := range cs {
+		st, err := c.State(ctx)
+		if err != nil {
+			return done, fmt.Errorf("%s: inspecting the container: %w", c.name, err)
+		}
+		if st.Running {
+			continue
+		}
+		if err := startAgain(ctx, c.DockerContainer); err != nil {
+			return done, fmt.Errorf("%s: %w", c.name, err)
+		}
+		done = append(done, fmt.Sprintf("started %s again (it was %s, exit code %d)", c.name, st.Status, st.ExitCode))
+		if c.name == "pulsar" {
+			if err := e.refreshPulsar(ctx); err != nil {
+				return done, err
+			}
+		}
+	}
+	if reconnected {
+		return done, e.serverAnswers(ctx)
+	}
+	return done, nil
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -77,7 +77,8 @@ var _ = Describe("faults", Ordered, Serial, ContinueOnFailure, func() {
 		labels := Label(dims.Spec{Clients: []string{dims.FranzGo}, Level: level, Faults: true, Nightly: run.name == "nightly"}.Labels()...)
 		It(fmt.Sprintf("%s: %d round(s) of %s; no acknowledged value lost, none written twice, order and commits kept, the group resumes",
 			run.name, run.rounds, strings.Join(rules.FaultsOn(matrixTarget), ", ")),
-			labels, SpecTimeout(run.timeout), func(ctx SpecContext) { runFaults(ctx, run, level) })
+			// Its own progress lines say where it is; Ginkgo's stack dumps would come every 2 minutes.
+			labels, SpecTimeout(run.timeout), PollProgressAfter(run.timeout/2), func(ctx SpecContext) { runFaults(ctx, run, level) })
 	}
 })
 
@@ -89,9 +90,9 @@ func runFaults(ctx SpecContext, run faultRun, level string) {
 	w, err := startFaultWorkload(ctx, level, topic, group)
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(w.close)
-	// Whatever happens, nothing stays paused or disconnected for the specs after this one
-	// (cleanups run last-in first-out: this heal comes before the workload's clients close).
-	DeferCleanup(healFaults, kinds, NodeTimeout(3*time.Minute))
+	// Whatever happens, nothing stays paused, disconnected or stopped for the specs after this
+	// one (cleanups run last-in first-out: this heal comes before the workload's clients close).
+	DeferCleanup(healFaults, NodeTimeout(5*time.Minute))
 
 	By("waiting until every producer is acknowledged, both members poll and a commit is seen")
 	Expect(waitFor(ctx, time.Minute, w.warmedUp)).To(BeTrue(), "before the first fault: %s", w.status())
@@ -186,18 +187,16 @@ func injectFault(ctx context.Context, kind string, run faultRun, topic string) e
 }
 
 // healFaults undoes what an interrupted fault may have left: a paused container, a
-// disconnected gateway.
-func healFaults(ctx SpecContext, kinds []string) {
-	if slices.Contains(kinds, rules.PauseStorage) {
-		if err := environment.UnpauseStorage(ctx); err != nil {
-			fmt.Fprintf(GinkgoWriter, "healing: %v\n", err)
-		}
+// disconnected gateway, a container that did not come back.
+func healFaults(ctx SpecContext) {
+	done, err := environment.Heal(ctx)
+	for _, d := range done {
+		fmt.Fprintf(GinkgoWriter, "healing: %s\n", d)
 	}
-	if slices.Contains(kinds, rules.DisconnectPulsar) {
-		if err := environment.ReconnectServer(ctx); err != nil {
-			fmt.Fprintf(GinkgoWriter, "healing: %v\n", err)
-		}
+	if err != nil {
+		fmt.Fprintf(GinkgoWriter, "healing: %v\n", err)
 	}
+	refreshPulsar()
 }
 
 // refreshPulsar takes the environment's Pulsar endpoints after a Pulsar restart (its admin
