@@ -33,6 +33,8 @@ type Env struct {
 	reference *ReferenceContainer
 	kafka     *KafkaContainer
 	proxies   levelProxies
+
+	dockerClient *testcontainers.DockerClient // for the fault methods (faults.go), made on first use
 }
 
 func newEnv(o Options) *Env {
@@ -134,6 +136,9 @@ func (e *Env) Stop(ctx context.Context) {
 		if err := e.net.Remove(ctx); err != nil {
 			e.opts.say("removing network: %v", err)
 		}
+	}
+	if e.dockerClient != nil {
+		e.dockerClient.Close()
 	}
 }
 

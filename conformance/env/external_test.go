@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,5 +96,32 @@ func TestFailedStartStopsWhatItStarted(t *testing.T) {
 	if c, err := net.DialTimeout("tcp", proxy, time.Second); err == nil {
 		c.Close()
 		t.Fatal("the level proxy still accepts after the failed start")
+	}
+}
+
+// TestFaultsNeedTheirContainers: on an environment without the container a fault acts on
+// (an external target), every fault method fails with a reason and touches nothing.
+func TestFaultsNeedTheirContainers(t *testing.T) {
+	e := newEnv(newOptions(nil))
+	ctx := context.Background()
+	_, unloadErr := e.UnloadTopic(ctx, "t")
+	for name, err := range map[string]error{
+		"KillServer":       e.KillServer(ctx),
+		"PauseStorage":     e.PauseStorage(ctx),
+		"UnpauseStorage":   e.UnpauseStorage(ctx),
+		"RestartPulsar":    e.RestartPulsar(ctx),
+		"DisconnectServer": e.DisconnectServer(ctx),
+		"ReconnectServer":  e.ReconnectServer(ctx),
+		"UnloadTopic":      unloadErr,
+	} {
+		if err == nil || !strings.Contains(err.Error(), "this environment has no") {
+			t.Errorf("%s on an environment without containers: %v", name, err)
+		}
+	}
+	if done, err := e.Heal(ctx); err != nil || len(done) != 0 {
+		t.Errorf("Heal of an environment without containers: %v, %v", done, err)
+	}
+	if e.dockerClient != nil {
+		t.Error("a refused fault made a Docker client")
 	}
 }

@@ -122,6 +122,12 @@ func restart(ctx context.Context, c *testcontainers.DockerContainer, grace time.
 	if err := c.Stop(ctx, &grace); err != nil {
 		return fmt.Errorf("stopping the server: %w", err)
 	}
+	return startAgain(ctx, c)
+}
+
+// startAgain starts a stopped container on the ports it had, retrying for a few seconds
+// while another process holds one, and returns once its wait strategy says it is ready.
+func startAgain(ctx context.Context, c *testcontainers.DockerContainer) error {
 	var err error
 	for attempt := 1; attempt <= startAttempts; attempt++ {
 		if err = c.Start(ctx); err == nil || !isPortClash(err) {
@@ -134,7 +140,7 @@ func restart(ctx context.Context, c *testcontainers.DockerContainer, grace time.
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("starting the server: %w", err)
+		return fmt.Errorf("starting again: %w", err)
 	}
 	return nil
 }

@@ -6,8 +6,10 @@
 //	KOP_TARGET=reference|kafka|external   KOP_BOOTSTRAP=host:port (external)
 //	KOP_PULSAR_IMAGE, KOP_REFERENCE_IMAGE, KOP_KAFKA_IMAGE (`make conformance` sets them)
 //	KOP_FAULT=<fault,...> starts the reference server with deliberate faults (`make mutants`)
+//	KOP_FAULT_ROUNDS=<n> rounds of the nightly fault run (faults_test.go; default 3)
 //
-// Labels carry the matrix dimensions (matrix/dims): client:<name>, level:<x.y>, feature:<name>.
+// Labels carry the matrix dimensions (matrix/dims): client:<name>, level:<x.y>, feature:<name>;
+// the fault run, no matrix cell, is labelled faults.
 package suite
 
 import (

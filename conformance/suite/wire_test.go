@@ -88,16 +88,20 @@ func mergeVersions(a, b []int16) []int16 {
 
 // checkWire proves the spec's level on the wire: every version each client sent is one its
 // level's broker advertised (ApiVersions excepted: a client may probe with a newer one and
-// fall back, KIP-511), and each client sent the feature's main APIs.
+// fall back, KIP-511), and each client sent the feature's main APIs (the fault run's, for it).
 func checkWire(seen map[string]map[int16][]int16, d dims.Spec) error {
 	lv, ok := dims.LevelNamed(d.Level)
 	if !ok {
 		return fmt.Errorf("spec has no known level label (%q)", d.Level)
 	}
 	table := lv.Versions()
-	f, ok := rules.Lookup(d.Feature)
-	if !ok {
-		return fmt.Errorf("spec has no known feature label (%q)", d.Feature)
+	apis, what := rules.FaultRunAPIs, "the fault run"
+	if !d.Faults {
+		f, ok := rules.Lookup(d.Feature)
+		if !ok {
+			return fmt.Errorf("spec has no known feature label (%q)", d.Feature)
+		}
+		apis, what = f.APIs, "feature "+f.Name
 	}
 	var problems []string
 	for _, c := range d.Clients {
@@ -117,9 +121,9 @@ func checkWire(seen map[string]map[int16][]int16, d dims.Spec) error {
 				}
 			}
 		}
-		for _, k := range f.APIs {
+		for _, k := range apis {
 			if len(sent[k.Int16()]) == 0 {
-				problems = append(problems, fmt.Sprintf("%s never sent %s, a main API of feature %s", c, kmsg.NameForKey(k.Int16()), d.Feature))
+				problems = append(problems, fmt.Sprintf("%s never sent %s, a main API of %s", c, kmsg.NameForKey(k.Int16()), what))
 			}
 		}
 	}

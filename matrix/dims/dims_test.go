@@ -47,16 +47,21 @@ func TestLabelsRoundTrip(t *testing.T) {
 	for _, s := range []Spec{
 		{Clients: []string{Sarama}, Level: "2.1", Feature: "groups"},
 		{Clients: Clients(), Level: "1.0", Feature: "mixed-group", Nightly: true},
+		{Clients: []string{FranzGo}, Level: "2.6", Faults: true, Nightly: true},
 		{},
 	} {
 		got := ParseLabels(s.Labels())
-		if fmt.Sprint(got) != fmt.Sprint(s) || got.Placed() != (len(s.Clients) > 0) {
+		if fmt.Sprint(got) != fmt.Sprint(s) || got.Placed() != (s.Feature != "") {
 			t.Errorf("%v: labels %v parse as %v", s, s.Labels(), got)
 		}
 	}
 	if got := ParseLabels([]string{"client:kafka-go", "other", "owner:x", "level:2.6", "feature:fetch"}); got.Level != "2.6" ||
-		got.Feature != "fetch" || fmt.Sprint(got.Clients) != "[kafka-go]" || got.Nightly {
+		got.Feature != "fetch" || fmt.Sprint(got.Clients) != "[kafka-go]" || got.Nightly || got.Faults {
 		t.Errorf("other labels must be ignored: %+v", got)
+	}
+	// Even with a feature label the fault run is no cell.
+	if got := ParseLabels([]string{"client:franz-go", "level:2.6", "feature:produce", "faults"}); got.Placed() {
+		t.Errorf("the fault run is placed in a cell: %+v", got)
 	}
 }
 
@@ -68,6 +73,8 @@ func TestCheckFilter(t *testing.T) {
 	}{
 		{"", nil},
 		{"(level:1.0 || level:2.0 || level:2.6) && !nightly && (client:sarama && feature:fetch)", nil},
+		{"(level:2.6) && !nightly && (faults)", nil},
+		{"fault", []string{"fault"}},
 		{"Feature:Fetch, CLIENT:kafka-go", nil},
 		{"feature: containsAny {fetch, groups} && client: isEmpty", nil},
 		{"/feature:gr.*/ && level: consistsOf 2.6", nil},

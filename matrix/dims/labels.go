@@ -16,18 +16,23 @@ const (
 	// Nightly marks specs that wait on purpose (timeouts, long polls): the PR gate leaves them
 	// out, the full matrix and the mutation check run them.
 	Nightly = "nightly"
+	// Faults marks the fault run: it carries a client and a level but is no matrix cell (it
+	// fills the report's Faults section instead).
+	Faults = "faults"
 )
 
 // Spec is what a spec's labels say of it: the cell it is evidence for (a spec that drives
-// several clients, a mixed group, counts for each of them) and whether it is nightly.
+// several clients, a mixed group, counts for each of them), whether it is nightly, and
+// whether it is the fault run.
 type Spec struct {
 	Clients []string
 	Level   string
 	Feature string
 	Nightly bool
+	Faults  bool
 }
 
-// Labels are the spec's labels, in the order client, level, feature, nightly.
+// Labels are the spec's labels, in the order client, level, feature, nightly, faults.
 func (s Spec) Labels() []string {
 	var out []string
 	for _, c := range s.Clients {
@@ -42,18 +47,28 @@ func (s Spec) Labels() []string {
 	if s.Nightly {
 		out = append(out, Nightly)
 	}
+	if s.Faults {
+		out = append(out, Faults)
+	}
 	return out
 }
 
-// Placed says whether the labels put the spec in cells: a client, a level and a feature.
-func (s Spec) Placed() bool { return len(s.Clients) > 0 && s.Level != "" && s.Feature != "" }
+// Placed says whether the labels put the spec in cells: a client, a level and a feature, and
+// not the fault run.
+func (s Spec) Placed() bool {
+	return len(s.Clients) > 0 && s.Level != "" && s.Feature != "" && !s.Faults
+}
 
 // ParseLabels reads a spec's labels; labels of other keys are ignored.
 func ParseLabels(labels []string) Spec {
 	var s Spec
 	for _, l := range labels {
-		if l == Nightly {
+		switch l {
+		case Nightly:
 			s.Nightly = true
+			continue
+		case Faults:
+			s.Faults = true
 			continue
 		}
 		k, v, ok := strings.Cut(l, ":")
@@ -74,14 +89,14 @@ func ParseLabels(labels []string) Spec {
 
 // CheckLabel says what is wrong with a label a filter names, or nil: a client, level or
 // feature label must name a known one (isFeature says which features are), and a label
-// without a key must be Nightly. A mistyped label would select nothing, silently.
+// without a key must be Nightly or Faults. A mistyped label would select nothing, silently.
 func CheckLabel(label string, isFeature func(string) bool) error {
-	if label == Nightly {
+	if label == Nightly || label == Faults {
 		return nil
 	}
 	k, v, ok := strings.Cut(label, ":")
 	if !ok {
-		return fmt.Errorf("label %q: the suite's labels are %s:, %s:, %s: and %s", label, ClientKey, LevelKey, FeatureKey, Nightly)
+		return fmt.Errorf("label %q: the suite's labels are %s:, %s:, %s:, %s and %s", label, ClientKey, LevelKey, FeatureKey, Nightly, Faults)
 	}
 	switch {
 	case k == ClientKey && !IsClient(v):

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/kop-conformance/kop-conformance/conformance/checker"
 )
 
 // browser finds headless Chromium: KOP_CHROMIUM, else chromium on PATH. make test installs it.
@@ -62,6 +64,15 @@ func TestIndexPageRendersFiltersAndShowsFailures(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.Measurements = []Measurement{{Name: "rebalance-join-to-first-record", Target: "reference", Count: 3, MinMs: 100, MedianMs: 250, MaxMs: 900}}
+	m.Faults = []FaultRun{
+		{Target: "reference", Spec: "faults gate", Status: Pass, Run: "gate",
+			Summary: &checker.Summary{Acknowledged: 12000, Resumed: true, Faults: map[string]int{"kill-server": 1, "unload-bundle": 1}}},
+		{Target: "kafka", Spec: "faults nightly", Status: Fail, Run: "nightly", Failure: "failed: 2 lost <b>x</b>", Error: "pause-storage: not recovered",
+			Summary:       &checker.Summary{Acknowledged: 300, Lost: 2, Faults: map[string]int{"kill-server": 3}},
+			Violations:    []string{"lost: p1-000017 (p1) was acknowledged at 2/9 and is not in the final read"},
+			NotApplicable: map[string]string{"unload-bundle": "namespace bundles are Pulsar's"}},
+		{Target: "kafka", Spec: "faults timed out", Status: Fail, Failure: "timedout: A spec timeout occurred"},
+	}
 	dir := t.TempDir()
 	page := filepath.Join(dir, "index.html")
 	var buf bytes.Buffer
@@ -102,6 +113,21 @@ func TestIndexPageRendersFiltersAndShowsFailures(t *testing.T) {
 	}
 	if !strings.Contains(dom, `<div class="wire">wire: Fetch v4, Produce v2–v3/v5</div>`) {
 		t.Fatalf("the franz-go cell does not show the versions it sent:\n%s", dom)
+	}
+	for _, want := range []string{
+		`<tr data-fault="PASS"><td>reference</td><td>gate</td><td title="">kill-server ×1, unload-bundle ×1</td><td>12000</td><td>0</td><td>0</td><td>0</td><td>0</td><td>yes</td><td class="PASS">PASS</td></tr>`,
+		`<tr data-fault="FAIL"><td>kafka</td><td>nightly</td><td title="unload-bundle: namespace bundles are Pulsar's">kill-server ×3 (N/A: unload-bundle)</td><td>300</td><td>2</td><td>0</td><td>0</td><td>0</td><td>no</td>`,
+		`<pre class="failure">failed: 2 lost &lt;b&gt;x&lt;/b&gt;
+cut short: pause-storage: not recovered
+lost: p1-000017 (p1) was acknowledged at 2/9 and is not in the final read</pre>`,
+		`<td>kafka</td><td>–</td><td title="">none recorded</td><td>–</td>`,
+	} {
+		if !strings.Contains(dom, want) {
+			t.Fatalf("the faults table lacks %s:\n%s", want, dom)
+		}
+	}
+	if strings.Contains(dom, `<section id="faults" hidden=""`) {
+		t.Fatal("the faults table is hidden although the matrix has fault runs")
 	}
 
 	shot := filepath.Join(dir, "shot.png")

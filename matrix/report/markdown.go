@@ -34,6 +34,7 @@ func Markdown(w io.Writer, m *Matrix) error {
 		sideBySide(&b, m)
 	}
 	wireTable(&b, m)
+	faultsSection(&b, m)
 	for _, t := range m.Targets {
 		targetSection(&b, m, t)
 	}

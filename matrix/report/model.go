@@ -113,6 +113,8 @@ type Matrix struct {
 	// Measurements summarise timings the specs recorded, per target, so targets measured in
 	// the same run can be compared.
 	Measurements []Measurement `json:"measurements"`
+	// Faults are the fault runs, per target in input order (see faults.go).
+	Faults []FaultRun `json:"faults"`
 }
 
 // Measurement summarises one timing (a spec report entry named "<what>-ms") over the passed
@@ -142,7 +144,7 @@ type Input struct {
 
 // Build reads the reports and assembles the matrix over the given levels.
 func Build(inputs []Input, levels []string, now time.Time) (*Matrix, error) {
-	m := &Matrix{SchemaVersion: SchemaVersion, GeneratedAt: now.UTC(), Clients: dims.Clients(), Levels: levels}
+	m := &Matrix{SchemaVersion: SchemaVersion, GeneratedAt: now.UTC(), Clients: dims.Clients(), Levels: levels, Faults: []FaultRun{}}
 	for _, f := range rules.Features {
 		m.Features = append(m.Features, Feature{Name: f.Name, Description: f.Description, MinLevel: f.MinLevel})
 	}
@@ -151,9 +153,10 @@ func Build(inputs []Input, levels []string, now time.Time) (*Matrix, error) {
 		if err != nil {
 			return nil, err
 		}
-		run, cells := buildTarget(in.Target, rep, levels)
+		run, cells, faults := buildTarget(in.Target, rep, levels)
 		m.Targets = append(m.Targets, run)
 		m.Cells = append(m.Cells, cells...)
+		m.Faults = append(m.Faults, faults...)
 		m.Measurements = append(m.Measurements, measurements(in.Target, rep)...)
 	}
 	m.Disagreements = disagreements(m)
@@ -198,10 +201,10 @@ func readReport(path string) (types.Report, error) {
 	return reps[0], nil
 }
 
-func buildTarget(target string, rep types.Report, levels []string) (TargetRun, []Cell) {
+func buildTarget(target string, rep types.Report, levels []string) (TargetRun, []Cell, []FaultRun) {
 	run := TargetRun{Name: target, SuiteSuccess: rep.SuiteSucceeded, StartedAt: rep.StartTime.UTC(),
 		DurationSec: rep.RunTime.Seconds(), ByClient: map[string]Counts{}}
-	ev := collect(&run, rep)
+	ev, faults := collect(&run, rep)
 	rt := rules.TargetNamed(target)
 	var cells []Cell
 	for _, f := range rules.Features {
@@ -216,7 +219,7 @@ func buildTarget(target string, rep types.Report, levels []string) (TargetRun, [
 			}
 		}
 	}
-	return run, cells
+	return run, cells, faults
 }
 
 // cellEvidence is what the executed specs of one cell left in the report.
@@ -228,9 +231,11 @@ type cellEvidence struct {
 func cellKey(feature, client, level string) string { return feature + "|" + client + "|" + level }
 
 // collect counts the report's executed specs into run and files each under its cells (a
-// mixed-group spec under each of its clients, each with only its own wire versions).
-func collect(run *TargetRun, rep types.Report) map[string]*cellEvidence {
+// mixed-group spec under each of its clients, each with only its own wire versions), and
+// reads the fault runs, passed or failed.
+func collect(run *TargetRun, rep types.Report) (map[string]*cellEvidence, []FaultRun) {
 	ev := map[string]*cellEvidence{}
+	var faults []FaultRun
 	for _, sr := range rep.SpecReports {
 		if msg, failed := suiteNodeFailure(sr); failed {
 			run.SetupFailure = msg
@@ -240,15 +245,19 @@ func collect(run *TargetRun, rep types.Report) map[string]*cellEvidence {
 		}
 		// A spec that involves several clients (a mixed group) counts for each of them.
 		d := dims.ParseLabels(sr.Labels())
-		if !d.Placed() {
+		if !d.Placed() && !d.Faults {
 			continue
 		}
-		s := specOf(sr)
 		if sr.State.Is(types.SpecStateFailureStates) {
 			run.SpecsFailed++
 		} else if sr.State == types.SpecStatePassed {
 			run.SpecsPassed++
 		}
+		if d.Faults {
+			faults = append(faults, faultRunOf(run.Name, sr))
+			continue
+		}
+		s := specOf(sr)
 		wire := wireOf(sr)
 		for _, c := range d.Clients {
 			k := cellKey(d.Feature, c, d.Level)
@@ -259,7 +268,7 @@ func collect(run *TargetRun, rep types.Report) map[string]*cellEvidence {
 			ev[k].wire.add(wire[c])
 		}
 	}
-	return ev
+	return ev, faults
 }
 
 // suiteNodeFailure reports a failed node that is not a spec (BeforeSuite, AfterSuite, ...):
