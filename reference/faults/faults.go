@@ -35,6 +35,7 @@ const (
 	IgnoreLogStart    = "ignore-log-start"
 	AuthorizeAll      = "authorize-all"
 	HeadersHidden     = "headers-hidden"
+	ForgetProducers   = "forget-producers"
 )
 
 // All lists every fault in report order.
@@ -54,7 +55,12 @@ var All = []Fault{
 	{IgnoreLogStart, "DeleteRecords answers success but the log start does not move", []string{"delete-records"}},
 	{AuthorizeAll, "every authorization check passes (authorization fails open)", []string{"authorization"}},
 	{HeadersHidden, "record headers are kept only in the gateway's private encoding, not as Pulsar message properties", []string{"interop"}},
+	{ForgetProducers, "the idempotence window is never read back from Pulsar: a retry across a gateway restart or a write in doubt is written again", []string{Faults}},
 }
+
+// Faults stands for the fault run (conformance/suite/faults_test.go, label "faults") in a
+// fault's Features: it is not a matrix row.
+const Faults = "faults"
 
 // Set is the faults a server runs with. The zero value has none.
 type Set map[string]bool

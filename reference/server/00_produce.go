@@ -205,7 +205,9 @@ func (s *Server) producePartition(ctx context.Context, version int16, tp partiti
 		prod = s.producers.Partition(producerKey(tp))
 		prod.Lock()
 		defer prod.Unlock()
-		if !prod.Loaded() {
+		if !prod.Loaded() && s.cfg.Faults.On(faults.ForgetProducers) {
+			prod.Load(nil, time.Now())
+		} else if !prod.Loaded() {
 			if err := loadProducers(ctx, p, prod); err != nil {
 				s.storageFailed(tp, rp, err)
 				return

@@ -2,9 +2,12 @@ package storage
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"sync"
 	"time"
 
@@ -35,10 +38,13 @@ func (p *Partition) Append(ctx context.Context, recs []records.Record, prod *par
 		msgs[i] = toMessage(&recs[i], hide)
 		size += entrySize(msgs[i])
 	}
+	if msgs[0].Properties == nil {
+		msgs[0].Properties = map[string]string{}
+	}
+	writeID := randomWriteID()
+	msgs[0].Properties[propWrite] = strconv.FormatUint(writeID, 16)
+	size += len(propWrite) + 16 + 8
 	if prod != nil {
-		if msgs[0].Properties == nil {
-			msgs[0].Properties = map[string]string{}
-		}
 		v := encodeProducer(prod)
 		msgs[0].Properties[propProducer] = v
 		size += len(propProducer) + len(v) + 8
@@ -114,11 +120,19 @@ func (p *Partition) Append(ctx context.Context, recs []records.Record, prod *par
 	if flushErr != nil {
 		return 0, fmt.Errorf("flushing %s: %w", p.name, flushErr)
 	}
+	// Acknowledged: learn the offset even if the request gave up meanwhile.
+	lookup, stop := context.WithTimeout(context.WithoutCancel(ctx), p.store.cfg.OperationTimeout)
+	defer stop()
 	first := ids[0]
 	if first == nil || first.LedgerID() < 0 {
-		// Pulsar's deduplication recognised a resent entry: stored, at an offset it does not say.
-		p.log.Warn("write acknowledged without a position (a resent entry Pulsar already had)")
-		return -1, nil
+		// Pulsar's deduplication recognised a resent entry: it is stored, at a position the
+		// answer does not say. The tail finds it by its write id.
+		base, err := p.offsetOfWrite(lookup, writeID)
+		if err != nil {
+			p.log.Warn("write acknowledged without a position and not found; answering -1", "err", err)
+			return -1, nil
+		}
+		return base, nil
 	}
 	for _, id := range ids[1:] {
 		if id == nil || id.LedgerID() != first.LedgerID() || id.EntryID() != first.EntryID() {
@@ -126,9 +140,6 @@ func (p *Partition) Append(ctx context.Context, recs []records.Record, prod *par
 			break
 		}
 	}
-	// Acknowledged: learn the offset even if the request gave up meanwhile.
-	lookup, stop := context.WithTimeout(context.WithoutCancel(ctx), p.store.cfg.OperationTimeout)
-	defer stop()
 	base, err := p.offsetOf(lookup, first)
 	if err != nil {
 		p.log.Warn("write acknowledged but its offset is unknown; answering -1", "err", err)
@@ -203,4 +214,42 @@ func (p *Partition) readOffsetAt(ctx context.Context, id pulsar.MessageID) (int6
 		return 0, err
 	}
 	return int64(*(*msg).Index()), nil
+}
+
+// offsetOfWrite waits until the tail has seen the batch with write id w and returns its first
+// offset. The batch was stored before Pulsar acknowledged it, so the tail has seen it recently
+// or will.
+func (p *Partition) offsetOfWrite(ctx context.Context, w uint64) (int64, error) {
+	p.mu.Lock()
+	if first, ok := p.writes.Get(w); ok {
+		p.mu.Unlock()
+		return first, nil
+	}
+	if p.writeWaiters == nil {
+		p.writeWaiters = map[uint64][]chan struct{}{}
+	}
+	ch := make(chan struct{})
+	p.writeWaiters[w] = append(p.writeWaiters[w], ch)
+	p.mu.Unlock()
+	select {
+	case <-ch:
+	case <-ctx.Done():
+		p.mu.Lock()
+		delete(p.writeWaiters, w)
+		p.mu.Unlock()
+		return 0, fmt.Errorf("waiting for write %x on %s: %w", w, p.name, ctx.Err())
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	first, ok := p.writes.Get(w)
+	if !ok {
+		return 0, fmt.Errorf("write %x on %s seen and forgotten", w, p.name)
+	}
+	return first, nil
+}
+
+func randomWriteID() uint64 {
+	var b [8]byte
+	rand.Read(b[:]) // never fails (crypto/rand)
+	return binary.BigEndian.Uint64(b[:])
 }

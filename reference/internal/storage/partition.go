@@ -17,6 +17,7 @@ const (
 	recentEntries = 8192    // entry -> offset memory for produce receipts
 	indexPoints   = 1 << 16 // sparse index bound per partition
 	idleCursors   = 4       // reusable readers kept per partition
+	recentWrites  = 256     // write ids remembered per partition, for resent entries
 )
 
 // Partition is one Kafka partition stored in one Pulsar topic.
@@ -52,8 +53,12 @@ type Partition struct {
 	// answer without asking Pulsar.
 	lastPublish int64
 	waiters     map[entryKey][]chan struct{}
-	index       *sparseIndex
-	idle        []*cursor
+	// writes maps the write ids of the last batches the tail saw to their first offsets, and
+	// writeWaiters are appends waiting for one (see offsetOfWrite).
+	writes       *recent.Map[uint64, int64]
+	writeWaiters map[uint64][]chan struct{}
+	index        *sparseIndex
+	idle         []*cursor
 }
 
 func newPartition(s *Store, tp partition.TP) *Partition {
@@ -75,6 +80,7 @@ func blankPartition(s *Store, tp partition.TP) *Partition {
 		changed:     make(chan struct{}),
 		entries:     recent.New[entryKey, int64](recentEntries),
 		waiters:     map[entryKey][]chan struct{}{},
+		writes:      recent.New[uint64, int64](recentWrites),
 		index:       newSparseIndex(indexPoints),
 	}
 }
@@ -210,9 +216,17 @@ func (p *Partition) observe(msg pulsar.Message) error {
 		b = 0
 	}
 	first := int64(*idx) - b
+	w, hasWrite := writeOf(msg)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.learnLocked(ek, first)
+	if hasWrite {
+		p.writes.Add(w, first)
+		for _, ch := range p.writeWaiters[w] {
+			close(ch)
+		}
+		delete(p.writeWaiters, w)
+	}
 	if next := int64(*idx) + 1; next > p.hwm {
 		p.hwm = next
 		close(p.changed)

@@ -28,7 +28,23 @@ const (
 	// propProducer is on the first message of an idempotent producer's batch: its id, epoch and
 	// first and last sequence numbers, so the dedupe window can be rebuilt from Pulsar.
 	propProducer = propPrefix + "producer"
+	// propWrite is on the first message of every batch: a random id, so that a batch Pulsar
+	// acknowledges without a position (deduplication of a resent entry) can still be found.
+	propWrite = propPrefix + "write"
 )
+
+// writeOf is the write id of the batch msg starts, if msg starts one.
+func writeOf(msg pulsar.Message) (uint64, bool) {
+	if msg.ID().BatchIdx() > 0 {
+		return 0, false
+	}
+	v, ok := msg.Properties()[propWrite]
+	if !ok {
+		return 0, false
+	}
+	id, err := strconv.ParseUint(v, 16, 64)
+	return id, err == nil
+}
 
 func encodeProducer(p *partition.Producer) string {
 	return fmt.Sprintf("%d/%d/%d/%d", p.ID, p.Epoch, p.FirstSeq, p.LastSeq)

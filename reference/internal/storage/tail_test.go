@@ -158,3 +158,43 @@ func TestLastEntry(t *testing.T) {
 		}
 	}
 }
+
+// A batch Pulsar acknowledged without a position (a resent entry it deduplicated) is found by
+// its write id, whether the tail saw it before or after the answer came.
+func TestOffsetOfWriteFindsADeduplicatedBatch(t *testing.T) {
+	p := blankPartition(testStore(), partition.TP{Topic: "t"})
+	seen := tailMessage{id: pulsar.NewMessageID(3, 1, 0, -1), index: 12, props: map[string]string{propWrite: "a1"}}
+	if err := p.observe(seen); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if got, err := p.offsetOfWrite(ctx, 0xa1); err != nil || got != 12 {
+		t.Fatalf("a write seen before: offset %d, %v; want 12", got, err)
+	}
+	done := make(chan int64)
+	go func() {
+		got, _ := p.offsetOfWrite(ctx, 0xb2)
+		done <- got
+	}()
+	for waiting := false; !waiting; time.Sleep(time.Millisecond) { // observe the wait before the write arrives
+		if ctx.Err() != nil {
+			t.Fatal("the lookup never waited")
+		}
+		p.mu.Lock()
+		waiting = len(p.writeWaiters[0xb2]) == 1
+		p.mu.Unlock()
+	}
+	later := tailMessage{id: pulsar.NewMessageID(3, 2, 0, -1), index: 20, props: map[string]string{propWrite: "b2"}}
+	if err := p.observe(later); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-done; got != 20 {
+		t.Fatalf("a write seen after: offset %d; want 20", got)
+	}
+	short, stop := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer stop()
+	if _, err := p.offsetOfWrite(short, 0xc3); err == nil {
+		t.Fatal("a write never seen was found")
+	}
+}
