@@ -255,9 +255,13 @@ func (p *Partition) learnLocked(ek entryKey, first int64) {
 
 func (p *Partition) waitReady(ctx context.Context) error {
 	select {
-	case <-p.ready:
-	case <-ctx.Done():
-		return fmt.Errorf("partition %s not ready: %w", p.name, ctx.Err())
+	case <-p.ready: // ready wins over a context that ended meanwhile
+	default:
+		select {
+		case <-p.ready:
+		case <-ctx.Done():
+			return fmt.Errorf("partition %s not ready: %w", p.name, ctx.Err())
+		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -32,9 +32,11 @@ func (p *Partition) Read(ctx context.Context, offset int64, maxBytes int) ([]par
 		return nil, err
 	}
 	var (
-		out   []partition.Batch
-		size  int
-		entry entryKey
+		out      []partition.Batch
+		size     int
+		entry    entryKey
+		want     = offset // the offset the next record must have: offsets have no gaps
+		reopened bool
 	)
 	for c.next < hwm {
 		msgp, err := c.peek(ctx, p.store.cfg.OperationTimeout)
@@ -48,10 +50,29 @@ func (p *Partition) Read(ctx context.Context, offset int64, maxBytes int) ([]par
 			c.r.Close()
 			return nil, err
 		}
-		if rec.Offset < offset {
+		if rec.Offset < want {
 			c.pending = nil // before the requested offset (mid-entry start): skip
 			continue
 		}
+		if rec.Offset > want {
+			// The reader passed records by (a Pulsar reader that reconnected can resume after
+			// messages it had prefetched): never serve the gap. Serve what came before it, or
+			// read once more with a fresh reader.
+			c.r.Close()
+			p.log.Warn("a reader skipped records; dropping it", "want", want, "got", rec.Offset)
+			if len(out) > 0 {
+				return out, nil
+			}
+			if reopened {
+				return nil, fmt.Errorf("reading %s at %d: the reader jumped to %d", p.name, want, rec.Offset)
+			}
+			reopened = true
+			if c, err = p.openNear(ctx, want); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		want = rec.Offset + 1
 		rs := rec.Size()
 		if size > 0 && size+rs > maxBytes {
 			break
@@ -106,6 +127,14 @@ func (p *Partition) takeCursor(ctx context.Context, offset int64) (*cursor, erro
 			return c, nil
 		}
 	}
+	p.mu.Unlock()
+	return p.openNear(ctx, offset)
+}
+
+// openNear opens a reader at the known entry nearest below offset (searching for one when the
+// nearest is far), or at the topic's start.
+func (p *Partition) openNear(ctx context.Context, offset int64) (*cursor, error) {
+	p.mu.Lock()
 	pt, ok := p.index.floor(offset)
 	ls := p.firstStored // where a reader from the earliest message starts
 	p.mu.Unlock()

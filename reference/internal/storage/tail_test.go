@@ -24,6 +24,11 @@ func (m tailMessage) ID() pulsar.MessageID          { return m.id }
 func (m tailMessage) Index() *uint64                { return &m.index }
 func (m tailMessage) BrokerPublishTime() *time.Time { t := time.UnixMilli(1); return &t }
 func (m tailMessage) Properties() map[string]string { return m.props }
+func (m tailMessage) Payload() []byte               { return []byte("v") }
+func (m tailMessage) Key() string                   { return "" }
+func (m tailMessage) EventTime() time.Time          { return time.UnixMilli(5) }
+func (m tailMessage) PublishTime() time.Time        { return time.UnixMilli(5) }
+
 func msgAt(ledger, entry int64, index uint64) tailMessage {
 	return tailMessage{id: pulsar.NewMessageID(ledger, entry, -1, -1), index: index}
 }
@@ -196,5 +201,51 @@ func TestOffsetOfWriteFindsADeduplicatedBatch(t *testing.T) {
 	defer stop()
 	if _, err := p.offsetOfWrite(short, 0xc3); err == nil {
 		t.Fatal("a write never seen was found")
+	}
+}
+
+// gapReader is a fetch reader that hands out its messages and records whether it was closed.
+type gapReader struct {
+	pulsar.Reader
+	msgs   []pulsar.Message
+	closed bool
+}
+
+func (r *gapReader) Next(ctx context.Context) (pulsar.Message, error) {
+	if len(r.msgs) == 0 {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	m := r.msgs[0]
+	r.msgs = r.msgs[1:]
+	return m, nil
+}
+func (r *gapReader) Close() { r.closed = true }
+
+// A reader that jumps over offsets (a reconnected Pulsar reader resuming after what it had
+// prefetched) is dropped: the fetch gets the records before the gap, never the ones after it.
+func TestReadNeverServesAGap(t *testing.T) {
+	s := testStore()
+	s.cfg.OperationTimeout = time.Second
+	p := blankPartition(s, partition.TP{Topic: "t"})
+	p.hwm = 10
+	close(p.ready)
+	r := &gapReader{msgs: []pulsar.Message{msgAt(5, 0, 0), msgAt(5, 1, 1), msgAt(5, 4, 4)}}
+	p.idle = []*cursor{{r: r, next: 0}}
+	bs, err := p.Read(context.Background(), 0, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int64
+	for _, b := range bs {
+		for _, rec := range b.Records {
+			got = append(got, rec.Offset)
+		}
+	}
+	if len(got) != 2 || got[0] != 0 || got[1] != 1 {
+		t.Fatalf("read offsets %v; want [0 1], stopping before the gap", got)
+	}
+	if !r.closed || len(p.idle) != 0 {
+		t.Fatalf("the reader that jumped was kept (closed %v, idle %d)", r.closed, len(p.idle))
 	}
 }
