@@ -114,6 +114,8 @@ type Coordinator struct {
 
 	mu     sync.Mutex
 	groups map[string]*group
+	// commitLocks: see commitLock.
+	commitLocks [commitStripes]sync.Mutex
 	closed bool
 
 	// Group metadata writes wait in an outbox (writes.go) that one goroutine drains in order,

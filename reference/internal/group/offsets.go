@@ -3,6 +3,8 @@ package group
 import (
 	"context"
 	"encoding/json"
+	"hash/fnv"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -26,6 +28,12 @@ func (c *Coordinator) Commit(ctx context.Context, gid, memberID string, instance
 	if gid == "" {
 		return kerr.InvalidGroupID, nil
 	}
+	// A group's commits are checked, written and applied one at a time, in the order they are
+	// checked: otherwise a commit checked first (by the partition's previous owner, before a
+	// rebalance) could be written last and move the committed offset back over a newer one.
+	mu := c.commitLock(gid)
+	mu.Lock()
+	defer mu.Unlock()
 	if gerr := c.commitAllowed(gid, memberID, instanceID, generation); gerr != nil {
 		return gerr, nil
 	}
@@ -152,4 +160,14 @@ func (c *Coordinator) Fetch(gid string, partitions map[string][]int32) []Committ
 		}
 	}
 	return out
+}
+
+// commitLocks order each group's commits (by a hash of the group id: groups sharing a lock only
+// wait for each other's Pulsar writes).
+const commitStripes = 64
+
+func (c *Coordinator) commitLock(gid string) *sync.Mutex {
+	h := fnv.New32a()
+	h.Write([]byte(gid))
+	return &c.commitLocks[h.Sum32()%commitStripes]
 }
