@@ -18,6 +18,7 @@ const (
 	indexPoints   = 1 << 16 // sparse index bound per partition
 	idleCursors   = 4       // reusable readers kept per partition
 	recentWrites  = 256     // write ids remembered per partition, for resent entries
+	recentGaps    = 64      // gaps in the offsets remembered per partition
 )
 
 // Partition is one Kafka partition stored in one Pulsar topic.
@@ -56,6 +57,7 @@ type Partition struct {
 	// writes maps the write ids of the last batches the tail saw to their first offsets, and
 	// writeWaiters are appends waiting for one (see offsetOfWrite).
 	writes       *recent.Map[uint64, int64]
+	gaps         *recent.Map[int64, int64] // offsets the log skips: first missing -> next present
 	writeWaiters map[uint64][]chan struct{}
 	index        *sparseIndex
 	idle         []*cursor
@@ -81,6 +83,7 @@ func blankPartition(s *Store, tp partition.TP) *Partition {
 		entries:     recent.New[entryKey, int64](recentEntries),
 		waiters:     map[entryKey][]chan struct{}{},
 		writes:      recent.New[uint64, int64](recentWrites),
+		gaps:        recent.New[int64, int64](recentGaps),
 		index:       newSparseIndex(indexPoints),
 	}
 }

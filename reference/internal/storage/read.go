@@ -54,23 +54,23 @@ func (p *Partition) Read(ctx context.Context, offset int64, maxBytes int) ([]par
 			c.pending = nil // before the requested offset (mid-entry start): skip
 			continue
 		}
-		if rec.Offset > want {
-			// The reader passed records by (a Pulsar reader that reconnected can resume after
-			// messages it had prefetched): never serve the gap. Serve what came before it, or
-			// read once more with a fresh reader.
+		if rec.Offset > want && !reopened && !p.knownGap(want, rec.Offset) {
+			// A jump: either the reader passed records by (a Pulsar reader that reconnected can
+			// resume after messages it had prefetched) or the log has a gap there (Pulsar's index
+			// can skip numbers, as a Kafka log can). Serve what came before it, or read once
+			// more with a fresh reader: if that one jumps too, the gap is in the log.
 			c.r.Close()
-			p.log.Warn("a reader skipped records; dropping it", "want", want, "got", rec.Offset)
 			if len(out) > 0 {
 				return out, nil
-			}
-			if reopened {
-				return nil, fmt.Errorf("reading %s at %d: the reader jumped to %d", p.name, want, rec.Offset)
 			}
 			reopened = true
 			if c, err = p.openNear(ctx, want); err != nil {
 				return nil, err
 			}
 			continue
+		}
+		if rec.Offset > want {
+			p.learnGap(want, rec.Offset)
 		}
 		want = rec.Offset + 1
 		rs := rec.Size()
@@ -170,12 +170,7 @@ func (p *Partition) openProbe(start pulsar.MessageID) (*cursor, error) {
 }
 
 func (p *Partition) openReader(start pulsar.MessageID, next int64, queue int) (*cursor, error) {
-	r, err := p.store.client.CreateReader(pulsar.ReaderOptions{
-		Topic:                   p.name,
-		StartMessageID:          start,
-		StartMessageIDInclusive: true,
-		ReceiverQueueSize:       queue,
-	})
+	r, err := p.store.newReader(p.name, start, queue)
 	if err != nil {
 		return nil, fmt.Errorf("reader on %s: %w", p.name, err)
 	}
@@ -200,4 +195,20 @@ func (p *Partition) putCursor(c *cursor) {
 	if drop != nil {
 		drop.r.Close()
 	}
+}
+
+// knownGap says whether the log is known to hold no offsets from `from` up to `to`.
+func (p *Partition) knownGap(from, to int64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	end, ok := p.gaps.Get(from)
+	return ok && end == to
+}
+
+// learnGap remembers that the log has no offsets from `from` up to `to` (a fresh reader
+// jumped there), so later reads across it need no second reader.
+func (p *Partition) learnGap(from, to int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.gaps.Add(from, to)
 }

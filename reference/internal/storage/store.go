@@ -64,8 +64,10 @@ type Store struct {
 	starts *logStarts // nil until OpenLogStarts
 	closed bool
 
-	// newTail opens a partition's tail reader (a Pulsar reader; tests replace it).
-	newTail func(topic string, start pulsar.MessageID) (tailReader, error)
+	// newTail opens a partition's tail reader and newReader a fetch reader (Pulsar readers;
+	// tests replace them).
+	newTail   func(topic string, start pulsar.MessageID) (tailReader, error)
+	newReader func(topic string, start pulsar.MessageID, queue int) (pulsar.Reader, error)
 }
 
 // Open connects to Pulsar. It does not wait for the broker: the first operation does.
@@ -94,6 +96,14 @@ func Open(cfg Config) (*Store, error) {
 	}
 	s := &Store{cfg: cfg, client: client, log: cfg.Logger, parts: map[partition.TP]*Partition{}}
 	s.newTail = s.pulsarTail
+	s.newReader = func(topic string, start pulsar.MessageID, queue int) (pulsar.Reader, error) {
+		return s.client.CreateReader(pulsar.ReaderOptions{
+			Topic:                   topic,
+			StartMessageID:          start,
+			StartMessageIDInclusive: true,
+			ReceiverQueueSize:       queue,
+		})
+	}
 	return s, nil
 }
 

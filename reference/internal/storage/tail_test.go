@@ -249,3 +249,40 @@ func TestReadNeverServesAGap(t *testing.T) {
 		t.Fatalf("the reader that jumped was kept (closed %v, idle %d)", r.closed, len(p.idle))
 	}
 }
+
+// A gap that a fresh reader jumps too is in the log (Pulsar's index skipped numbers): it is
+// served, as Kafka serves a log with gaps, and remembered so the next read needs no second
+// reader.
+func TestReadServesAGapInTheLog(t *testing.T) {
+	s := testStore()
+	s.cfg.OperationTimeout = time.Second
+	opened := 0
+	s.newReader = func(string, pulsar.MessageID, int) (pulsar.Reader, error) {
+		opened++
+		return &gapReader{msgs: []pulsar.Message{msgAt(5, 0, 0), msgAt(5, 1, 1), msgAt(5, 2, 4), msgAt(5, 3, 5)}}, nil
+	}
+	p := blankPartition(s, partition.TP{Topic: "t"})
+	p.hwm = 6
+	p.firstStored = 0
+	close(p.ready)
+	p.idle = []*cursor{{r: &gapReader{msgs: []pulsar.Message{msgAt(5, 2, 4), msgAt(5, 3, 5)}}, next: 2}}
+	offsets := func(bs []partition.Batch) (out []int64) {
+		for _, b := range bs {
+			for _, r := range b.Records {
+				out = append(out, r.Offset)
+			}
+		}
+		return out
+	}
+	bs, err := p.Read(context.Background(), 2, 1<<20)
+	if got := offsets(bs); err != nil || len(got) != 2 || got[0] != 4 || got[1] != 5 {
+		t.Fatalf("read at 2: %v, %v; want [4 5] (the log has no 2 and 3)", got, err)
+	}
+	if opened != 1 {
+		t.Fatalf("%d fresh readers opened; want 1 to tell a gap in the log from a reader's jump", opened)
+	}
+	bs, err = p.Read(context.Background(), 2, 1<<20)
+	if got := offsets(bs); err != nil || len(got) != 2 || got[0] != 4 || opened != 2 {
+		t.Fatalf("read at 2 again: %v, %v, %d readers opened; want [4 5] through one new reader", got, err, opened)
+	}
+}
