@@ -28,6 +28,8 @@ type Target struct {
 	// WireURL is the wire tap recording every request by client id (package wiretap): the
 	// reference server's debug endpoint, or the suite's level proxies.
 	WireURL string `json:",omitempty"`
+	// MetricsURL is the target's Prometheus endpoint, when it has one (the reference server).
+	MetricsURL string `json:",omitempty"`
 	// Pulsar is where the target keeps its data, for targets on Pulsar the suite can reach.
 	Pulsar *Pulsar `json:",omitempty"`
 }

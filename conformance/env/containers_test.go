@@ -91,19 +91,20 @@ func TestReferenceConfigFollowsPlan(t *testing.T) {
 	pulsar := &PulsarContainer{network: &testcontainers.DockerNetwork{Name: "kop-test"}, tokens: &sasl{admin: "admin-token"}}
 	published := plan.Published()
 	published[debugPort] = 43000
+	published[metricsPort] = 43001
 	req := customize(t, referenceCustomizers(o, pulsar, plan, published))
 	if got := req.Env["KOP_LISTENERS"]; got != plan.KOPListeners() {
 		t.Errorf("KOP_LISTENERS %s, want the plan's %s", got, plan.KOPListeners())
 	}
-	for k, want := range map[string]string{"KOP_PULSAR_TOKEN": "admin-token", "KOP_FAULT": "no-wake", "KOP_DEBUG_ADDR": "0.0.0.0:9099",
+	for k, want := range map[string]string{"KOP_PULSAR_TOKEN": "admin-token", "KOP_FAULT": "no-wake", "KOP_DEBUG_ADDR": "0.0.0.0:9099", "KOP_METRICS_ADDR": "0.0.0.0:9098",
 		"KOP_PULSAR_URL": "pulsar://pulsar:6650", "KOP_MAX_MESSAGE_BYTES": strconv.Itoa(MaxMessageBytes)} {
 		if req.Env[k] != want {
 			t.Errorf("%s=%q, want %q", k, req.Env[k], want)
 		}
 	}
 	got := bindings(t, req)
-	if len(got) != len(published) || got[debugPort] != "43000" {
-		t.Errorf("publishes %v, want the plan's listeners and the wire tap", got)
+	if len(got) != len(published) || got[debugPort] != "43000" || got[metricsPort] != "43001" {
+		t.Errorf("publishes %v, want the plan's listeners, the wire tap and the metrics", got)
 	}
 	if req.NetworkAliases["kop-test"][0] != referenceAlias {
 		t.Errorf("not on Pulsar's network as %s: %v", referenceAlias, req.NetworkAliases)

@@ -25,6 +25,8 @@ type ReferenceContainer struct {
 	Plan *Plan
 	// WireURL is the server's wire tap (KOP_DEBUG_ADDR), published on loopback.
 	WireURL string
+	// MetricsURL is the server's Prometheus endpoint (KOP_METRICS_ADDR), published on loopback.
+	MetricsURL string
 
 	certDir string
 	users   map[string]clients.Credentials
@@ -33,6 +35,7 @@ type ReferenceContainer struct {
 const (
 	referenceAlias = "reference"
 	debugPort      = 9099 // the reference server's wire tap
+	metricsPort    = 9098 // the reference server's Prometheus metrics
 )
 
 // RunReference starts the reference server on pulsar's Docker network, with the options'
@@ -53,7 +56,7 @@ func RunReference(ctx context.Context, pulsar *PulsarContainer, opts ...Option) 
 	if err != nil {
 		return nil, err
 	}
-	wireURL := ""
+	wireURL, metricsURL := "", ""
 	c, err := runPublished(ctx, o, o.ReferenceImage, func(pick func() (int, error)) ([]testcontainers.ContainerCustomizer, error) {
 		if err := plan.Bind(pick); err != nil {
 			return nil, err
@@ -63,15 +66,21 @@ func RunReference(ctx context.Context, pulsar *PulsarContainer, opts ...Option) 
 			return nil, err
 		}
 		wireURL = "http://" + loopbackAddr(tapPort)
+		scrapePort, err := pick()
+		if err != nil {
+			return nil, err
+		}
+		metricsURL = "http://" + loopbackAddr(scrapePort) + "/metrics"
 		published := plan.Published()
 		published[debugPort] = tapPort
+		published[metricsPort] = scrapePort
 		o.say("starting reference server (%s) on %s", o.ReferenceImage, plan.Main(Plaintext).Addr)
 		return referenceCustomizers(o, pulsar, plan, published), nil
 	})
 	if c == nil {
 		return nil, err
 	}
-	r := &ReferenceContainer{DockerContainer: c, Plan: plan, WireURL: wireURL, certDir: o.CertDir}
+	r := &ReferenceContainer{DockerContainer: c, Plan: plan, WireURL: wireURL, MetricsURL: metricsURL, certDir: o.CertDir}
 	if pulsar.tokens != nil && o.SASL {
 		r.users = pulsar.tokens.users()
 	}
@@ -85,6 +94,7 @@ func referenceCustomizers(o Options, pulsar *PulsarContainer, plan *Plan, publis
 		"KOP_PULSAR_ADMIN_URL":  "http://" + pulsarAlias + ":8080",
 		"KOP_MAX_MESSAGE_BYTES": strconv.Itoa(MaxMessageBytes),
 		"KOP_DEBUG_ADDR":        fmt.Sprintf("0.0.0.0:%d", debugPort),
+		"KOP_METRICS_ADDR":      fmt.Sprintf("0.0.0.0:%d", metricsPort),
 	}
 	if o.Fault != "" {
 		vars["KOP_FAULT"] = o.Fault
@@ -118,7 +128,7 @@ func referenceCustomizers(o Options, pulsar *PulsarContainer, plan *Plan, publis
 // Target is the reference target: its listeners, wire tap, certificates and SASL users (the
 // caller adds its Pulsar).
 func (r *ReferenceContainer) Target() clients.Target {
-	t := clients.Target{Name: "reference", WireURL: r.WireURL, Users: r.users, CertDir: r.certDir}
+	t := clients.Target{Name: "reference", WireURL: r.WireURL, MetricsURL: r.MetricsURL, Users: r.users, CertDir: r.certDir}
 	r.Plan.Apply(&t)
 	return t
 }

@@ -61,6 +61,8 @@ var Features = []Feature{
 		NeedsPulsar: true, APIs: []kmsg.Key{kmsg.Metadata}},
 	{Name: "hostile", Description: "After hostile requests to a gateway under a memory cap (a gzip bomb claiming 104,857,599 records, CreateTopics with 2,000,000 partitions, a path-traversal topic name, a 2 GiB frame, frames announced and never sent), each refused with its code and storing nothing, the client still produces and consumes exactly, and the gateway was never OOM-killed or restarted",
 		NeedsControl: true, NeedsPulsar: true, APIs: []kmsg.Key{kmsg.Produce, kmsg.Fetch}},
+	{Name: "metrics", Description: "The gateway's Prometheus endpoint (--metrics-addr) counts what the client did: Produce and Fetch requests and their latency, bytes received and sent, open connections and partitions",
+		NeedsControl: true, NotServedBy: map[string]string{"kafka": "Apache Kafka exposes its metrics over JMX, not a Prometheus endpoint"}, APIs: []kmsg.Key{kmsg.Produce, kmsg.Fetch}},
 	{Name: "durability", Description: "Records, offsets and committed offsets survive a server restart", NeedsControl: true, APIs: []kmsg.Key{kmsg.Produce, kmsg.Fetch, kmsg.ListOffsets, kmsg.OffsetFetch}},
 	{Name: "tls", Description: "SSL listener: produce, fetch and a consumer group over TLS, the server verified against the test CA", NeedsControl: true, APIs: []kmsg.Key{kmsg.Produce, kmsg.Fetch, kmsg.JoinGroup}},
 	{Name: "mtls", Description: "SSL listener requiring client certificates: a CA-signed one is accepted; none, or one from an untrusted CA, is refused", NeedsControl: true, APIs: []kmsg.Key{kmsg.Produce, kmsg.Fetch}},
