@@ -85,9 +85,9 @@ func run(cfg *config.Config) error {
 	}
 	store, err := storage.Open(storage.Config{
 		ServiceURL: cfg.PulsarURL, Tenant: cfg.Tenant, Namespace: cfg.Namespace, Token: cfg.PulsarToken,
-		Ledgers: cat.Ledgers,
-		Logger:  slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: plevel})),
-		Faults:  cfg.Faults,
+		Ledgers: cat.Ledgers, PartitionIdle: cfg.PartitionIdle,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: plevel})),
+		Faults: cfg.Faults,
 	})
 	if err != nil {
 		return err

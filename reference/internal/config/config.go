@@ -62,12 +62,18 @@ type Config struct {
 	// MetadataMaxAge is how long a topic's partition count is cached before Pulsar is asked
 	// again (package catalog), as clients cache metadata for metadata.max.age.ms.
 	MetadataMaxAge time.Duration
+	// PartitionIdle parks partitions unused that long; 0 never parks.
+	PartitionIdle time.Duration
 }
 
 // DefaultMetadataMaxAge is 30 s: a tenth of Kafka clients' metadata.max.age.ms (5 min), so a
 // client that refreshes its metadata on schedule sees a change made elsewhere on its next
 // refresh, while a busy gateway asks Pulsar about a topic at most twice a minute.
 const DefaultMetadataMaxAge = 30 * time.Second
+
+// DefaultPartitionIdle is how long a partition goes unused before the gateway parks it (closes
+// its Pulsar tail reader, producer and fetch readers; reopened on the next use).
+const DefaultPartitionIdle = 2 * time.Minute
 
 // Parse reads args (without the program name) and the environment.
 func Parse(args []string, getenv func(string) string) (*Config, error) {
@@ -97,6 +103,7 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 		maxReq     = fs.String("max-request-bytes", env("KOP_MAX_REQUEST_BYTES", "104857600"), "largest request frame accepted (env KOP_MAX_REQUEST_BYTES)")
 		maxMsg     = fs.String("max-message-bytes", env("KOP_MAX_MESSAGE_BYTES", "1048588"), "largest record batch accepted; Pulsar's maxMessageSize must be larger (env KOP_MAX_MESSAGE_BYTES)")
 		maxAge     = fs.String("metadata-max-age", env("KOP_METADATA_MAX_AGE", DefaultMetadataMaxAge.String()), "how long a topic's partition count is cached; a topic grown or deleted through another gateway or Pulsar's admin is seen after at most this; 0 asks Pulsar every time (env KOP_METADATA_MAX_AGE)")
+		idle       = fs.String("partition-idle-timeout", env("KOP_PARTITION_IDLE_TIMEOUT", DefaultPartitionIdle.String()), "park a partition unused this long: its Pulsar tail reader, producer and fetch readers are closed (a few KiB stay) and reopened on its next use; 0 never parks (env KOP_PARTITION_IDLE_TIMEOUT)")
 		startup    = fs.String("startup-timeout", env("KOP_STARTUP_TIMEOUT", "120s"), "how long to wait for Pulsar at start (env KOP_STARTUP_TIMEOUT)")
 		logLevel   = fs.String("log-level", env("KOP_LOG_LEVEL", "info"), "debug, info, warn or error (env KOP_LOG_LEVEL)")
 		debugAddr  = fs.String("debug-addr", env("KOP_DEBUG_ADDR", ""), "test-only: serve the wire tap (every request's API version, by client id) over HTTP at this address; off when empty (env KOP_DEBUG_ADDR)")
@@ -177,6 +184,9 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 	}
 	if c.MetadataMaxAge, err = time.ParseDuration(*maxAge); err != nil || c.MetadataMaxAge < 0 {
 		return nil, fmt.Errorf("metadata-max-age: %q is not a duration of 0 or more", *maxAge)
+	}
+	if c.PartitionIdle, err = time.ParseDuration(*idle); err != nil || c.PartitionIdle < 0 {
+		return nil, fmt.Errorf("partition-idle-timeout: %q is not a duration of 0 or more", *idle)
 	}
 	if c.StartupTimeout, err = time.ParseDuration(*startup); err != nil || c.StartupTimeout <= 0 {
 		return nil, fmt.Errorf("startup-timeout: %q is not a positive duration", *startup)

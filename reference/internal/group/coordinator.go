@@ -116,7 +116,7 @@ type Coordinator struct {
 	groups map[string]*group
 	// commitLocks: see commitLock.
 	commitLocks [commitStripes]sync.Mutex
-	closed bool
+	closed      bool
 
 	// Group metadata writes wait in an outbox (writes.go) that one goroutine drains in order,
 	// so the state machine never waits on Pulsar while holding mu.

@@ -28,6 +28,7 @@ import (
 // acknowledged, the write is never reported failed: an offset that cannot be learned in time
 // is answered as -1.
 func (p *Partition) Append(ctx context.Context, recs []records.Record, prod *partition.Producer) (int64, error) {
+	defer p.use()()
 	if len(recs) == 0 {
 		return 0, errors.New("append of no records")
 	}

@@ -67,3 +67,16 @@ func (x *sparseIndex) ceil(off int64) (point, bool) {
 	}
 	return x.points[i], true
 }
+
+// thin keeps at most n points, evenly spread, the last one always.
+func (x *sparseIndex) thin(n int) {
+	if len(x.points) <= n || n < 2 {
+		return
+	}
+	step := (len(x.points) + n - 2) / (n - 1)
+	kept := make([]point, 0, n)
+	for j := 0; j < len(x.points)-1; j += step {
+		kept = append(kept, x.points[j])
+	}
+	x.points = append(kept, x.points[len(x.points)-1])
+}

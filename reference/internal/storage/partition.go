@@ -36,13 +36,17 @@ type Partition struct {
 	producer    pulsar.Producer
 	producerCap int // the pending messages producer has room for
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	ready  chan struct{} // closed once the tail knows the high watermark
-
-	mu      sync.Mutex
-	initErr error
-	hwm     int64
+	mu sync.Mutex
+	// run is the current tail reader's life; a parked partition's has ended and a new one
+	// starts on the next use.
+	run *tailRun
+	// users counts operations in progress; lastUsed is when the last one began or ended. A
+	// partition unused for the store's idle time is parked (park.go).
+	users    int
+	lastUsed time.Time
+	parked   bool
+	closed   bool
+	hwm      int64
 	// firstStored is the offset of the first record Pulsar holds, -1 until learned. The log
 	// start Kafka sees may be above it (DeleteRecords): see LogStart.
 	firstStored int64
@@ -63,21 +67,32 @@ type Partition struct {
 	idle         []*cursor
 }
 
+// tailRun is one life of a partition's tail reader.
+type tailRun struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	ready  chan struct{} // closed once the tail knows the high watermark, or failed
+	err    error         // why the tail could not start; set before ready closes
+}
+
+func newTailRun() *tailRun {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &tailRun{ctx: ctx, cancel: cancel, ready: make(chan struct{})}
+}
+
 func newPartition(s *Store, tp partition.TP) *Partition {
 	p := blankPartition(s, tp)
-	go p.runTail()
+	p.lastUsed = time.Now()
+	go p.runTail(p.run)
 	return p
 }
 
 // blankPartition is a partition's state before its tail reader starts.
 func blankPartition(s *Store, tp partition.TP) *Partition {
-	ctx, cancel := context.WithCancel(context.Background())
 	return &Partition{
 		store: s, tp: tp, name: s.TopicName(tp),
 		log:         s.log.With("topic", tp.Topic, "partition", tp.Partition),
-		ctx:         ctx,
-		cancel:      cancel,
-		ready:       make(chan struct{}),
+		run:         newTailRun(),
 		firstStored: -1,
 		changed:     make(chan struct{}),
 		entries:     recent.New[entryKey, int64](recentEntries),
@@ -89,7 +104,11 @@ func blankPartition(s *Store, tp partition.TP) *Partition {
 }
 
 func (p *Partition) close() {
-	p.cancel()
+	p.mu.Lock()
+	p.closed = true
+	run := p.run
+	p.mu.Unlock()
+	run.cancel()
 	p.writeMu.Lock()
 	if p.producer != nil {
 		p.producer.Close()
@@ -108,17 +127,17 @@ func (p *Partition) close() {
 // runTail follows the topic. It starts at the last existing message (inclusive) so the high
 // watermark is known without reading the topic from the start. A reader that stops is opened
 // again after the last entry it saw, for as long as the partition is open.
-func (p *Partition) runTail() {
-	r, err := p.openTail(pulsar.LatestMessageID(), 5)
+func (p *Partition) runTail(run *tailRun) {
+	r, err := p.openTail(run.ctx, pulsar.LatestMessageID(), 5)
 	if err != nil {
-		p.fail(err)
+		p.fail(run, err)
 		return
 	}
 	defer func() { r.Close() }()
 
 	has := r.HasNext()
 	if has {
-		ctx, cancel := context.WithTimeout(p.ctx, p.store.cfg.OperationTimeout)
+		ctx, cancel := context.WithTimeout(run.ctx, p.store.cfg.OperationTimeout)
 		var msg pulsar.Message
 		msg, err = r.Next(ctx)
 		cancel()
@@ -127,19 +146,19 @@ func (p *Partition) runTail() {
 		}
 	}
 	if err != nil {
-		p.fail(fmt.Errorf("reading last message of %s: %w", p.name, err))
+		p.fail(run, fmt.Errorf("reading last message of %s: %w", p.name, err))
 		return
 	}
-	close(p.ready)
+	close(run.ready)
 	for {
-		msg, err := r.Next(p.ctx)
+		msg, err := r.Next(run.ctx)
 		if err != nil {
-			if p.ctx.Err() != nil {
+			if run.ctx.Err() != nil {
 				return
 			}
 			p.log.Error("tail reader stopped; opening it again", "err", err)
 			r.Close()
-			if r, err = p.openTail(p.resumeAt(), -1); err != nil {
+			if r, err = p.openTail(run.ctx, p.resumeAt(), -1); err != nil {
 				r = closedReader{}
 				return // closed meanwhile
 			}
@@ -164,13 +183,13 @@ func (p *Partition) resumeAt() pulsar.MessageID {
 
 // openTail opens the tail reader at start, retrying with a growing pause: attempts times, or
 // until the partition closes when attempts < 0.
-func (p *Partition) openTail(start pulsar.MessageID, attempts int) (tailReader, error) {
+func (p *Partition) openTail(ctx context.Context, start pulsar.MessageID, attempts int) (tailReader, error) {
 	for attempt := 0; ; attempt++ {
 		r, err := p.store.newTail(p.name, start)
 		if err == nil {
 			return r, nil
 		}
-		if p.ctx.Err() != nil {
+		if ctx.Err() != nil {
 			return nil, err
 		}
 		p.log.Warn("tail reader create failed; retrying", "err", err, "attempt", attempt)
@@ -179,8 +198,8 @@ func (p *Partition) openTail(start pulsar.MessageID, attempts int) (tailReader, 
 		}
 		select {
 		case <-time.After(time.Duration(min(attempt+1, 25)) * 200 * time.Millisecond):
-		case <-p.ctx.Done():
-			return nil, p.ctx.Err()
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
 	}
 }
@@ -198,12 +217,12 @@ func (closedReader) HasNext() bool                                { return false
 func (closedReader) Next(context.Context) (pulsar.Message, error) { return nil, context.Canceled }
 func (closedReader) Close()                                       {}
 
-func (p *Partition) fail(err error) {
+func (p *Partition) fail(run *tailRun, err error) {
 	p.mu.Lock()
-	p.initErr = err
+	run.err = err
 	p.mu.Unlock()
 	p.log.Error("partition unavailable", "err", err)
-	close(p.ready)
+	close(run.ready)
 }
 
 // observe records what the tail learned from one message.
@@ -257,22 +276,26 @@ func (p *Partition) learnLocked(ek entryKey, first int64) {
 }
 
 func (p *Partition) waitReady(ctx context.Context) error {
+	p.mu.Lock()
+	run := p.run
+	p.mu.Unlock()
 	select {
-	case <-p.ready: // ready wins over a context that ended meanwhile
+	case <-run.ready: // ready wins over a context that ended meanwhile
 	default:
 		select {
-		case <-p.ready:
+		case <-run.ready:
 		case <-ctx.Done():
 			return fmt.Errorf("partition %s not ready: %w", p.name, ctx.Err())
 		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.initErr
+	return run.err
 }
 
 // HighWatermark is the offset the next record will get.
 func (p *Partition) HighWatermark(ctx context.Context) (int64, error) {
+	defer p.use()()
 	if err := p.waitReady(ctx); err != nil {
 		return 0, err
 	}
@@ -284,6 +307,7 @@ func (p *Partition) HighWatermark(ctx context.Context) (int64, error) {
 // Changed returns a channel closed when the high watermark next advances. Take it before
 // reading the high watermark so no advance is missed.
 func (p *Partition) Changed() <-chan struct{} {
+	p.use()() // a parked partition opens again, so the change will be seen
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.changed
@@ -294,6 +318,7 @@ func (p *Partition) Changed() <-chan struct{} {
 // lookup in the log start table, kept current from Pulsar), and never above the high
 // watermark. Fetch, ListOffsets, Produce and DeleteRecords all read it here.
 func (p *Partition) LogStart(ctx context.Context) (int64, error) {
+	defer p.use()()
 	hwm, err := p.HighWatermark(ctx)
 	if err != nil {
 		return 0, err
@@ -321,6 +346,7 @@ func logStartOf(first, deletedTo, hwm int64) int64 {
 // that offset is above the current log start and at most the high watermark. It returns once
 // Pulsar acknowledged the new log start and this gateway's table holds it.
 func (p *Partition) DeleteBefore(ctx context.Context, offset int64) error {
+	defer p.use()()
 	ls, err := p.store.logStarts()
 	if err != nil {
 		return err
@@ -365,12 +391,15 @@ func (p *Partition) firstStoredOffset(ctx context.Context, hwm int64) (int64, er
 
 // failed says whether the partition could not be opened; it then serves nothing.
 func (p *Partition) failed() bool {
+	p.mu.Lock()
+	run := p.run
+	p.mu.Unlock()
 	select {
-	case <-p.ready:
+	case <-run.ready:
 	default:
 		return false
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.initErr != nil
+	return run.err != nil
 }

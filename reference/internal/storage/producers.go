@@ -14,6 +14,7 @@ const recoveryReadBytes = 1 << 20
 // write in doubt has either landed or will never land: its producer was closed) and returns
 // the idempotent batches among the last n records, oldest first, read back from Pulsar.
 func (p *Partition) RecentProducers(ctx context.Context, n int64) ([]partition.ProducerBatch, error) {
+	defer p.use()()
 	if err := p.settle(ctx); err != nil {
 		return nil, err
 	}

@@ -20,6 +20,7 @@ type cursor struct {
 // Read returns records from offset on, up to maxBytes, but always at least one record when any
 // is available (KIP-74). It never waits for new data: callers long-poll with Changed.
 func (p *Partition) Read(ctx context.Context, offset int64, maxBytes int) ([]partition.Batch, error) {
+	defer p.use()()
 	hwm, err := p.HighWatermark(ctx)
 	if err != nil {
 		return nil, err
@@ -180,7 +181,7 @@ func (p *Partition) openReader(start pulsar.MessageID, next int64, queue int) (*
 // putCursor keeps a cursor for reuse, closing the oldest when too many are idle.
 func (p *Partition) putCursor(c *cursor) {
 	p.mu.Lock()
-	if p.ctx.Err() != nil {
+	if p.closed || p.parked {
 		p.mu.Unlock()
 		c.r.Close()
 		return

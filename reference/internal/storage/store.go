@@ -43,6 +43,9 @@ type Config struct {
 	// MaxEntryBytes is the largest Pulsar entry a Kafka batch may become (the broker's
 	// maxMessageSize; default 5 MiB, Pulsar's default).
 	MaxEntryBytes int
+	// PartitionIdle is how long a partition goes unused before it is parked (park.go); 0 never
+	// parks.
+	PartitionIdle time.Duration
 	// Ledgers lists a topic's ledgers so a fetch far from any known offset can bisect the
 	// topic's entries; without it such a fetch reads forward from the nearest known entry.
 	Ledgers LedgerLister
@@ -63,6 +66,7 @@ type Store struct {
 	parts  map[partition.TP]*Partition
 	starts *logStarts // nil until OpenLogStarts
 	closed bool
+	done   chan struct{} // closed by Close: stops parking
 
 	// newTail opens a partition's tail reader and newReader a fetch reader (Pulsar readers;
 	// tests replace them).
@@ -94,7 +98,7 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pulsar client for %s: %w", cfg.ServiceURL, err)
 	}
-	s := &Store{cfg: cfg, client: client, log: cfg.Logger, parts: map[partition.TP]*Partition{}}
+	s := &Store{cfg: cfg, client: client, log: cfg.Logger, parts: map[partition.TP]*Partition{}, done: make(chan struct{})}
 	s.newTail = s.pulsarTail
 	s.newReader = func(topic string, start pulsar.MessageID, queue int) (pulsar.Reader, error) {
 		return s.client.CreateReader(pulsar.ReaderOptions{
@@ -103,6 +107,9 @@ func Open(cfg Config) (*Store, error) {
 			StartMessageIDInclusive: true,
 			ReceiverQueueSize:       queue,
 		})
+	}
+	if cfg.PartitionIdle > 0 {
+		go s.parkLoop(cfg.PartitionIdle, s.done)
 	}
 	return s, nil
 }
@@ -214,6 +221,9 @@ func (s *Store) Forget(topic string) {
 // Close closes every partition and the Pulsar client.
 func (s *Store) Close() {
 	s.mu.Lock()
+	if !s.closed && s.done != nil {
+		close(s.done)
+	}
 	s.closed = true
 	parts := s.parts
 	s.parts = map[partition.TP]*Partition{}

@@ -229,7 +229,7 @@ func TestReadNeverServesAGap(t *testing.T) {
 	s.cfg.OperationTimeout = time.Second
 	p := blankPartition(s, partition.TP{Topic: "t"})
 	p.hwm = 10
-	close(p.ready)
+	close(p.run.ready)
 	r := &gapReader{msgs: []pulsar.Message{msgAt(5, 0, 0), msgAt(5, 1, 1), msgAt(5, 4, 4)}}
 	p.idle = []*cursor{{r: r, next: 0}}
 	bs, err := p.Read(context.Background(), 0, 1<<20)
@@ -264,7 +264,7 @@ func TestReadServesAGapInTheLog(t *testing.T) {
 	p := blankPartition(s, partition.TP{Topic: "t"})
 	p.hwm = 6
 	p.firstStored = 0
-	close(p.ready)
+	close(p.run.ready)
 	p.idle = []*cursor{{r: &gapReader{msgs: []pulsar.Message{msgAt(5, 2, 4), msgAt(5, 3, 5)}}, next: 2}}
 	offsets := func(bs []partition.Batch) (out []int64) {
 		for _, b := range bs {

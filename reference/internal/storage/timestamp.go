@@ -14,6 +14,7 @@ import (
 // from its log start. No reader seek is involved: a seek makes the reader reconnect, and a read
 // racing that could stall for the whole operation timeout.
 func (p *Partition) OffsetForTimestamp(ctx context.Context, ts int64) (int64, int64, error) {
+	defer p.use()()
 	hwm, err := p.HighWatermark(ctx)
 	if err != nil {
 		return 0, 0, err
