@@ -1,7 +1,8 @@
 // Package storage keeps Kafka partitions in Pulsar: Kafka topic t, partition N is the Pulsar
 // topic persistent://<tenant>/<namespace>/P-partition-N, where P = naming.ToPulsar(t) (t itself
 // unless t contains "-partition-"). Offsets are Pulsar's broker entry indexes
-// (AppendIndexMetadataInterceptor), so they are continuous, survive a gateway restart and are
+// (AppendIndexMetadataInterceptor), so they are continuous (but for gaps Pulsar's index can
+// leave after a failed write, served like a compacted Kafka log's), survive a gateway restart and are
 // the same for every gateway. Log starts moved by DeleteRecords are kept in a compacted Pulsar
 // topic (logstart.go). Nothing here keeps data only in memory: memory holds caches (sparse
 // offset index, reusable readers, the log start table) that are rebuilt from Pulsar.
