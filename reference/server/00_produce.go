@@ -161,8 +161,12 @@ func (s *Server) producePartition(ctx context.Context, version int16, tp partiti
 		rp.ErrorCode = kerr.CorruptMessage.Code
 		return
 	}
-	var recs []records.Record
-	for _, b := range batches {
+	if len(batches) == 0 {
+		rp.ErrorCode = kerr.CorruptMessage.Code
+		return
+	}
+	recs := batches[0].Records // one batch is the usual case: no copy
+	for i, b := range batches {
 		if records.Codec(b.Header.Attributes) == records.CodecZstd && version < 7 {
 			rp.ErrorCode = kerr.UnsupportedCompressionType.Code // zstd needs Produce v7+ (KIP-110)
 			return
@@ -171,7 +175,13 @@ func (s *Server) producePartition(ctx context.Context, version int16, tp partiti
 			rp.ErrorCode = kerr.InvalidRecord.Code // one request's batches for a partition come from one producer
 			return
 		}
-		recs = append(recs, b.Records...)
+		if i > 0 {
+			if i == 1 {
+				recs = append(recs[:len(recs):len(recs)], b.Records...)
+			} else {
+				recs = append(recs, b.Records...)
+			}
+		}
 	}
 	if len(recs) == 0 {
 		rp.ErrorCode = kerr.CorruptMessage.Code
