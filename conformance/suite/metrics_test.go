@@ -101,8 +101,8 @@ var _ = Describe("metrics", func() {
 					"kop_request_duration_seconds for %s", api)
 			}
 			payload := float64(20 * 1000)
-			Expect(after["kop_received_bytes_total"] - before["kop_received_bytes_total"]).To(BeNumerically(">=", payload), "bytes received cover the records produced")
-			Expect(after["kop_sent_bytes_total"] - before["kop_sent_bytes_total"]).To(BeNumerically(">=", payload), "bytes sent cover the records fetched")
+			Expect(after["kop_received_bytes_total"]-before["kop_received_bytes_total"]).To(BeNumerically(">=", payload), "bytes received cover the records produced")
+			Expect(after["kop_sent_bytes_total"]-before["kop_sent_bytes_total"]).To(BeNumerically(">=", payload), "bytes sent cover the records fetched")
 			Expect(after["kop_connections_total"]).To(BeNumerically(">", before["kop_connections_total"]), "the cell's connections were counted")
 			Expect(after["kop_connections"]).To(BeNumerically(">=", 1), "the cell's client is connected")
 			Expect(after["kop_open_partitions"]).To(BeNumerically(">=", 1), "the cell's partition is open")
