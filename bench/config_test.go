@@ -40,11 +40,11 @@ func TestFromEnvRefusesBadValues(t *testing.T) {
 		"BENCH": "fast", "BENCH_ROUNDS": "0", "BENCH_DURATION": "5", "BENCH_RATE": "-1", "BENCH_PARTITIONS": "1",
 		"BENCH_CONNECTIONS": "ten", "BENCH_PATHS": "redpanda", "BENCH_WORKLOADS": "[", "BENCH_STARTED_AT": "soon", "BENCH_BUDGET": "0s",
 	} {
-		if _, err := FromEnv(env(map[string]string{k: v}), time.Now()); err == nil || !strings.Contains(err.Error(), k) {
+		if _, err := FromEnv(vars(map[string]string{k: v}), time.Now()); err == nil || !strings.Contains(err.Error(), k) {
 			t.Errorf("%s=%q: error %v, want one naming the variable", k, v, err)
 		}
 	}
-	if _, err := FromEnv(env(map[string]string{"BENCH_PARTITIONS": "2000"}), time.Now()); err == nil {
+	if _, err := FromEnv(vars(map[string]string{"BENCH_PARTITIONS": "2000"}), time.Now()); err == nil {
 		t.Error("more partitions than a topic may have must be refused")
 	}
 }

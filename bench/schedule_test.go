@@ -9,11 +9,11 @@ import (
 	"github.com/kop-conformance/kop-conformance/bench/report"
 )
 
-func env(vars map[string]string) func(string) string { return func(k string) string { return vars[k] } }
+func vars(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
-func mustConfig(t *testing.T, vars map[string]string) Config {
+func mustConfig(t *testing.T, vs map[string]string) Config {
 	t.Helper()
-	c, err := FromEnv(env(vars), time.Unix(1_800_000_000, 0))
+	c, err := FromEnv(vars(vs), time.Unix(1_800_000_000, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestDefaultsFitTheirBudget(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		plan := PlanTime(warmup(c, c.Paths), ws, c)
+		plan := PlanTime(Warmup(c, c.Paths), ws, c)
 		t.Logf("%s: %d workloads, %d rounds, planned %s of a %s budget", mode, len(ws), len(Schedule(ws)), plan.Round(time.Second), c.Budget)
 		if plan > c.Budget-teardownReserve {
 			t.Errorf("%s: planned %s, over the budget %s less %s for teardown", mode, plan, c.Budget, teardownReserve)

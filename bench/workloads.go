@@ -133,9 +133,9 @@ func Plan(c Config) ([]Workload, []report.Series, error) {
 	return out, keptSeries, nil
 }
 
-// warmup is the discarded round per path before the workloads: the base shape, briefly, so
+// Warmup is the discarded round per path before the workloads: the base shape, briefly, so
 // every JVM and connection pool has run before the first measured round.
-func warmup(c Config, paths []string) Workload {
+func Warmup(c Config, paths []string) Workload {
 	ws, _ := all(c)
 	w := ws[0]
 	w.Name, w.CatchUp, w.Rounds, w.Duration, w.Warmup, w.Paths = "warmup", false, 1, c.Warmup, true, paths
