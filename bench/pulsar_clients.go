@@ -19,8 +19,9 @@ func pulsarOptions(p *clients.Pulsar) pulsar.ClientOptions {
 }
 
 // pulsarSender is a pulsar-client-go client of its own (one connection) with one producer
-// on the partitioned topic. It batches as the Kafka clients do (1 ms, 1 MiB) and may hold
-// the whole window, which alone bounds what is in flight.
+// on the partitioned topic. It batches as the Kafka clients do (1 ms, 1 MiB). Its queue is
+// per partition: on one partition it holds the whole window, on many its share of it (at
+// least the client's default of 1,000), so 1,000 partitions do not queue 10 million.
 type pulsarSender struct {
 	client   pulsar.Client
 	producer pulsar.Producer
@@ -36,7 +37,7 @@ func newPulsarSender(ctx context.Context, p *clients.Pulsar, topic string, w Wor
 		BatchingMaxPublishDelay: linger,
 		BatchingMaxSize:         batchBytes,
 		BatchingMaxMessages:     uint(windowRecords),
-		MaxPendingMessages:      windowRecords,
+		MaxPendingMessages:      max(windowRecords/max(w.Partitions, 1), 1000),
 		SendTimeout:             deliveryLimit,
 	}
 	if w.Compression == "lz4" {
