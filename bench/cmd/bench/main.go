@@ -2,7 +2,7 @@
 // in containers, runs the workloads through the gateway, pulsar-client-go and Kafka in
 // alternating rounds, and writes reports/bench.md, bench.json, bench.html and bench/*.svg.
 //
-//	bench [-out reports] [-logs conformance/out/logs/bench]
+//	bench [-out reports] [-logs conformance/out/logs/bench] [-plan]
 //
 // The BENCH* environment variables configure the run (bench -h lists them); the images come
 // from KOP_PULSAR_IMAGE, KOP_REFERENCE_IMAGE and KOP_KAFKA_IMAGE, which
@@ -37,8 +37,9 @@ func say(format string, args ...any) { fmt.Printf("==> [bench] "+format+"\n", ar
 func run() int {
 	out := flag.String("out", "reports", "directory for bench.md, bench.json, bench.html and bench/*.svg")
 	logs := flag.String("logs", "conformance/out/logs/bench", "directory for the containers' logs")
+	planOnly := flag.Bool("plan", false, "check the configuration, print the plan and exit (starts nothing)")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: bench [-out DIR] [-logs DIR]\n\nflags:\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: bench [-out DIR] [-logs DIR] [-plan]\n\nflags:\n")
 		flag.PrintDefaults()
 		fmt.Fprintf(flag.CommandLine.Output(), "\nenvironment:\n")
 		for _, v := range bench.Variables {
@@ -66,6 +67,9 @@ func run() int {
 	say("mode %s: %d workloads (%s), %d rounds on %s; planned %s, budget %s from %s",
 		cfg.Mode, len(ws), strings.Join(names, " "), rounds, strings.Join(cfg.Paths, ", "),
 		planned.Round(time.Second), cfg.Budget, cfg.StartedFrom)
+	if *planOnly {
+		return 0
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
