@@ -78,12 +78,22 @@ func (t *kafkaTarget) prime(ctx context.Context, topic string, partitions int, v
 		return err
 	}
 	defer cl.Close()
-	recs := make([]*kgo.Record, partitions)
-	for p := range recs {
-		recs[p] = &kgo.Record{Partition: int32(p), Value: values.get(time.Now())}
+	// A hundred partitions a request: the gateway opens a Pulsar producer and tail reader for
+	// each partition it first writes to, and one request opening a thousand could outlast
+	// the client's request timeout.
+	for first := 0; first < partitions; first += primeChunk {
+		var recs []*kgo.Record
+		for p := first; p < min(first+primeChunk, partitions); p++ {
+			recs = append(recs, &kgo.Record{Partition: int32(p), Value: values.get(time.Now())})
+		}
+		if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			return fmt.Errorf("partitions %d-%d: %w", first, first+len(recs)-1, err)
+		}
 	}
-	return cl.ProduceSync(ctx, recs...).FirstErr()
+	return nil
 }
+
+const primeChunk = 100
 
 func (t *kafkaTarget) mark(ctx context.Context, topic string) (any, error) {
 	ends, err := t.adm.ListEndOffsets(ctx, topic)
