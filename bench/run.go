@@ -232,8 +232,10 @@ func (r *Runner) round(ctx context.Context, w Workload, s Step) report.Round {
 		}
 	}
 	before := r.probe.snapshot(ctx, s.Path)
+	// A short round keeps at least three quarters of its records timed.
+	settle := min(r.cfg.Settle, w.Duration/4)
 	p := &producer{senders: senders, window: newWindow(r.cfg.WindowRecords, r.cfg.WindowBytes), values: values,
-		start: time.Now(), duration: w.Duration, settle: r.cfg.Settle, rate: w.Rate}
+		start: time.Now(), duration: w.Duration, settle: settle, rate: w.Rate}
 	if recv != nil {
 		tl = startTail(ctx, recv, p.start.Add(p.settle))
 	}
