@@ -30,10 +30,11 @@ func newFranzSender(bootstrap, topic string, w Workload, windowRecords int) (sen
 		kgo.ProducerLinger(linger), kgo.ProducerBatchMaxBytes(batchBytes),
 		kgo.MaxBufferedRecords(windowRecords + 1), // the window bounds it, never the client
 		kgo.RecordDeliveryTimeout(deliveryLimit),
-		kgo.ProducerBatchCompression(kgo.NoCompression()),
 	}
 	if w.Compression == "lz4" {
 		opts = append(opts, kgo.ProducerBatchCompression(kgo.Lz4Compression()))
+	} else {
+		opts = append(opts, kgo.ProducerBatchCompression(kgo.NoCompression())) // franz-go's default is snappy
 	}
 	if w.Acks == "1" {
 		// Idempotence needs acks=all; without it, Kafka's default of 5 requests in flight.

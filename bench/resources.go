@@ -26,15 +26,15 @@ const (
 	metricOpen = "kop_open_partitions"
 )
 
-// statsClient is the part of Docker's API the probe reads (testcontainers' client has it).
-type statsClient interface {
+// StatsClient is the part of Docker's API the probe reads (testcontainers' client has it).
+type StatsClient interface {
 	ContainerStats(ctx context.Context, id string, opts client.ContainerStatsOptions) (client.ContainerStatsResult, error)
 }
 
 // probe reads what the servers spend: each container's cgroup CPU and memory through
 // Docker's API, and the gateway's own metrics.
 type probe struct {
-	docker     statsClient
+	docker     StatsClient
 	containers map[string]string // container name (reference, pulsar, kafka) -> id
 	metricsURL string            // the gateway's /metrics
 	http       *http.Client

@@ -17,16 +17,13 @@ import (
 
 // Endpoints are what the run's containers offer it.
 type Endpoints struct {
-	Gateway    string          // the reference gateway's bootstrap (host:port)
-	Kafka      string          // Apache Kafka's bootstrap
-	Pulsar     *clients.Pulsar // the Pulsar behind the gateway
-	MetricsURL string          // the gateway's Prometheus endpoint
-	Containers map[string]string
+	Gateway    string            // the reference gateway's bootstrap (host:port)
+	Kafka      string            // Apache Kafka's bootstrap
+	Pulsar     *clients.Pulsar   // the Pulsar behind the gateway
+	MetricsURL string            // the gateway's Prometheus endpoint
+	Containers map[string]string // container name (reference, pulsar, kafka) -> Docker id
 	Docker     StatsClient
 }
-
-// StatsClient is the part of Docker's API the runner reads container figures with.
-type StatsClient = statsClient
 
 // Bounds of what surrounds a round, whatever its estimate.
 const (
