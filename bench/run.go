@@ -249,8 +249,8 @@ func (r *Runner) round(ctx context.Context, w Workload, s Step) report.Round {
 	if res.records == 0 {
 		return fail("no record acknowledged", fmt.Errorf("%v", res.err))
 	}
-	if res.failed > 0 {
-		r.note("%s round %d on %s: %d sends failed, the first: %v", w.Name, s.Round, s.Path, res.failed, res.err)
+	if res.err != nil {
+		r.note("%s round %d on %s: %d sends failed; %v", w.Name, s.Round, s.Path, res.failed, res.err)
 	}
 	if w.CatchUp {
 		recv, err := t.newReceiver(ctx, topic, mark)
