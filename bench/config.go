@@ -44,8 +44,8 @@ func defaults(mode string) Config {
 		c.Partitions, c.Connections = []int{10}, nil
 		c.Workloads = []string{"max-1KiB-p1", "rate-1KiB-p1", "scale-p*"}
 	default:
-		c.Duration, c.RateDuration, c.ScaleDuration = 4*time.Second, 5*time.Second, 2*time.Second
-		c.CatchUp, c.Warmup, c.Budget = 2*time.Second, 3*time.Second, 14*time.Minute
+		c.Duration, c.RateDuration, c.ScaleDuration = 4*time.Second, 4*time.Second, 2*time.Second
+		c.CatchUp, c.Warmup, c.Budget = 2*time.Second, 2*time.Second, 14*time.Minute
 		c.Partitions, c.Connections = []int{10, 100, 1000}, []int{10, 100}
 	}
 	return c
@@ -59,10 +59,10 @@ var Variables = [][2]string{
 	{"BENCH_PATHS", "paths to run: gateway pulsar kafka (default: all three)"},
 	{"BENCH_ROUNDS", "rounds per path of each workload (default 3)"},
 	{"BENCH_DURATION", "sending time of a maximum-throughput round (full 4s, quick 1.5s)"},
-	{"BENCH_RATE_DURATION", "sending time of a fixed-rate round (full 5s, quick 1.5s)"},
+	{"BENCH_RATE_DURATION", "sending time of a fixed-rate round (full 4s, quick 1.5s)"},
 	{"BENCH_SCALE_DURATION", "sending time of a cost-growth round (full 2s, quick 1s)"},
 	{"BENCH_CATCHUP", "the longest a catch-up read may take (full 2s, quick 1s)"},
-	{"BENCH_WARMUP", "sending time of the discarded warm-up round per path (full 3s, quick 1s)"},
+	{"BENCH_WARMUP", "sending time of the discarded warm-up round per path (full 2s, quick 1s)"},
 	{"BENCH_RATE", "records/s of the fixed-rate workload (default 5000)"},
 	{"BENCH_PARTITIONS", "cost-growth partition counts beyond 1 (full '10 100 1000', quick '10'; 'none' for no series)"},
 	{"BENCH_CONNECTIONS", "cost-growth producer clients beyond 1 (full '10 100', quick none; 'none' for no series)"},

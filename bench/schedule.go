@@ -36,6 +36,7 @@ func Schedule(ws []Workload) []Step {
 const (
 	roundOverhead     = 700 * time.Millisecond // clients made, primed and closed; stats read
 	perClient         = 30 * time.Millisecond  // each further producer client
+	perPartitionRound = 2 * time.Millisecond   // a Pulsar producer opens and closes one per partition
 	tailDrain         = time.Second            // a fixed-rate round waits for its consumer
 	topicSetup        = time.Second            // create a topic and prime it...
 	perPartitionSetup = 12 * time.Millisecond  // ...one record to each partition
@@ -50,7 +51,7 @@ const (
 
 // Estimate is how long a step should take.
 func Estimate(w Workload, s Step, c Config) time.Duration {
-	d := w.Duration + roundOverhead + time.Duration(w.Connections-1)*perClient
+	d := w.Duration + roundOverhead + time.Duration(w.Connections-1)*perClient + time.Duration(w.Partitions)*perPartitionRound
 	if w.CatchUp {
 		d += c.CatchUp
 	}
