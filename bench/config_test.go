@@ -62,8 +62,8 @@ func TestPlanFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"max-1KiB-p1", "max-1KiB-p16", "max-100B-p1", "max-100KiB-p1", "max-1KiB-p1-lz4", "max-1KiB-p1-acks1",
-		"max-1KiB-p1-sarama", "max-1KiB-p1-kafka-go", "rate-1KiB-p1", "scale-p10", "scale-p100", "scale-p1000", "scale-c10", "scale-c100"}
+	want := []string{"scale-p10", "scale-p100", "scale-p1000", "max-1KiB-p1", "max-1KiB-p16", "max-100B-p1", "max-100KiB-p1", "max-1KiB-p1-lz4",
+		"max-1KiB-p1-acks1", "max-1KiB-p1-sarama", "max-1KiB-p1-kafka-go", "rate-1KiB-p1", "scale-c10", "scale-c100"}
 	if !slices.Equal(names(ws), want) {
 		t.Fatalf("workloads %v", names(ws))
 	}
@@ -79,6 +79,9 @@ func TestPlanFull(t *testing.T) {
 	}
 	if len(series) != 2 || series[0].Points[0].Workload != base || series[0].Points[3].X != 1000 || series[1].Points[2].X != 100 {
 		t.Fatalf("series %+v", series)
+	}
+	if w := Warmup(mustConfig(t, nil), report.Paths); w.Name != "warmup" || w.Partitions != 1 || w.RecordBytes != 1024 || w.Rounds != 1 || w.CatchUp {
+		t.Fatalf("warm-up %+v", w)
 	}
 }
 
@@ -110,10 +113,10 @@ func TestQuickPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(names(ws), []string{"max-1KiB-p1", "rate-1KiB-p1", "scale-p10"}) || len(series) != 1 {
+	if !slices.Equal(names(ws), []string{"scale-p10", "max-1KiB-p1", "rate-1KiB-p1"}) || len(series) != 1 {
 		t.Fatalf("quick: %v %+v", names(ws), series)
 	}
-	if !measuresIdle(ws[2], report.Gateway) || measuresIdle(ws[2], report.Kafka) || measuresIdle(ws[0], report.Gateway) {
+	if !measuresIdle(ws[0], report.Gateway) || measuresIdle(ws[0], report.Kafka) || measuresIdle(ws[1], report.Gateway) {
 		t.Fatal("the partition points measure idle partitions on the gateway, and only they")
 	}
 }
