@@ -138,7 +138,9 @@ func (p *producer) one(ctx, sendCtx context.Context, i int, from time.Time) bool
 }
 
 // flat is maximum throughput: every sender sends as fast as the shared window lets it until
-// the round's time is up; each record is timed from its send.
+// the round's time is up; each record is timed from its send. Each sender's first record goes
+// whatever the clock says, so a round whose goroutines started late (a starved machine)
+// still measures what it sent rather than nothing.
 func (p *producer) flat(ctx context.Context) {
 	until, cancel := context.WithDeadline(ctx, p.start.Add(p.duration))
 	defer cancel()
@@ -147,6 +149,9 @@ func (p *producer) flat(ctx context.Context) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if !p.one(ctx, ctx, i, time.Now()) {
+				return
+			}
 			for until.Err() == nil && p.one(until, ctx, i, time.Now()) {
 			}
 		}()
