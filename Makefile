@@ -1,4 +1,4 @@
-# kop-conformance: `make conformance` (the PR-gate slice against real Pulsar) and `make test`.
+# kop-conformance: `make conformance` (the PR-gate slice against real Pulsar), `make test` and `make bench`.
 SHELL := /bin/bash
 
 # testcontainers must use loopback and cannot pull its reaper image: set for everyone.
@@ -15,8 +15,9 @@ SPECS ?=
 MUTANTS ?=
 MUTANT_LEVELS ?= 2.0
 FUZZTIME ?= 30s
+BENCH ?= full
 
-.PHONY: help conformance matrix mutants test fuzz images reference clean
+.PHONY: help conformance matrix mutants bench test fuzz images reference clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -30,6 +31,9 @@ matrix: ## the full matrix: every level 1.0-2.6
 
 mutants: ## the suite's mutation check: every reference fault must turn a spec red; writes reports/mutants.md
 	@MUTANTS="$(MUTANTS)" MUTANT_LEVELS="$(MUTANT_LEVELS)" PROCS="$(PROCS)" fixtures/scripts/mutants.sh
+
+bench: ## gateway vs pulsar-client-go vs Kafka in alternating rounds (BENCH=quick: smoke run); writes reports/bench.md
+	@BENCH="$(BENCH)" PULSAR_IMAGE="$(PULSAR_IMAGE)" fixtures/scripts/bench.sh
 
 test: ## formatting, vet, staticcheck and unit tests (no Docker needed)
 	@fixtures/scripts/test.sh

@@ -83,7 +83,7 @@ func TestKafkaConfigFollowsPlan(t *testing.T) {
 }
 
 func TestReferenceConfigFollowsPlan(t *testing.T) {
-	o := newOptions([]Option{WithReferenceImage("reference:test"), WithSASL(), WithFault("no-wake")})
+	o := newOptions([]Option{WithReferenceImage("reference:test"), WithSASL(), WithFault("no-wake"), WithPprof()})
 	plan := mustPlan(t, o.protocols(), protocol.LevelNames(), Published, Published)
 	if err := plan.Bind(counter(42000)); err != nil {
 		t.Fatal(err)
@@ -96,7 +96,7 @@ func TestReferenceConfigFollowsPlan(t *testing.T) {
 	if got := req.Env["KOP_LISTENERS"]; got != plan.KOPListeners() {
 		t.Errorf("KOP_LISTENERS %s, want the plan's %s", got, plan.KOPListeners())
 	}
-	for k, want := range map[string]string{"KOP_PULSAR_TOKEN": "admin-token", "KOP_FAULT": "no-wake", "KOP_DEBUG_ADDR": "0.0.0.0:9099", "KOP_METRICS_ADDR": "0.0.0.0:9098",
+	for k, want := range map[string]string{"KOP_PULSAR_TOKEN": "admin-token", "KOP_FAULT": "no-wake", "KOP_PPROF": "true", "KOP_DEBUG_ADDR": "0.0.0.0:9099", "KOP_METRICS_ADDR": "0.0.0.0:9098",
 		"KOP_PULSAR_URL": "pulsar://pulsar:6650", "KOP_MAX_MESSAGE_BYTES": strconv.Itoa(MaxMessageBytes)} {
 		if req.Env[k] != want {
 			t.Errorf("%s=%q, want %q", k, req.Env[k], want)
@@ -105,6 +105,9 @@ func TestReferenceConfigFollowsPlan(t *testing.T) {
 	got := bindings(t, req)
 	if len(got) != len(published) || got[debugPort] != "43000" || got[metricsPort] != "43001" {
 		t.Errorf("publishes %v, want the plan's listeners, the wire tap and the metrics", got)
+	}
+	if plain := customize(t, referenceCustomizers(newOptions(nil), pulsar, plan, published)); plain.Env["KOP_PPROF"] != "" {
+		t.Errorf("the profiler is served only when asked for: KOP_PPROF=%q", plain.Env["KOP_PPROF"])
 	}
 	if req.NetworkAliases["kop-test"][0] != referenceAlias {
 		t.Errorf("not on Pulsar's network as %s: %v", referenceAlias, req.NetworkAliases)

@@ -142,6 +142,17 @@ func (e *Env) Stop(ctx context.Context) {
 	}
 }
 
+// ContainerID is the Docker id of the environment's container of that name (reference, kafka
+// or pulsar), for callers that read its cgroup figures (the benchmark).
+func (e *Env) ContainerID(name string) (string, bool) {
+	for _, c := range e.containers() {
+		if c.name == name {
+			return c.GetContainerID(), true
+		}
+	}
+	return "", false
+}
+
 type namedContainer struct {
 	name string
 	*testcontainers.DockerContainer

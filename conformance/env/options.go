@@ -24,6 +24,9 @@ type Options struct {
 	// no cap. A request that makes the server allocate past it gets the server OOM-killed,
 	// which the hostile specs look for.
 	ReferenceMemory int64
+	// Pprof serves Go's profiler beside the reference server's metrics (KOP_PPROF): the
+	// benchmark forces a garbage collection through it before reading the heap.
+	Pprof bool
 
 	network *testcontainers.DockerNetwork // the Docker network Pulsar joins (Start makes it)
 }
@@ -56,6 +59,9 @@ func WithFault(names string) Option { return func(o *Options) { o.Fault = names 
 
 // WithReferenceMemory caps the reference container's memory at bytes (swap included).
 func WithReferenceMemory(bytes int64) Option { return func(o *Options) { o.ReferenceMemory = bytes } }
+
+// WithPprof serves the reference server's profiler at /debug/pprof/ on its metrics address.
+func WithPprof() Option { return func(o *Options) { o.Pprof = true } }
 
 // WithSASL adds SASL/PLAIN listeners with an allowed and a denied principal; for the reference
 // server, Pulsar runs with token authentication and authorization.

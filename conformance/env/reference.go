@@ -99,6 +99,9 @@ func referenceCustomizers(o Options, pulsar *PulsarContainer, plan *Plan, publis
 	if o.Fault != "" {
 		vars["KOP_FAULT"] = o.Fault
 	}
+	if o.Pprof {
+		vars["KOP_PPROF"] = "true"
+	}
 	custom := []testcontainers.ContainerCustomizer{}
 	if o.CertDir != "" {
 		vars["KOP_SSL_CERT_FILE"] = certMount + certs.ServerCertFile

@@ -98,7 +98,12 @@ func run(inputs []report.Input, out, levelArg string) error {
 	if err := write("matrix.md", func(w io.Writer) error { return report.Markdown(w, m) }); err != nil {
 		return err
 	}
-	if err := write("index.html", func(w io.Writer) error { return report.HTML(w, m) }); err != nil {
+	// The benchmark's page, when make bench wrote one here, is linked from the matrix's.
+	var links []report.Link
+	if _, err := os.Stat(filepath.Join(out, "bench.html")); err == nil {
+		links = append(links, report.Link{Href: "bench.html", Text: "Benchmark: the gateway vs pulsar-client-go vs Apache Kafka"})
+	}
+	if err := write("index.html", func(w io.Writer) error { return report.HTML(w, m, links...) }); err != nil {
 		return err
 	}
 	for _, t := range m.Targets {

@@ -111,6 +111,27 @@ func TestRunWritesTheMatrix(t *testing.T) {
 	if !strings.Contains(string(badge), "1/1 pass · ") {
 		t.Errorf("badge does not count the not-served cells:\n%s", badge)
 	}
+	if page, _ := os.ReadFile(filepath.Join(out, "index.html")); strings.Contains(string(page), "bench.html") {
+		t.Error("index.html links a benchmark page that is not there")
+	}
+}
+
+// A benchmark page written by make bench beside the matrix is linked from the matrix's page.
+func TestRunLinksTheBenchmark(t *testing.T) {
+	out := t.TempDir()
+	if err := os.WriteFile(filepath.Join(out, "bench.html"), []byte("<!doctype html>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := run([]report.Input{{Target: "reference", Path: suiteReport(t, types.SpecStatePassed)}}, out, "2.0"); err != nil {
+		t.Fatal(err)
+	}
+	page, _ := os.ReadFile(filepath.Join(out, "index.html"))
+	if !strings.Contains(string(page), `<a href="bench.html">Benchmark`) {
+		t.Error("index.html does not link bench.html")
+	}
+	if !strings.Contains(string(page), `<script type="application/json" id="matrix-data">{"`) {
+		t.Error("the matrix's data is no longer embedded as JSON")
+	}
 }
 
 func TestCheckLabelsCommand(t *testing.T) {
