@@ -59,14 +59,15 @@ type Config struct {
 	Faults faults.Set
 	DataLimits
 	Groups GroupLimits // limits_groups.go
-	// MetadataMaxAge is how long a topic's partition count is cached before Pulsar is asked
-	// again (package catalog), as clients cache metadata for metadata.max.age.ms.
+	// MetadataMaxAge is the oldest answer about topics the gateway gives from memory (package
+	// catalog, Cache): the namespace is listed every min(MetadataMaxAge/2, 2 s), a partition
+	// count read again once this old, as clients cache metadata for metadata.max.age.ms.
 	MetadataMaxAge time.Duration
 }
 
 // DefaultMetadataMaxAge is 30 s: a tenth of Kafka clients' metadata.max.age.ms (5 min), so a
 // client that refreshes its metadata on schedule sees a change made elsewhere on its next
-// refresh, while a busy gateway asks Pulsar about a topic at most twice a minute.
+// refresh, while a busy gateway asks Pulsar about a topic's partitions at most twice a minute.
 const DefaultMetadataMaxAge = 30 * time.Second
 
 // Parse reads args (without the program name) and the environment.
@@ -96,7 +97,7 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 		autoCreate = fs.String("auto-create-topics", env("KOP_AUTO_CREATE_TOPICS", "true"), "create unknown topics on Metadata requests (env KOP_AUTO_CREATE_TOPICS)")
 		maxReq     = fs.String("max-request-bytes", env("KOP_MAX_REQUEST_BYTES", "104857600"), "largest request frame accepted (env KOP_MAX_REQUEST_BYTES)")
 		maxMsg     = fs.String("max-message-bytes", env("KOP_MAX_MESSAGE_BYTES", "1048588"), "largest record batch accepted; Pulsar's maxMessageSize must be larger (env KOP_MAX_MESSAGE_BYTES)")
-		maxAge     = fs.String("metadata-max-age", env("KOP_METADATA_MAX_AGE", DefaultMetadataMaxAge.String()), "how long a topic's partition count is cached; a topic grown or deleted through another gateway or Pulsar's admin is seen after at most this; 0 asks Pulsar every time (env KOP_METADATA_MAX_AGE)")
+		maxAge     = fs.String("metadata-max-age", env("KOP_METADATA_MAX_AGE", DefaultMetadataMaxAge.String()), "the oldest answer about topics given from memory: topics created, deleted or grown through another gateway or Pulsar's admin are seen within this (the namespace is listed every min(this/2, 2s)); this gateway's own changes at once; 0 asks Pulsar on every lookup, concurrent ones sharing one call (env KOP_METADATA_MAX_AGE)")
 		startup    = fs.String("startup-timeout", env("KOP_STARTUP_TIMEOUT", "120s"), "how long to wait for Pulsar at start (env KOP_STARTUP_TIMEOUT)")
 		logLevel   = fs.String("log-level", env("KOP_LOG_LEVEL", "info"), "debug, info, warn or error (env KOP_LOG_LEVEL)")
 		debugAddr  = fs.String("debug-addr", env("KOP_DEBUG_ADDR", ""), "test-only: serve the wire tap (every request's API version, by client id) over HTTP at this address; off when empty (env KOP_DEBUG_ADDR)")
