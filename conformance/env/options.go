@@ -24,6 +24,9 @@ type Options struct {
 	// no cap. A request that makes the server allocate past it gets the server OOM-killed,
 	// which the hostile specs look for.
 	ReferenceMemory int64
+	// ReferenceEnv sets or overrides the reference server's KOP_* variables (its flags), e.g.
+	// a connection limit a load test must lift.
+	ReferenceEnv map[string]string
 
 	network *testcontainers.DockerNetwork // the Docker network Pulsar joins (Start makes it)
 }
@@ -56,6 +59,19 @@ func WithFault(names string) Option { return func(o *Options) { o.Fault = names 
 
 // WithReferenceMemory caps the reference container's memory at bytes (swap included).
 func WithReferenceMemory(bytes int64) Option { return func(o *Options) { o.ReferenceMemory = bytes } }
+
+// WithReferenceEnv sets the reference server's environment variables (KOP_* flags) vars,
+// over the ones the environment sets itself.
+func WithReferenceEnv(vars map[string]string) Option {
+	return func(o *Options) {
+		if o.ReferenceEnv == nil {
+			o.ReferenceEnv = map[string]string{}
+		}
+		for k, v := range vars {
+			o.ReferenceEnv[k] = v
+		}
+	}
+}
 
 // WithSASL adds SASL/PLAIN listeners with an allowed and a denied principal; for the reference
 // server, Pulsar runs with token authentication and authorization.

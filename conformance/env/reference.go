@@ -99,6 +99,9 @@ func referenceCustomizers(o Options, pulsar *PulsarContainer, plan *Plan, publis
 	if o.Fault != "" {
 		vars["KOP_FAULT"] = o.Fault
 	}
+	for k, v := range o.ReferenceEnv {
+		vars[k] = v
+	}
 	custom := []testcontainers.ContainerCustomizer{}
 	if o.CertDir != "" {
 		vars["KOP_SSL_CERT_FILE"] = certMount + certs.ServerCertFile
