@@ -15,8 +15,9 @@ SPECS ?=
 MUTANTS ?=
 MUTANT_LEVELS ?= 2.0
 FUZZTIME ?= 30s
+LOAD ?= full
 
-.PHONY: help conformance matrix mutants test fuzz images reference clean
+.PHONY: help conformance matrix mutants load test fuzz images reference clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -30,6 +31,9 @@ matrix: ## the full matrix: every level 1.0-2.6
 
 mutants: ## the suite's mutation check: every reference fault must turn a spec red; writes reports/mutants.md
 	@MUTANTS="$(MUTANTS)" MUTANT_LEVELS="$(MUTANT_LEVELS)" PROCS="$(PROCS)" fixtures/scripts/mutants.sh
+
+load: ## load suite, reference beside Kafka (nightly): 2,000 clients, 1,000 groups, 500 producers, 10,000 topics; LOAD=quick ~3 min; writes reports/load.md
+	@LOAD="$(LOAD)" fixtures/scripts/load.sh
 
 test: ## formatting, vet, staticcheck and unit tests (no Docker needed)
 	@fixtures/scripts/test.sh
