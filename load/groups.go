@@ -185,19 +185,31 @@ func (m *member) connect(ctx context.Context) error {
 		c.Close()
 		return err
 	}
+	// Kafka answers COORDINATOR_NOT_AVAILABLE until its offsets topic, made on the first
+	// FindCoordinator, is ready: asked again until ctx ends.
 	req := kmsg.NewPtrFindCoordinatorRequest()
 	req.CoordinatorKey = m.group
-	resp, err := c.versioned(ctx, req, findCoordinatorVersion)
-	if err != nil {
-		c.Close()
-		return err
+	for {
+		resp, err := c.versioned(ctx, req, findCoordinatorVersion)
+		if err != nil {
+			c.Close()
+			return err
+		}
+		switch code := resp.(*kmsg.FindCoordinatorResponse).ErrorCode; code {
+		case 0:
+			m.conn = c
+			return nil
+		case kerr.CoordinatorNotAvailable.Code, kerr.CoordinatorLoadInProgress.Code, kerr.NotCoordinator.Code:
+			if ctx.Err() != nil {
+				c.Close()
+				return codeError("FindCoordinator", code)
+			}
+			pause(ctx, 200*time.Millisecond)
+		default:
+			c.Close()
+			return codeError("FindCoordinator", code)
+		}
 	}
-	if code := resp.(*kmsg.FindCoordinatorResponse).ErrorCode; code != 0 {
-		c.Close()
-		return codeError("FindCoordinator", code)
-	}
-	m.conn = c
-	return nil
 }
 
 // loop joins, syncs and heartbeats until the run stops or ctx ends.
