@@ -25,6 +25,9 @@ type Sizes struct {
 	// Setup bounds each scenario's preparation: making its topic, connecting its clients
 	// beforehand, the producers' first writes.
 	Setup time.Duration `json:"setup_ns"`
+	// Settle separates the scenarios, so one's closing connections are not the next's load,
+	// and lets the gateway come to rest before its idle connections are measured.
+	Settle time.Duration `json:"settle_ns"`
 
 	Clients       int           `json:"clients"`           // LOAD_CLIENTS: connecting at once
 	ClientTimeout time.Duration `json:"client_timeout_ns"` // one client's four requests, from connecting
@@ -48,7 +51,7 @@ type Sizes struct {
 }
 
 // Full are the issue's sizes, about 15 minutes for both targets on a 2-core machine.
-var Full = Sizes{Mode: "full", Setup: time.Minute,
+var Full = Sizes{Mode: "full", Setup: time.Minute, Settle: 3 * time.Second,
 	Clients: 2000, ClientTimeout: 60 * time.Second,
 	Groups: 1000, GroupTime: 120 * time.Second, HeartbeatTime: 30 * time.Second, SessionTimeout: 10 * time.Second, Heartbeat: 3 * time.Second,
 	Producers: 500, ProduceRate: 2500, ProduceTime: 60 * time.Second,
@@ -56,7 +59,7 @@ var Full = Sizes{Mode: "full", Setup: time.Minute,
 }
 
 // Quick is a smoke run of every scenario, about 3 minutes for both targets.
-var Quick = Sizes{Mode: "quick", Setup: 30 * time.Second,
+var Quick = Sizes{Mode: "quick", Setup: 30 * time.Second, Settle: 3 * time.Second,
 	Clients: 300, ClientTimeout: 30 * time.Second,
 	Groups: 100, GroupTime: 45 * time.Second, HeartbeatTime: 8 * time.Second, SessionTimeout: 10 * time.Second, Heartbeat: 3 * time.Second,
 	Producers: 50, ProduceRate: 250, ProduceTime: 10 * time.Second,

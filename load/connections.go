@@ -73,7 +73,7 @@ func Clients(ctx context.Context, t Target, s Sizes, say Progress) (*ClientsResu
 		t.Name, res.Answered, res.Errors, res.FirstResponse.P50, res.FirstResponse.P99, res.WallSeconds)
 
 	// Idle: every answered client still connected, nothing in flight.
-	settle(ctx, settleTime)
+	settle(ctx, s.Settle)
 	res.Idle = Scrape(ctx, t.MetricsURL)
 	if res.Before != nil && res.Idle != nil {
 		conns := res.Idle.Connections - res.Before.Connections

@@ -18,13 +18,8 @@ func (s Sizes) topicsBound() time.Duration { return s.TopicTime + 2*s.Setup }
 
 // Budget is the longest Run may take on one target.
 func (s Sizes) Budget() time.Duration {
-	return s.clientsBound() + s.groupsBound() + s.producersBound() + s.topicsBound() + 4*settleTime
+	return s.clientsBound() + s.groupsBound() + s.producersBound() + s.topicsBound() + 5*s.Settle
 }
-
-// settleTime separates the scenarios, so one's closing connections are not the next's load,
-// and lets the gateway come to rest before its idle connections are measured (a variable:
-// tests shorten it).
-var settleTime = 3 * time.Second
 
 // Run loads one target with every scenario in turn, each within its bound: connections,
 // groups, producers, then topics (last: the topics it leaves would weigh on the others). A
@@ -39,7 +34,7 @@ func Run(ctx context.Context, t Target, s Sizes, say Progress) *Result {
 			r.Failures = append(r.Failures, name+": "+err.Error())
 			say("%s: %s did not run to the end: %v", t.Name, name, err)
 		}
-		settle(ctx, settleTime)
+		settle(ctx, s.Settle)
 	}
 	step("connections", s.clientsBound(), func(ctx context.Context) (err error) {
 		r.Clients, err = Clients(ctx, t, s, say)

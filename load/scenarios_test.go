@@ -7,7 +7,7 @@ import (
 )
 
 // tiny are sizes that run every scenario in seconds against franz-go's in-process cluster.
-var tiny = Sizes{Mode: "test", Setup: 10 * time.Second,
+var tiny = Sizes{Mode: "test", Setup: 10 * time.Second, Settle: 10 * time.Millisecond,
 	Clients: 40, ClientTimeout: 10 * time.Second,
 	Groups: 6, GroupTime: 20 * time.Second, HeartbeatTime: time.Second, SessionTimeout: 3 * time.Second, Heartbeat: 200 * time.Millisecond,
 	Producers: 5, ProduceRate: 50, ProduceTime: time.Second,
@@ -19,9 +19,6 @@ func quiet(string, ...any) {}
 // Every scenario runs to the end on a Kafka-protocol server, with the figures it reports.
 func TestScenariosOnKfake(t *testing.T) {
 	ctx := context.Background()
-	old := settleTime
-	settleTime = 10 * time.Millisecond
-	t.Cleanup(func() { settleTime = old })
 	r := Run(ctx, kfakeTarget(t, "kafka"), tiny, quiet)
 	if len(r.Failures) > 0 {
 		t.Fatalf("failures: %v", r.Failures)
