@@ -59,10 +59,10 @@ var Full = Sizes{Mode: "full", Setup: time.Minute, Settle: 3 * time.Second,
 }
 
 // Quick is a smoke run of every scenario, about 3 minutes for both targets.
-var Quick = Sizes{Mode: "quick", Setup: 30 * time.Second, Settle: 3 * time.Second,
+var Quick = Sizes{Mode: "quick", Setup: 30 * time.Second, Settle: time.Second,
 	Clients: 300, ClientTimeout: 30 * time.Second,
-	Groups: 100, GroupTime: 45 * time.Second, HeartbeatTime: 8 * time.Second, SessionTimeout: 10 * time.Second, Heartbeat: 3 * time.Second,
-	Producers: 50, ProduceRate: 250, ProduceTime: 10 * time.Second,
+	Groups: 100, GroupTime: 45 * time.Second, HeartbeatTime: 5 * time.Second, SessionTimeout: 10 * time.Second, Heartbeat: 3 * time.Second,
+	Producers: 50, ProduceRate: 250, ProduceTime: 8 * time.Second,
 	Topics: 500, TopicBatch: 100, TopicParallel: 4, TopicTime: 45 * time.Second, MetadataSamples: 10, MetadataBurst: 20,
 }
 
