@@ -16,8 +16,9 @@ MUTANTS ?=
 MUTANT_LEVELS ?= 2.0
 FUZZTIME ?= 30s
 BENCH ?= full
+LOAD ?= full
 
-.PHONY: help conformance matrix mutants bench test fuzz images reference clean
+.PHONY: help conformance matrix mutants bench load test fuzz images reference clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -34,6 +35,9 @@ mutants: ## the suite's mutation check: every reference fault must turn a spec r
 
 bench: ## gateway vs pulsar-client-go vs Kafka in alternating rounds (BENCH=quick: smoke run); writes reports/bench.md
 	@BENCH="$(BENCH)" PULSAR_IMAGE="$(PULSAR_IMAGE)" fixtures/scripts/bench.sh
+
+load: ## load suite, reference beside Kafka (nightly): 2,000 clients, 1,000 groups, 500 producers, 10,000 topics; LOAD=quick ~3 min; writes reports/load.md
+	@LOAD="$(LOAD)" fixtures/scripts/load.sh
 
 test: ## formatting, vet, staticcheck and unit tests (no Docker needed)
 	@fixtures/scripts/test.sh

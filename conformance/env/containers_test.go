@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -83,7 +82,8 @@ func TestKafkaConfigFollowsPlan(t *testing.T) {
 }
 
 func TestReferenceConfigFollowsPlan(t *testing.T) {
-	o := newOptions([]Option{WithReferenceImage("reference:test"), WithSASL(), WithFault("no-wake"), WithPprof()})
+	o := newOptions([]Option{WithReferenceImage("reference:test"), WithSASL(), WithFault("no-wake"), WithPprof(),
+		WithReferenceEnv(map[string]string{"KOP_MAX_CONNECTIONS_PER_IP": "10000", "KOP_MAX_MESSAGE_BYTES": "1024"})})
 	plan := mustPlan(t, o.protocols(), protocol.LevelNames(), Published, Published)
 	if err := plan.Bind(counter(42000)); err != nil {
 		t.Fatal(err)
@@ -97,7 +97,8 @@ func TestReferenceConfigFollowsPlan(t *testing.T) {
 		t.Errorf("KOP_LISTENERS %s, want the plan's %s", got, plan.KOPListeners())
 	}
 	for k, want := range map[string]string{"KOP_PULSAR_TOKEN": "admin-token", "KOP_FAULT": "no-wake", "KOP_PPROF": "true", "KOP_DEBUG_ADDR": "0.0.0.0:9099", "KOP_METRICS_ADDR": "0.0.0.0:9098",
-		"KOP_PULSAR_URL": "pulsar://pulsar:6650", "KOP_MAX_MESSAGE_BYTES": strconv.Itoa(MaxMessageBytes)} {
+		"KOP_PULSAR_URL": "pulsar://pulsar:6650", "KOP_MAX_CONNECTIONS_PER_IP": "10000",
+		"KOP_MAX_MESSAGE_BYTES": "1024"} { // WithReferenceEnv overrides the environment's own
 		if req.Env[k] != want {
 			t.Errorf("%s=%q, want %q", k, req.Env[k], want)
 		}

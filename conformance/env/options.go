@@ -27,6 +27,9 @@ type Options struct {
 	// Pprof serves Go's profiler beside the reference server's metrics (KOP_PPROF): the
 	// benchmark forces a garbage collection through it before reading the heap.
 	Pprof bool
+	// ReferenceEnv sets or overrides the reference server's KOP_* variables (its flags), e.g.
+	// a connection limit a load test must lift.
+	ReferenceEnv map[string]string
 
 	network *testcontainers.DockerNetwork // the Docker network Pulsar joins (Start makes it)
 }
@@ -62,6 +65,19 @@ func WithReferenceMemory(bytes int64) Option { return func(o *Options) { o.Refer
 
 // WithPprof serves the reference server's profiler at /debug/pprof/ on its metrics address.
 func WithPprof() Option { return func(o *Options) { o.Pprof = true } }
+
+// WithReferenceEnv sets the reference server's environment variables (KOP_* flags) vars,
+// over the ones the environment sets itself.
+func WithReferenceEnv(vars map[string]string) Option {
+	return func(o *Options) {
+		if o.ReferenceEnv == nil {
+			o.ReferenceEnv = map[string]string{}
+		}
+		for k, v := range vars {
+			o.ReferenceEnv[k] = v
+		}
+	}
+}
 
 // WithSASL adds SASL/PLAIN listeners with an allowed and a denied principal; for the reference
 // server, Pulsar runs with token authentication and authorization.

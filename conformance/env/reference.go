@@ -102,6 +102,9 @@ func referenceCustomizers(o Options, pulsar *PulsarContainer, plan *Plan, publis
 	if o.Pprof {
 		vars["KOP_PPROF"] = "true"
 	}
+	for k, v := range o.ReferenceEnv {
+		vars[k] = v
+	}
 	custom := []testcontainers.ContainerCustomizer{}
 	if o.CertDir != "" {
 		vars["KOP_SSL_CERT_FILE"] = certMount + certs.ServerCertFile

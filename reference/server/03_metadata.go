@@ -9,13 +9,18 @@ package server
 // names get INVALID_TOPIC_EXCEPTION (checked before the grants), a topic the principal may
 // neither produce to nor consume from TOPIC_AUTHORIZATION_FAILED, a topic that could not be
 // looked up or created LEADER_NOT_AVAILABLE. A null topic list (v1+) or an empty one (v0)
-// means all the principal may see; when Pulsar cannot list them the answer has no topics.
+// means all the principal may see; when Pulsar cannot list them (and the last listing is
+// older than --metadata-max-age) the answer has no topics.
+//
+// Answers come from the gateway's memory (catalog.Cache), not one admin call per request: the
+// namespace is listed in the background, concurrent misses share one call, and what Pulsar may
+// have changed (topics created, deleted or grown around this gateway) is at most
+// --metadata-max-age old; this gateway's own changes are seen at once.
 
 import (
 	"context"
 	"errors"
 	"math"
-	"sort"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -44,14 +49,10 @@ func handleMetadata(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Respo
 			s.log.Error("metadata: listing topics", "err", err)
 			return resp, nil // no topics rather than a wrong list; the client retries
 		}
-		names := make([]string, 0, len(topics))
-		for n := range topics {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			if rc.permits(ctx, describe, n) { // Kafka lists only the topics the principal may see
-				resp.Topics = append(resp.Topics, s.topicMetadata(n, topics[n], nil))
+		resp.Topics = make([]kmsg.MetadataResponseTopic, 0, len(topics))
+		for _, t := range topics { // sorted by name
+			if rc.permits(ctx, describe, t.Name) { // Kafka lists only the topics the principal may see
+				resp.Topics = append(resp.Topics, s.topicMetadata(t.Name, t.Partitions, nil))
 			}
 		}
 		return resp, nil

@@ -47,7 +47,8 @@ type env struct {
 	addr    string
 	port    int32 // advertised: the listener's own, so real clients can follow Metadata
 	logs    *partition.Memory
-	catalog *catalog.Memory
+	catalog *catalog.Memory // the topics' source, behind the server's cache; tests change it behind the server's back
+	topics  *catalog.Cache  // what the server asks
 	groups  *group.Coordinator
 	state   *group.MemoryStore
 	auth    *auth.Memory
@@ -67,7 +68,9 @@ type setup struct {
 	authz   func(*auth.Memory) Authorizer
 	hooks   hooks
 	catalog func(Catalog) Catalog
-	server  func(*Server) // runs before Serve: sets the server's test hooks
+	source  func(catalog.Source) catalog.Source // wraps the memory source under the cache
+	cache   catalog.CacheConfig                 // max age 0 by default: every lookup reaches the source
+	server  func(*Server)                       // runs before Serve: sets the server's test hooks
 }
 
 type envOpt func(*setup)
@@ -77,6 +80,17 @@ func withLevel(level string) envOpt     { return func(s *setup) { s.level = leve
 func withSASL() envOpt                  { return func(s *setup) { s.sasl = true } }
 
 func withConn(f func(*config.ConnLimits)) envOpt { return func(s *setup) { f(&s.cfg.Conn) } }
+
+// withCache keeps topics for maxAge, listing the namespace every listEvery (0: as production
+// derives it from maxAge), as production does with --metadata-max-age.
+func withCache(maxAge, listEvery time.Duration) envOpt {
+	return func(s *setup) { s.cache.MaxAge, s.cache.ListEvery = maxAge, listEvery }
+}
+
+// withSource wraps the memory source the cache is kept current from.
+func withSource(wrap func(catalog.Source) catalog.Source) envOpt {
+	return func(s *setup) { s.source = wrap }
+}
 
 func withListener(wrap func(net.Listener) net.Listener) envOpt {
 	return func(s *setup) { s.wrap = wrap }
@@ -111,7 +125,13 @@ func newEnv(t testing.TB, opts ...envOpt) *env {
 		logs = hookedStore{logs, st.hooks, e}
 	}
 	e.groups = group.OpenMemory(st.coord, e.state)
-	var cat Catalog = e.catalog
+	var src catalog.Source = e.catalog
+	if st.source != nil {
+		src = st.source(src)
+	}
+	st.cache.Logger = logger
+	e.topics = catalog.NewCache(src, st.cache)
+	var cat Catalog = e.topics
 	if st.catalog != nil {
 		cat = st.catalog(cat)
 	}
@@ -134,7 +154,7 @@ func newEnv(t testing.TB, opts ...envOpt) *env {
 	ctx, cancel := context.WithCancel(context.Background())
 	e.ctx, e.stop = ctx, cancel
 	go e.srv.Serve(ctx, ln, Listener{Name: "test", AdvertisedHost: "127.0.0.1", AdvertisedPort: e.port, Versions: versions, SASL: st.sasl})
-	t.Cleanup(func() { cancel(); e.srv.Shutdown(); e.groups.Close() })
+	t.Cleanup(func() { cancel(); e.srv.Shutdown(); e.groups.Close(); e.topics.Close() })
 	return e
 }
 

@@ -15,7 +15,8 @@ import (
 // cluster in-process). Production wires the Pulsar ones (cmd/kop-reference); nothing in
 // production uses the memory ones.
 //
-//	topic catalog       Catalog          catalog.Catalog (Pulsar admin)   catalog.Memory
+//	topic catalog       Catalog          catalog.Cache over               catalog.Cache over
+//	                                     catalog.Catalog (Pulsar admin)   catalog.Memory
 //	partition logs      partition.Store  storage.Store (Pulsar topics)    partition.Memory
 //	group coordinator   Coordinator      group.Coordinator on Pulsar      ... on group.MemoryStore
 //	authorizer          Authorizer       auth.Pulsar (Pulsar grants)      auth.Memory
@@ -23,11 +24,13 @@ import (
 // The partition log's interfaces live in package partition, because a Store hands out Logs
 // and both implementations must name the same interface.
 
-// Catalog says which topics exist and how many partitions each has. A missing topic has 0
-// partitions; Create answers catalog.ErrTopicExists, Delete and Grow catalog.ErrUnknownTopic.
+// Catalog says which topics exist and how many partitions each has, from memory kept current
+// from Pulsar (catalog.Cache). A missing topic has 0 partitions; List is sorted by name and
+// shared (not to be changed); Create answers catalog.ErrTopicExists, Delete and Grow
+// catalog.ErrUnknownTopic.
 type Catalog interface {
 	Partitions(ctx context.Context, topic string) (int32, error)
-	List(ctx context.Context) (map[string]int32, error)
+	List(ctx context.Context) ([]catalog.Topic, error)
 	Create(ctx context.Context, topic string, partitions int32) error
 	Delete(ctx context.Context, topic string) error
 	Grow(ctx context.Context, topic string, partitions int32) error
@@ -55,7 +58,7 @@ type Authorizer interface {
 }
 
 var (
-	_ Catalog     = (*catalog.Catalog)(nil)
+	_ Catalog     = (*catalog.Cache)(nil)
 	_ Coordinator = (*group.Coordinator)(nil)
 	_ Authorizer  = (*auth.Pulsar)(nil)
 )

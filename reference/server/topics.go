@@ -15,7 +15,8 @@ import (
 )
 
 // Topic lookup: the one path from a topic a request names to its partition count, and the one
-// place where Kafka's answer per API is chosen. Kafka 3.9 checks authorization first, then the
+// place where Kafka's answer per API is chosen. Counts come from the catalog's memory
+// (catalog.Cache), which asks Pulsar only for what it does not know fresh. Kafka 3.9 checks authorization first, then the
 // name, then its metadata. The partition APIs take the path whole (topicResolver); Metadata and
 // the admin APIs interleave checks of their own and call its steps (authorize, checkName,
 // lookupTopic, existingTopic).
@@ -28,8 +29,9 @@ type topicAPI struct {
 	// look the topic up answer as for a topic that does not exist; those that validate the
 	// name first answer INVALID_TOPIC_EXCEPTION. Such a name never reaches Pulsar.
 	invalid *kerr.Error
-	// unavailable answers a failed catalog lookup (Pulsar's admin API did not answer), as Kafka
-	// answers while it cannot act on a topic's metadata; every one of them is retriable:
+	// unavailable answers a failed catalog lookup (the catalog's memory had nothing younger
+	// than --metadata-max-age and Pulsar's admin API did not answer), as Kafka answers while
+	// it cannot act on a topic's metadata; every one of them is retriable:
 	// NOT_LEADER_OR_FOLLOWER for the partition APIs (the client refreshes its metadata and
 	// retries, as after a leader move), LEADER_NOT_AVAILABLE for Metadata (the leader is not
 	// known yet), COORDINATOR_NOT_AVAILABLE for OffsetCommit (the commit is retried, as while

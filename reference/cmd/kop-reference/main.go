@@ -70,7 +70,7 @@ func run(cfg *config.Config) error {
 		log.Info("Go memory limit set below the container's", "bytes", soft, "share", memlimit.Share)
 	}
 
-	cat, err := catalog.New(cfg.PulsarAdminURL, cfg.Tenant, cfg.Namespace, cfg.PulsarToken, cfg.MetadataMaxAge)
+	cat, err := catalog.New(cfg.PulsarAdminURL, cfg.Tenant, cfg.Namespace, cfg.PulsarToken)
 	if err != nil {
 		return err
 	}
@@ -140,13 +140,18 @@ func run(cfg *config.Config) error {
 			return err
 		}
 	}
+	// Topics are answered from memory, the namespace listed in the background: Metadata from
+	// thousands of clients must not wait on Pulsar's admin API one call each.
+	topics := catalog.NewCache(cat, catalog.CacheConfig{MaxAge: cfg.MetadataMaxAge, Logger: log})
+	defer topics.Close()
+	go topics.Run(ctx)
 	srv := server.New(server.Config{
 		NodeID: cfg.NodeID, ClusterID: cfg.ClusterID, DefaultPartitions: cfg.DefaultPartitions,
 		AutoCreateTopics: cfg.AutoCreateTopics, MaxRequestBytes: cfg.MaxRequestBytes,
 		MaxMessageBytes: cfg.MaxMessageBytes, Logger: log,
 		Auth: auth.NewPulsar(cfg.PulsarAdminURL, cfg.Tenant, cfg.Namespace, cfg.PulsarToken),
 		Tap:  tap, Metrics: m, Faults: cfg.Faults, Data: cfg.DataLimits, Conn: cfg.Conn,
-	}, store, cat, groups)
+	}, store, topics, groups)
 
 	var wg sync.WaitGroup
 	errs := make(chan error, len(cfg.Listeners))

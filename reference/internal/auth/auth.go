@@ -8,7 +8,10 @@
 // on the namespace and the topic. Grants come from one read of the namespace's policies (the
 // namespace's grants and every topic's), kept for a short time and shared by every question
 // asked meanwhile: a Metadata request for all topics asks about each topic, and one admin call
-// per topic would make it as slow as the namespace is large. Topics are named as Kafka names
+// per topic would make it as slow as the namespace is large. Questions that find no fresh read
+// wait for one read, however many they are, and a read is started in the background once the
+// last one is half its lifetime old, so busy gateways rarely wait. Logins presenting the same
+// token at the same time share one verification by Pulsar. Topics are named as Kafka names
 // them; a topic's grants are found under its Pulsar name (naming.ToPulsar), and a name Kafka
 // forbids has the namespace's grants, as a topic that does not exist has.
 //
@@ -32,7 +35,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 
 	"github.com/kop-conformance/kop-conformance/reference/internal/naming"
 )
@@ -64,9 +70,11 @@ type Pulsar struct {
 	http                        *http.Client
 	ttl                         time.Duration
 
-	mu      sync.Mutex
-	policy  *policy       // the latest read, until it expires
-	reading chan struct{} // closed when the read in flight ends; nil when none is
+	calls      singleflight.Group // policy reads, and token verifications by token
+	refreshing atomic.Bool        // a background policy read is under way
+
+	mu     sync.Mutex
+	policy *policy // the latest read, until it expires
 }
 
 // policy is what the namespace's policies grant: role -> actions on the namespace, per topic
@@ -77,8 +85,12 @@ type policy struct {
 	topics        map[string]map[string][]string
 	subscriptions map[string][]string
 	prefixed      bool // subscription auth mode Prefix: a subscription's name starts with its role
-	expires       time.Time
+	read, expires time.Time
 }
+
+// callTimeout bounds a shared call to Pulsar: it runs for every caller waiting on it, so no
+// one caller's context may end it.
+const callTimeout = 10 * time.Second
 
 // NewPulsar uses the admin API at adminURL for the gateway's tenant and namespace; superToken
 // is the gateway's own token, allowed to read permission grants.
@@ -109,8 +121,13 @@ func (p *Pulsar) Authenticate(ctx context.Context, user, password string) (Princ
 		return Principal{}, fmt.Errorf("%w: the token expired at %s", ErrCredentials, exp.UTC().Format(time.RFC3339))
 	}
 	// Any admin call authenticates; 401 is Pulsar refusing the token, 403 only a missing grant.
-	// Anything else (Pulsar unavailable, say) is no verdict and authenticates nobody.
-	status, _, err := p.get(ctx, jwt, "/admin/v2/namespaces/"+url.PathEscape(p.tenant)+"/"+url.PathEscape(p.namespace)+"/permissions")
+	// Anything else (Pulsar unavailable, say) is no verdict and authenticates nobody. Clients
+	// logging in with one token at once share the call: Pulsar's verdict is the same for all.
+	v, err := p.shared(ctx, "token/"+jwt, func(ctx context.Context) (any, error) {
+		status, _, err := p.get(ctx, jwt, "/admin/v2/namespaces/"+url.PathEscape(p.tenant)+"/"+url.PathEscape(p.namespace)+"/permissions")
+		return status, err
+	})
+	status, _ := v.(int)
 	if err != nil {
 		return Principal{}, fmt.Errorf("asking Pulsar to verify the token: %w", err)
 	}
@@ -166,41 +183,72 @@ func (p *Pulsar) pulsarTopic(topic string) string {
 }
 
 // policies returns the namespace's grants, reading them from Pulsar when the last read has
-// expired. Callers that find a read in flight wait for it instead of asking Pulsar again.
+// expired: callers that find none fresh wait for one read, and one past half its lifetime is
+// read again in the background.
 func (p *Pulsar) policies(ctx context.Context) (*policy, error) {
-	for {
-		p.mu.Lock()
-		if pol := p.policy; pol != nil && time.Now().Before(pol.expires) {
-			p.mu.Unlock()
-			return pol, nil
+	pol := p.fresh()
+	if pol != nil {
+		if time.Since(pol.read) >= p.ttl/2 && p.refreshing.CompareAndSwap(false, true) {
+			go func() {
+				defer p.refreshing.Store(false)
+				p.shared(context.Background(), "policies", func(ctx context.Context) (any, error) {
+					if pol := p.fresh(); pol != nil && time.Since(pol.read) < p.ttl/2 {
+						return pol, nil // read again since this caller looked
+					}
+					return p.readPolicies(ctx)
+				})
+			}()
 		}
-		if wait := p.reading; wait != nil {
-			p.mu.Unlock()
-			select {
-			case <-wait: // read again: the policy is fresh now, or its reader failed
-			case <-ctx.Done():
-				return nil, fmt.Errorf("reading grants: %w", ctx.Err())
-			}
-			continue
+		return pol, nil
+	}
+	v, err := p.shared(ctx, "policies", func(ctx context.Context) (any, error) {
+		if pol := p.fresh(); pol != nil {
+			return pol, nil // read by a call that ended just before this one began
 		}
-		done := make(chan struct{})
-		p.reading = done
-		p.mu.Unlock()
+		return p.readPolicies(ctx)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*policy), nil
+}
 
-		pol, err := p.readPolicies(ctx)
-		p.mu.Lock()
-		if err == nil {
-			p.policy = pol
-		}
-		p.reading = nil
-		p.mu.Unlock()
-		close(done)
-		return pol, err
+// fresh is the latest read of the policies unless it has expired.
+func (p *Pulsar) fresh() *policy {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.policy != nil && time.Now().Before(p.policy.expires) {
+		return p.policy
+	}
+	return nil
+}
+
+// shared runs fn once for the concurrent callers with the same key, on a context of its own,
+// and waits for it until ctx ends. A panic in fn is answered as an error (authorization fails
+// closed).
+func (p *Pulsar) shared(ctx context.Context, key string, fn func(context.Context) (any, error)) (any, error) {
+	ch := p.calls.DoChan(key, func() (v any, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				v, err = nil, fmt.Errorf("panic asking Pulsar: %v", r)
+			}
+		}()
+		cctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+		defer cancel()
+		return fn(cctx)
+	})
+	select {
+	case r := <-ch:
+		return r.Val, r.Err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for Pulsar: %w", ctx.Err())
 	}
 }
 
-// readPolicies reads the namespace's policies: its own grants and its topics' grants.
-func (p *Pulsar) readPolicies(ctx context.Context) (*policy, error) {
+// readPolicies reads the namespace's policies (its own grants and its topics' grants) and
+// keeps them for the TTL.
+func (p *Pulsar) readPolicies(ctx context.Context) (any, error) {
+	read := time.Now()
 	path := "/admin/v2/namespaces/" + url.PathEscape(p.tenant) + "/" + url.PathEscape(p.namespace)
 	status, body, err := p.get(ctx, p.superToken, path)
 	if err != nil {
@@ -220,8 +268,14 @@ func (p *Pulsar) readPolicies(ctx context.Context) (*policy, error) {
 	if err := json.Unmarshal(body, &doc); err != nil {
 		return nil, fmt.Errorf("grants of %s/%s: %w", p.tenant, p.namespace, err)
 	}
-	return &policy{namespace: doc.Auth.Namespace, topics: doc.Auth.Topics, subscriptions: doc.Auth.Subscriptions,
-		prefixed: doc.SubscriptionAuthMode == "Prefix", expires: time.Now().Add(p.ttl)}, nil
+	pol := &policy{namespace: doc.Auth.Namespace, topics: doc.Auth.Topics, subscriptions: doc.Auth.Subscriptions,
+		prefixed: doc.SubscriptionAuthMode == "Prefix", read: read, expires: read.Add(p.ttl)}
+	p.mu.Lock()
+	if p.policy == nil || !p.policy.read.After(read) {
+		p.policy = pol
+	}
+	p.mu.Unlock()
+	return pol, nil
 }
 
 func (p *Pulsar) get(ctx context.Context, token, path string) (int, []byte, error) {

@@ -338,3 +338,118 @@ func TestGrantSnapshotExpires(t *testing.T) {
 	down.Store(true)
 	allowed(false, 4) // an expired snapshot is not used when it cannot be renewed
 }
+
+// slowPulsar answers every admin call after delay with the grants of TestAllowed's alice,
+// counting the calls per path.
+func slowPulsar(t *testing.T, delay time.Duration) (*httptest.Server, *sync.Map) {
+	var asked sync.Map // path -> *atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := asked.LoadOrStore(r.URL.Path, new(atomic.Int32))
+		n.(*atomic.Int32).Add(1)
+		time.Sleep(delay)
+		w.Write([]byte(`{"auth_policies":{"namespace_auth":{"alice":["produce","consume"]}}}`))
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &asked
+}
+
+func askedFor(asked *sync.Map, path string) int32 {
+	n, ok := asked.Load(path)
+	if !ok {
+		return 0
+	}
+	return n.(*atomic.Int32).Load()
+}
+
+// Logins presenting one token at the same time share one verification by Pulsar; another
+// token gets its own.
+func TestAuthenticateSharesOneVerification(t *testing.T) {
+	key, _ := tokens.NewKey()
+	srv, asked := slowPulsar(t, 300*time.Millisecond)
+	p := NewPulsar(srv.URL, "public", "default", "admin")
+	alice, bob := "token:"+tokens.Sign(key, "alice"), "token:"+tokens.Sign(key, "bob")
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			password, role := alice, "alice"
+			if i%10 == 0 {
+				password, role = bob, "bob"
+			}
+			if got, err := p.Authenticate(context.Background(), "public", password); err != nil || got.Role != role {
+				t.Errorf("got %+v, %v; want %s", got, err, role)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := askedFor(asked, "/admin/v2/namespaces/public/default/permissions"); n != 2 {
+		t.Fatalf("50 concurrent logins with two tokens asked Pulsar %d times, want twice", n)
+	}
+}
+
+// A caller that gives up does not fail the read the others wait for.
+func TestPoliciesReadOutlivesAnImpatientCaller(t *testing.T) {
+	srv, asked := slowPulsar(t, 200*time.Millisecond)
+	p := NewPulsar(srv.URL, "public", "default", "admin")
+	patient := make(chan error, 1)
+	go func() {
+		time.Sleep(20 * time.Millisecond) // after the impatient one started the read
+		ok, err := p.Allowed(context.Background(), "alice", Produce, "t")
+		if err == nil && !ok {
+			err = errors.New("denied")
+		}
+		patient <- err
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := p.Allowed(ctx, "alice", Produce, "t"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("the impatient caller: %v", err)
+	}
+	if err := <-patient; err != nil {
+		t.Fatalf("the patient caller: %v", err)
+	}
+	if n := askedFor(asked, "/admin/v2/namespaces/public/default"); n != 1 {
+		t.Fatalf("Pulsar was asked %d times, want once", n)
+	}
+}
+
+// Grants half their TTL old are read again in the background while the old read answers, so
+// callers do not wait for Pulsar each TTL; concurrent callers start one read.
+func TestGrantsReadAgainBeforeTheyExpire(t *testing.T) {
+	srv, asked := slowPulsar(t, 0)
+	p := NewPulsar(srv.URL, "public", "default", "admin")
+	p.ttl = time.Hour
+	path := "/admin/v2/namespaces/public/default"
+	if ok, err := p.Allowed(context.Background(), "alice", Consume, "t"); !ok || err != nil {
+		t.Fatalf("allowed %v, %v", ok, err)
+	}
+	p.mu.Lock()
+	p.policy.read = time.Now().Add(-31 * time.Minute) // past half its TTL, not expired
+	p.mu.Unlock()
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if ok, err := p.Allowed(context.Background(), "alice", Consume, "t"); !ok || err != nil {
+				t.Errorf("allowed %v, %v", ok, err)
+			}
+		}()
+	}
+	wg.Wait()
+	deadline := time.Now().Add(5 * time.Second)
+	for askedFor(asked, path) < 2 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := askedFor(asked, path); n != 2 {
+		t.Fatalf("policies read %d times, want twice (one background read for 100 callers)", n)
+	}
+	p.mu.Lock()
+	fresh := time.Since(p.policy.read) < time.Minute
+	p.mu.Unlock()
+	if !fresh {
+		t.Fatal("the background read did not replace the old one")
+	}
+}

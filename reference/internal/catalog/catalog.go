@@ -3,20 +3,21 @@
 // Kafka topic t is the partitioned topic naming.ToPulsar(t); a partitioned topic whose name is
 // not the image of a legal Kafka name is not a Kafka topic.
 //
-// Partition counts are cached for a maximum age (--metadata-max-age), as a Kafka client caches
-// metadata for metadata.max.age.ms: a topic grown or deleted through another gateway or Pulsar's
-// admin is seen once its entry expires. What this gateway changes itself is seen at once, and
-// a topic that does not exist is never cached, so one created elsewhere is seen at once too.
+// Catalog asks Pulsar on every call; Cache (cache.go) answers from memory what it last learned,
+// kept current by listing the namespace in the background, so the gateway's capacity for
+// Metadata is not that of Pulsar's admin HTTP pool. Memory is an in-memory Source for tests.
 package catalog
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/admin"
@@ -37,35 +38,19 @@ var (
 // InternalPrefix marks topics the gateway keeps for itself; they are not Kafka topics.
 const InternalPrefix = naming.InternalPrefix
 
-// Catalog caches partition counts for at most maxAge; Pulsar stays the source of truth.
+// Catalog is the Pulsar Source: each call is one admin call, nothing is cached.
 type Catalog struct {
 	admin     admin.Client
+	adminURL  string
+	token     string
+	http      *http.Client
 	tenant    string
 	namespace string
 	ns        *utils.NameSpaceName
-	maxAge    time.Duration
-	now       func() time.Time // time.Now; tests move it
-
-	mu    sync.Mutex
-	parts map[string]cached
-	// sweepAt is the size at which expired entries are dropped, so topics deleted elsewhere
-	// do not stay in the map forever.
-	sweepAt int
-	// deletes counts Delete calls so a lookup that raced a deletion does not cache a count
-	// read while the topic still existed.
-	deletes uint64
 }
 
-type cached struct {
-	n       int32
-	expires time.Time
-}
-
-// minSweep is the size below which the cache is never swept.
-const minSweep = 1024
-
-// New connects the admin client; partition counts are cached for maxAge (0: never cached).
-func New(adminURL, tenant, namespace, token string, maxAge time.Duration) (*Catalog, error) {
+// New makes the admin client of the namespace's topics.
+func New(adminURL, tenant, namespace, token string) (*Catalog, error) {
 	a, err := admin.New(&config.Config{WebServiceURL: adminURL, Token: token})
 	if err != nil {
 		return nil, fmt.Errorf("pulsar admin client for %s: %w", adminURL, err)
@@ -74,8 +59,8 @@ func New(adminURL, tenant, namespace, token string, maxAge time.Duration) (*Cata
 	if err != nil {
 		return nil, fmt.Errorf("namespace %s/%s: %w", tenant, namespace, err)
 	}
-	return &Catalog{admin: a, tenant: tenant, namespace: namespace, ns: ns, maxAge: maxAge, now: time.Now,
-		parts: map[string]cached{}, sweepAt: minSweep}, nil
+	return &Catalog{admin: a, adminURL: strings.TrimRight(adminURL, "/"), token: token,
+		http: &http.Client{Timeout: 30 * time.Second}, tenant: tenant, namespace: namespace, ns: ns}, nil
 }
 
 // topicName is the Pulsar partitioned topic of a Kafka topic. A name Kafka forbids never
@@ -89,19 +74,12 @@ func (c *Catalog) topicName(topic string) (*utils.TopicName, error) {
 
 // Ping checks that the admin API answers and the namespace exists.
 func (c *Catalog) Ping(ctx context.Context) error {
-	_, _, err := c.admin.Topics().ListWithContext(ctx, *c.ns)
+	_, err := c.Names(ctx)
 	return err
 }
 
 // Partitions returns the partition count of topic, or 0 when it does not exist.
 func (c *Catalog) Partitions(ctx context.Context, topic string) (int32, error) {
-	c.mu.Lock()
-	e, ok := c.parts[topic]
-	epoch := c.deletes
-	c.mu.Unlock()
-	if ok && c.now().Before(e.expires) {
-		return e.n, nil
-	}
 	tn, err := c.topicName(topic)
 	if err != nil {
 		return 0, err
@@ -116,38 +94,7 @@ func (c *Catalog) Partitions(ctx context.Context, topic string) (int32, error) {
 	if md.Partitions <= 0 {
 		return 0, nil // absent, or a non-partitioned Pulsar topic (not a Kafka topic)
 	}
-	c.mu.Lock()
-	if c.deletes == epoch {
-		c.rememberLocked(topic, int32(md.Partitions))
-	}
-	c.mu.Unlock()
 	return int32(md.Partitions), nil
-}
-
-func (c *Catalog) remember(topic string, n int32) {
-	c.mu.Lock()
-	c.rememberLocked(topic, n)
-	c.mu.Unlock()
-}
-
-func (c *Catalog) rememberLocked(topic string, n int32) {
-	now := c.now()
-	if len(c.parts) >= c.sweepAt {
-		for t, e := range c.parts {
-			if !now.Before(e.expires) {
-				delete(c.parts, t)
-			}
-		}
-		c.sweepAt = max(minSweep, 2*len(c.parts))
-	}
-	c.parts[topic] = cached{n: n, expires: now.Add(c.maxAge)}
-}
-
-func (c *Catalog) forget(topic string) {
-	c.mu.Lock()
-	delete(c.parts, topic)
-	c.deletes++
-	c.mu.Unlock()
 }
 
 // Create makes a partitioned topic.
@@ -162,7 +109,6 @@ func (c *Catalog) Create(ctx context.Context, topic string, partitions int32) er
 		}
 		return fmt.Errorf("creating %s: %w", topic, err)
 	}
-	c.remember(topic, partitions)
 	return nil
 }
 
@@ -172,9 +118,6 @@ func (c *Catalog) Delete(ctx context.Context, topic string) error {
 	if err != nil {
 		return err
 	}
-	c.forget(topic)
-	// Lookups running until the deletion is done may read the topic as still there.
-	defer c.forget(topic)
 	// force: the gateway's own readers may still be attached while they close.
 	if err := c.admin.Topics().DeleteWithContext(ctx, *tn, true, false); err != nil {
 		if isNotFound(err) {
@@ -197,17 +140,39 @@ func (c *Catalog) Grow(ctx context.Context, topic string, partitions int32) erro
 		}
 		return fmt.Errorf("growing %s to %d partitions: %w", topic, partitions, err)
 	}
-	c.remember(topic, partitions)
 	return nil
 }
 
-// List returns every Kafka topic (partitioned Pulsar topic) of the namespace.
-func (c *Catalog) List(ctx context.Context) (map[string]int32, error) {
-	partitioned, _, err := c.admin.Topics().ListWithContext(ctx, *c.ns)
+// Names lists every Kafka topic (partitioned Pulsar topic) of the namespace: one admin call,
+// GET /admin/v2/persistent/{tenant}/{namespace}/partitioned. (pulsaradmin's Topics().List makes
+// four calls, and after a failed one leaves the others' goroutines blocked for good.)
+func (c *Catalog) Names(ctx context.Context) ([]string, error) {
+	u := c.adminURL + "/admin/v2/persistent/" + url.PathEscape(c.tenant) + "/" + url.PathEscape(c.namespace) + "/partitioned"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("listing %s: %w", c.ns, err)
 	}
-	out := make(map[string]int32, len(partitioned))
+	defer resp.Body.Close()
+	// A namespace's list is one name per topic: 64 MiB is some 300,000 topics.
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("listing %s: %w", c.ns, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("listing %s: Pulsar answered %d: %s", c.ns, resp.StatusCode, strings.TrimSpace(string(body[:min(len(body), 512)])))
+	}
+	var partitioned []string
+	if err := json.Unmarshal(body, &partitioned); err != nil {
+		return nil, fmt.Errorf("listing %s: %w", c.ns, err)
+	}
+	out := make([]string, 0, len(partitioned))
 	for _, full := range partitioned {
 		tn, err := utils.GetTopicName(full)
 		if err != nil {
@@ -217,13 +182,7 @@ func (c *Catalog) List(ctx context.Context) (map[string]int32, error) {
 		if !ok || strings.HasPrefix(name, InternalPrefix) {
 			continue // not a Kafka topic, or one the gateway keeps for itself
 		}
-		n, err := c.Partitions(ctx, name)
-		if err != nil {
-			return nil, err
-		}
-		if n > 0 {
-			out[name] = n
-		}
+		out = append(out, name)
 	}
 	return out, nil
 }

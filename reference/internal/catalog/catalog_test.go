@@ -2,109 +2,48 @@ package catalog
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"sync"
+	"reflect"
+	"slices"
 	"sync/atomic"
 	"testing"
-	"time"
 )
 
-// fakeAdmin answers Pulsar's partitioned-topic metadata for public/default/t with the count
-// it holds, and counts the questions.
-type fakeAdmin struct {
-	partitions atomic.Int32
-	asked      atomic.Int32
-}
-
-func (f *fakeAdmin) serve(t *testing.T) string {
+// The Pulsar source lists the namespace with one admin call, and keeps only Kafka topics.
+func TestNamesIsOneCall(t *testing.T) {
+	var asked atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/admin/v2/persistent/public/default/t/partitions" {
+		asked.Add(1)
+		if r.URL.Path != "/admin/v2/persistent/public/default/partitioned" || r.Header.Get("Authorization") != "Bearer tok" {
 			http.NotFound(w, r)
 			return
 		}
-		f.asked.Add(1)
-		fmt.Fprintf(w, `{"partitions":%d}`, f.partitions.Load())
+		w.Write([]byte(`["persistent://public/default/a","persistent://public/default/b-partition=3",` +
+			`"persistent://public/default/__kop_groups","persistent://public/default/not%20kafka"]`))
 	}))
-	t.Cleanup(srv.Close)
-	return srv.URL
-}
-
-// clock is a time tests move by hand.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-// A topic grown elsewhere (another gateway, Pulsar's admin) is seen once its cached count is
-// older than the maximum age, without a restart; until then the cache answers.
-func TestPartitionsExpire(t *testing.T) {
-	ctx := context.Background()
-	f := &fakeAdmin{}
-	f.partitions.Store(2)
-	c, err := New(f.serve(t), "public", "default", "", 30*time.Second)
+	defer srv.Close()
+	c, err := New(srv.URL, "public", "default", "tok")
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{now: time.Unix(1000, 0)}
-	c.now = clk.Now
-	want := func(n int32, asked int32) {
-		t.Helper()
-		got, err := c.Partitions(ctx, "t")
-		if err != nil || got != n || f.asked.Load() != asked {
-			t.Fatalf("partitions %d, %v (Pulsar asked %d times); want %d (asked %d)", got, err, f.asked.Load(), n, asked)
-		}
-	}
-	want(2, 1)
-	f.partitions.Store(4) // grown around this gateway
-	clk.add(29 * time.Second)
-	want(2, 1)
-	clk.add(time.Second)
-	want(4, 2)
-	want(4, 2)
-}
-
-func TestPartitionsWithoutCache(t *testing.T) {
-	f := &fakeAdmin{}
-	f.partitions.Store(1)
-	c, err := New(f.serve(t), "public", "default", "", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 3 {
-		if n, err := c.Partitions(context.Background(), "t"); err != nil || n != 1 {
-			t.Fatalf("partitions %d, %v", n, err)
-		}
-		if got := f.asked.Load(); got != int32(i+1) {
-			t.Fatalf("asked Pulsar %d times after %d lookups with max age 0", got, i+1)
-		}
+	names, err := c.Names(context.Background())
+	slices.Sort(names)
+	if err != nil || !reflect.DeepEqual(names, []string{"a", "b-partition-3"}) || asked.Load() != 1 {
+		t.Fatalf("names %v, %v after %d calls; want [a b-partition-3] after one", names, err, asked.Load())
 	}
 }
 
-// Expired entries of topics nobody asks about again are dropped once the cache grows.
-func TestCacheSweepsExpired(t *testing.T) {
-	c, err := New("http://127.0.0.1:1", "public", "default", "", time.Second)
-	if err != nil {
-		t.Fatal(err)
+func TestNamesFailsOnAnError(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "namespace does not exist", http.StatusNotFound)
+	}))
+	defer srv.Close()
+	c, _ := New(srv.URL, "public", "default", "")
+	if _, err := c.Names(context.Background()); err == nil {
+		t.Fatal("a 404 listed no error")
 	}
-	clk := &clock{now: time.Unix(1000, 0)}
-	c.now = clk.Now
-	for i := range minSweep {
-		c.remember(fmt.Sprint("old-", i), 1)
-	}
-	clk.add(2 * time.Second)
-	c.remember("new", 1)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.parts) != 1 {
-		t.Fatalf("%d entries cached, want only the fresh one", len(c.parts))
+	if err := c.Ping(context.Background()); err == nil {
+		t.Fatal("ping: a missing namespace must fail")
 	}
 }

@@ -9,9 +9,10 @@ import (
 	"github.com/kop-conformance/kop-conformance/reference/internal/naming"
 )
 
-// Memory is a topic catalog kept in memory, for in-process tests of the handlers; production
-// asks Pulsar (Catalog). It answers as Catalog does: 0 partitions for a topic that does not
-// exist, ErrTopicExists and ErrUnknownTopic, no name Kafka forbids, no internal topic listed.
+// Memory is a Source kept in memory, for in-process tests of the handlers (behind a Cache, as
+// production's Catalog is); production asks Pulsar (Catalog). It answers as Catalog does: 0
+// partitions for a topic that does not exist, ErrTopicExists and ErrUnknownTopic, no name
+// Kafka forbids, no internal topic listed.
 type Memory struct {
 	mu     sync.Mutex
 	topics map[string]int32
@@ -90,17 +91,17 @@ func (m *Memory) Grow(_ context.Context, topic string, partitions int32) error {
 	})
 }
 
-// List returns every Kafka topic.
-func (m *Memory) List(context.Context) (map[string]int32, error) {
+// Names lists every Kafka topic.
+func (m *Memory) Names(context.Context) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.err != nil {
 		return nil, m.err
 	}
-	out := map[string]int32{}
-	for t, n := range m.topics {
+	out := make([]string, 0, len(m.topics))
+	for t := range m.topics {
 		if !strings.HasPrefix(t, InternalPrefix) {
-			out[t] = n
+			out = append(out, t)
 		}
 	}
 	return out, nil

@@ -59,8 +59,9 @@ type Config struct {
 	Faults faults.Set
 	DataLimits
 	Groups GroupLimits // limits_groups.go
-	// MetadataMaxAge is how long a topic's partition count is cached before Pulsar is asked
-	// again (package catalog), as clients cache metadata for metadata.max.age.ms.
+	// MetadataMaxAge is the oldest answer about topics the gateway gives from memory (package
+	// catalog, Cache): the namespace is listed every min(MetadataMaxAge/2, 2 s), a partition
+	// count read again once this old, as clients cache metadata for metadata.max.age.ms.
 	MetadataMaxAge time.Duration
 	// PartitionIdle parks partitions unused that long; 0 never parks.
 	PartitionIdle time.Duration
@@ -68,7 +69,7 @@ type Config struct {
 
 // DefaultMetadataMaxAge is 30 s: a tenth of Kafka clients' metadata.max.age.ms (5 min), so a
 // client that refreshes its metadata on schedule sees a change made elsewhere on its next
-// refresh, while a busy gateway asks Pulsar about a topic at most twice a minute.
+// refresh, while a busy gateway asks Pulsar about a topic's partitions at most twice a minute.
 const DefaultMetadataMaxAge = 30 * time.Second
 
 // DefaultPartitionIdle is how long a partition goes unused before the gateway parks it (closes
@@ -102,7 +103,7 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 		autoCreate = fs.String("auto-create-topics", env("KOP_AUTO_CREATE_TOPICS", "true"), "create unknown topics on Metadata requests (env KOP_AUTO_CREATE_TOPICS)")
 		maxReq     = fs.String("max-request-bytes", env("KOP_MAX_REQUEST_BYTES", "104857600"), "largest request frame accepted (env KOP_MAX_REQUEST_BYTES)")
 		maxMsg     = fs.String("max-message-bytes", env("KOP_MAX_MESSAGE_BYTES", "1048588"), "largest record batch accepted; Pulsar's maxMessageSize must be larger (env KOP_MAX_MESSAGE_BYTES)")
-		maxAge     = fs.String("metadata-max-age", env("KOP_METADATA_MAX_AGE", DefaultMetadataMaxAge.String()), "how long a topic's partition count is cached; a topic grown or deleted through another gateway or Pulsar's admin is seen after at most this; 0 asks Pulsar every time (env KOP_METADATA_MAX_AGE)")
+		maxAge     = fs.String("metadata-max-age", env("KOP_METADATA_MAX_AGE", DefaultMetadataMaxAge.String()), "the oldest answer about topics given from memory: topics created, deleted or grown through another gateway or Pulsar's admin are seen within this (the namespace is listed every min(this/2, 2s)); this gateway's own changes at once; 0 asks Pulsar on every lookup, concurrent ones sharing one call (env KOP_METADATA_MAX_AGE)")
 		idle       = fs.String("partition-idle-timeout", env("KOP_PARTITION_IDLE_TIMEOUT", DefaultPartitionIdle.String()), "park a partition unused this long: its Pulsar tail reader, producer and fetch readers are closed (a few KiB stay) and reopened on its next use; 0 never parks (env KOP_PARTITION_IDLE_TIMEOUT)")
 		startup    = fs.String("startup-timeout", env("KOP_STARTUP_TIMEOUT", "120s"), "how long to wait for Pulsar at start (env KOP_STARTUP_TIMEOUT)")
 		logLevel   = fs.String("log-level", env("KOP_LOG_LEVEL", "info"), "debug, info, warn or error (env KOP_LOG_LEVEL)")
