@@ -242,7 +242,15 @@ func (cn *conn) handle(ctx context.Context, frame []byte) (ok bool) {
 		cn.log.Warn("closing connection: bad request", "reason", err)
 		return false
 	}
-	defer func() { cn.s.cfg.Metrics.Request(kmsg.NameForKey(hdr.Key), hdr.Version, time.Since(start), !ok) }()
+	// Counted before the answer is written, so a client that scrapes after its answer sees it.
+	counted := false
+	count := func(ok bool) {
+		if !counted {
+			counted = true
+			cn.s.cfg.Metrics.Request(kmsg.NameForKey(hdr.Key), hdr.Version, time.Since(start), !ok)
+		}
+	}
+	defer func() { count(ok) }()
 	// Every request that has a header is recorded, refused ones too: a version a client sent
 	// above its level is exactly what the suite's wire check looks for.
 	tap := func(body kmsg.Request) *wiretap.Call {
@@ -269,6 +277,7 @@ func (cn *conn) handle(ctx context.Context, frame []byte) (ok bool) {
 			// client can retry with one we serve.
 			resp := apiVersionsUnsupported(cn.l.Versions)
 			call.End(resp)
+			count(true)
 			return cn.write(hdr.CorrelationID, resp)
 		}
 		cn.log.Warn("closing connection: bad request", "reason", err, "api", kmsg.NameForKey(hdr.Key), "key", hdr.Key,
@@ -292,6 +301,7 @@ func (cn *conn) handle(ctx context.Context, frame []byte) (ok bool) {
 	}
 	resp.SetVersion(hdr.Version)
 	call.End(resp)
+	count(cn.closeAfter == "")
 	if !cn.write(hdr.CorrelationID, resp) {
 		return false
 	}
