@@ -22,10 +22,10 @@ import (
 
 // hostileMemory is the reference container's memory cap for the whole run (env
 // WithReferenceMemory): a request that makes the gateway allocate past it gets it OOM-killed.
-// 2 GiB: every partition the gateway has opened keeps its Pulsar producer and tail reader, so
-// its memory grows with the partitions a run creates (the container peaked at 1.2 GiB in the
-// full matrix's reference suite, the Go soft limit being 80% of the cap); the claimed record
-// counts of the bombs below would need far more.
+// 2 GiB: a partition in use keeps its Pulsar tail reader and producer (idle ones are parked
+// after --partition-idle-timeout), so memory grows with the partitions a run keeps busy (the
+// container peaked at 916 MiB in the full matrix's reference suite, the Go soft limit being
+// 80% of the cap); the claimed record counts of the bombs below would need far more.
 const hostileMemory = 2 << 30
 
 // Requests an attacker would send, each refused with its code and storing nothing; after them
