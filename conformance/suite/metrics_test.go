@@ -1,57 +1,16 @@
 package suite
 
 import (
-	"bufio"
-	"context"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/kop-conformance/kop-conformance/conformance/clients"
+	"github.com/kop-conformance/kop-conformance/conformance/prom"
 )
-
-// scrape reads the target's Prometheus text: every sample, keyed by its name and labels as
-// written ("kop_requests_total{api=\"Produce\",outcome=\"ok\",version=\"8\"}").
-func scrape(ctx context.Context, url string) (map[string]float64, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if i < 0 {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			return nil, fmt.Errorf("sample %q: %w", line, err)
-		}
-		out[line[:i]] = v
-	}
-	return out, sc.Err()
-}
 
 // sum adds the samples of a metric whose labels include every one of want (`api="Produce"`).
 func sum(samples map[string]float64, metric string, want ...string) float64 {
@@ -78,7 +37,7 @@ var _ = Describe("metrics", func() {
 	DescribeTable("the gateway's metrics count the cell's requests, bytes, connections and partitions",
 		func(ctx SpecContext, c cell) {
 			Expect(target.MetricsURL).NotTo(BeEmpty(), "the target publishes no metrics endpoint")
-			before, err := scrape(ctx, target.MetricsURL)
+			before, err := prom.Scrape(ctx, target.MetricsURL)
 			Expect(err).NotTo(HaveOccurred())
 			cl := c.open()
 			topic := newTopic(ctx, cl, c, "metrics", 1)
@@ -91,7 +50,7 @@ var _ = Describe("metrics", func() {
 			got, err := cl.Consume(ctx, clients.ConsumeConfig{}, topic, 0, 0, len(recs))
 			Expect(err).NotTo(HaveOccurred())
 			Expect(got).To(HaveLen(len(recs)))
-			after, err := scrape(ctx, target.MetricsURL)
+			after, err := prom.Scrape(ctx, target.MetricsURL)
 			Expect(err).NotTo(HaveOccurred())
 			for _, api := range []string{"Produce", "Fetch", "Metadata"} {
 				label := fmt.Sprintf("api=%q", api)
