@@ -102,6 +102,9 @@ func kafkaCustomizers(o Options, plan *Plan) []testcontainers.ContainerCustomize
 			conf[k] = v
 		}
 	}
+	for k, v := range o.KafkaConfig {
+		conf[k] = v
+	}
 	vars := map[string]string{"KAFKA_ADVERTISED_LISTENERS": strings.Join(append(advertised, kafkaInternal), ",")}
 	for k, v := range conf {
 		vars["KAFKA_CONF_"+strings.ReplaceAll(k, ".", "_")] = v

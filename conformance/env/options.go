@@ -30,6 +30,9 @@ type Options struct {
 	// ReferenceEnv sets or overrides the reference server's KOP_* variables (its flags), e.g.
 	// a connection limit a load test must lift.
 	ReferenceEnv map[string]string
+	// KafkaConfig sets or overrides Kafka's server.properties, e.g. a setting a load test
+	// gives both targets alike.
+	KafkaConfig map[string]string
 
 	network *testcontainers.DockerNetwork // the Docker network Pulsar joins (Start makes it)
 }
@@ -75,6 +78,19 @@ func WithReferenceEnv(vars map[string]string) Option {
 		}
 		for k, v := range vars {
 			o.ReferenceEnv[k] = v
+		}
+	}
+}
+
+// WithKafkaConfig sets Kafka broker settings (server.properties keys), over the ones the
+// environment sets itself.
+func WithKafkaConfig(conf map[string]string) Option {
+	return func(o *Options) {
+		if o.KafkaConfig == nil {
+			o.KafkaConfig = map[string]string{}
+		}
+		for k, v := range conf {
+			o.KafkaConfig[k] = v
 		}
 	}
 }

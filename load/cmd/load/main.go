@@ -9,7 +9,7 @@
 //	                         override one size (see load.FromEnv)
 //	LOAD_TARGETS             "reference kafka" (default), or one of them
 //	LOAD_OUT                 where the reports go (default reports)
-//	LOAD_LOG_DIR             where container logs go (default conformance/out/load)
+//	LOAD_LOG_DIR             where container logs go (default conformance/out/logs/load)
 //	KOP_PULSAR_IMAGE, KOP_REFERENCE_IMAGE, KOP_KAFKA_IMAGE   (fixtures/scripts/images.sh)
 //
 // It exits 1 when a target could not start or a scenario did not run to the end; goals not
@@ -35,9 +35,12 @@ import (
 func say(format string, args ...any) { fmt.Printf("==> [load] "+format+"\n", args...) }
 
 // startTime bounds starting one target's containers, and stopTime removing them.
+// initialRebalanceDelay is how long both targets hold a new group's first join back for more
+// members (the reference's default; Kafka's image sets 0 for the conformance suite).
 const (
-	startTime = 5 * time.Minute
-	stopTime  = 2 * time.Minute
+	startTime             = 5 * time.Minute
+	stopTime              = 2 * time.Minute
+	initialRebalanceDelay = 100 * time.Millisecond
 )
 
 func main() {
@@ -53,7 +56,7 @@ func main() {
 			os.Exit(2)
 		}
 	}
-	out, logs := envOr("LOAD_OUT", "reports"), envOr("LOAD_LOG_DIR", filepath.Join("conformance", "out", "load"))
+	out, logs := envOr("LOAD_OUT", "reports"), envOr("LOAD_LOG_DIR", filepath.Join("conformance", "out", "logs", "load"))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -65,6 +68,8 @@ func main() {
 	refEnv := map[string]string{
 		"KOP_MAX_CONNECTIONS_PER_IP": strconv.Itoa(max(perIP, 1000)),
 		"KOP_MAX_CONNECTIONS":        strconv.Itoa(max(perIP, 10000)),
+		// Both targets hold a new group's first join back alike (the reference's default).
+		"KOP_GROUP_INITIAL_REBALANCE_DELAY": initialRebalanceDelay.String(),
 	}
 	say("mode %s: %d clients, %d groups, %d producers at %d/s, %d topics; targets %s; at most %s per target",
 		sizes.Mode, sizes.Clients, sizes.Groups, sizes.Producers, sizes.ProduceRate, sizes.Topics, strings.Join(targets, ", "),
@@ -114,6 +119,7 @@ func start(ctx context.Context, name string, refEnv map[string]string, logDir st
 		env.WithLogDir(logDir),
 		env.WithProgress(os.Stdout),
 		env.WithReferenceEnv(refEnv),
+		env.WithKafkaConfig(map[string]string{"group.initial.rebalance.delay.ms": strconv.FormatInt(initialRebalanceDelay.Milliseconds(), 10)}),
 	}
 	say("%s: starting", name)
 	sctx, cancel := context.WithTimeout(ctx, startTime)
@@ -150,7 +156,8 @@ func notes(targets []string, refEnv map[string]string) []string {
 	n := []string{
 		fmt.Sprintf("Targets were started together on this machine, then loaded one after the other: %s. "+
 			"While one is loaded the targets after it sit idle, those before it are removed. "+
-			"The reference is Pulsar standalone and the gateway; Kafka is one KRaft node (group.initial.rebalance.delay.ms=0 in its image). "+
+			"The reference is Pulsar standalone and the gateway; Kafka is one KRaft node. "+
+			"Both hold a new group's first join back for "+initialRebalanceDelay.String()+" (group.initial.rebalance.delay.ms; the gateway's --group-initial-rebalance-delay). "+
 			"Clients connect over loopback to the containers' published ports.", strings.Join(targets, ", ")),
 		fmt.Sprintf("The reference ran with KOP_MAX_CONNECTIONS_PER_IP=%s (default 1000) and KOP_MAX_CONNECTIONS=%s (default 10000): "+
 			"every client of the suite connects from one address, and the default per-IP limit would refuse all but 1,000 of them. "+

@@ -106,7 +106,8 @@ func run(cfg *config.Config) error {
 	gctx, gcancel := context.WithTimeout(ctx, cfg.StartupTimeout)
 	groups, err := group.Open(gctx, store.Client(), groupTopic, group.Config{Logger: log, Faults: cfg.Faults,
 		MaxGroups: cfg.Groups.MaxGroups, MaxMembers: cfg.Groups.MaxMembers, MaxPendingMembers: cfg.Groups.MaxPendingMembers,
-		OnRebalance: m.Rebalance})
+		InitialRebalanceDelay: cfg.Groups.InitialRebalanceDelay,
+		OnRebalance:           m.Rebalance})
 	gcancel()
 	if err != nil {
 		return fmt.Errorf("group coordinator: %w", err)

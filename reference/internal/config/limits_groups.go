@@ -2,7 +2,9 @@ package config
 
 import (
 	"flag"
+	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/kop-conformance/kop-conformance/reference/internal/group"
 )
@@ -21,6 +23,9 @@ type GroupLimits struct {
 	// COORDINATOR_NOT_AVAILABLE until ids expire (after the session timeout their joins asked
 	// for). Default 1000.
 	MaxPendingMembers int
+	// InitialRebalanceDelay is Kafka's group.initial.rebalance.delay.ms (package group).
+	// Default 100ms.
+	InitialRebalanceDelay time.Duration
 }
 
 // groupLimitFlags registers the group limits' flags, with their KOP_* variables as defaults;
@@ -32,8 +37,15 @@ func groupLimitFlags(fs *flag.FlagSet, env func(name, def string) string) func()
 		"members per group at most (Kafka's group.max.size); a new member beyond them is GROUP_MAX_SIZE_REACHED (env KOP_GROUP_MAX_SIZE)")
 	maxPending := fs.String("group-max-pending-members", env("KOP_GROUP_MAX_PENDING_MEMBERS", strconv.Itoa(group.DefaultMaxPendingMembers)),
 		"member ids a group hands out with MEMBER_ID_REQUIRED and not yet used, at most; a JoinGroup without a member id beyond them is COORDINATOR_NOT_AVAILABLE until ids expire (env KOP_GROUP_MAX_PENDING_MEMBERS)")
+	delay := fs.String("group-initial-rebalance-delay", env("KOP_GROUP_INITIAL_REBALANCE_DELAY", group.DefaultInitialRebalanceDelay.String()),
+		"how long an Empty group's first join waits for more members, again for each one that joins meanwhile, within the rebalance timeout (Kafka's group.initial.rebalance.delay.ms); 0 completes at once (env KOP_GROUP_INITIAL_REBALANCE_DELAY)")
 	return func() (GroupLimits, error) {
 		var l GroupLimits
+		d, err := time.ParseDuration(*delay)
+		if err != nil || d < 0 || d > 5*time.Minute {
+			return GroupLimits{}, fmt.Errorf("group-initial-rebalance-delay: %q is not a duration from 0 to 5m", *delay)
+		}
+		l.InitialRebalanceDelay = d
 		for _, f := range []struct {
 			name, value string
 			to          *int

@@ -42,6 +42,11 @@ const (
 	DefaultMaxPendingMembers = 1000  // member ids handed out with MEMBER_ID_REQUIRED, per group
 )
 
+// DefaultInitialRebalanceDelay holds an Empty group's first join back briefly, so members that
+// start together join one generation. Kafka's default is 3 s; a shorter one keeps a lone
+// consumer's start quick.
+const DefaultInitialRebalanceDelay = 100 * time.Millisecond
+
 // Config bounds what members may ask for (Kafka's group.min/max.session.timeout.ms) and how
 // much state clients can make the coordinator hold. Zero values are the defaults.
 type Config struct {
@@ -57,7 +62,13 @@ type Config struct {
 	// COORDINATOR_NOT_AVAILABLE while the group has as many ids handed out and not yet used
 	// (each expires after the session timeout its join asked for).
 	MaxPendingMembers int
-	Logger            *slog.Logger
+	// InitialRebalanceDelay is Kafka's group.initial.rebalance.delay.ms: the first join of an
+	// Empty group waits this long, and as long again each time a new member joins meanwhile
+	// (within the rebalance timeout), so members starting together land in one generation
+	// instead of the first completing alone and the others forcing a second rebalance a
+	// heartbeat later. 0 completes at once.
+	InitialRebalanceDelay time.Duration
+	Logger                *slog.Logger
 	// OnRebalance, when set, is told of every rebalance that starts (metrics).
 	OnRebalance func()
 	// Faults are deliberate defects for the suite's mutation check; none in production.
@@ -103,7 +114,11 @@ type group struct {
 	pending      map[string]*time.Timer // ids handed out with MEMBER_ID_REQUIRED, until used or expired
 	statics      map[string]string      // group.instance.id -> member id
 	rebalance    *time.Timer
-	offsets      map[tp]storedOffset
+	// initial runs while an Empty group's first join is held back (InitialRebalanceDelay);
+	// joined is set when a new member joins meanwhile, which holds it back once more.
+	initial *time.Timer
+	joined  bool
+	offsets map[tp]storedOffset
 }
 
 // Coordinator runs every group of this gateway.

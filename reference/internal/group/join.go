@@ -150,6 +150,9 @@ func (c *Coordinator) join(r JoinRequest) (ch <-chan JoinResult, res JoinResult)
 		return nil, JoinResult{Err: kerr.GroupMaxSizeReached, MemberID: r.MemberID}
 	}
 	if isNew {
+		if g.initial != nil {
+			g.joined = true
+		}
 		g.members[m.id] = m
 		g.order = append(g.order, m.id)
 		if r.InstanceID != nil {

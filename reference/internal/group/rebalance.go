@@ -19,6 +19,7 @@ func (c *Coordinator) prepareRebalanceLocked(g *group) {
 		}
 	}
 	c.log.Info("preparing to rebalance group", "group", g.id, "from", string(g.state), "generation", g.generation, "members", len(g.members))
+	from := g.state
 	g.state = PreparingRebalance
 	if c.cfg.OnRebalance != nil {
 		c.cfg.OnRebalance()
@@ -37,6 +38,40 @@ func (c *Coordinator) prepareRebalanceLocked(g *group) {
 	}
 	gid, gen := g.id, g.generation
 	g.rebalance = time.AfterFunc(timeout, func() { c.rebalanceTimeout(gid, gen) })
+	if d := c.cfg.InitialRebalanceDelay; from == Empty && d > 0 {
+		c.holdInitialJoinLocked(g, d, max(timeout-d, 0))
+	}
+	c.maybeCompleteJoinLocked(g)
+}
+
+// holdInitialJoinLocked holds an Empty group's first join back for delay (Kafka's initial
+// rebalance delay); remaining is how much longer it may be held for new members after that.
+func (c *Coordinator) holdInitialJoinLocked(g *group, delay, remaining time.Duration) {
+	g.joined = false
+	var t *time.Timer
+	// The callback takes c.mu, which the caller holds until t is stored: it always sees t.
+	t = time.AfterFunc(delay, func() { c.initialDelayOver(g, t, remaining) })
+	g.initial = t
+}
+
+// initialDelayOver ends a hold: held once more if a new member joined meanwhile and the
+// rebalance timeout allows, otherwise the join completes as soon as everyone has joined.
+func (c *Coordinator) initialDelayOver(g *group, t *time.Timer, remaining time.Duration) {
+	defer safe.Recover(c.log, "group initial rebalance delay")
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.groups[g.id] != g || g.initial != t {
+		return // the group is gone, or its join completed (rebalance timeout)
+	}
+	g.initial = nil
+	if g.state != PreparingRebalance {
+		return
+	}
+	if g.joined && remaining > 0 {
+		d := min(c.cfg.InitialRebalanceDelay, remaining)
+		c.holdInitialJoinLocked(g, d, remaining-d)
+		return
+	}
 	c.maybeCompleteJoinLocked(g)
 }
 
@@ -62,8 +97,9 @@ func (c *Coordinator) rebalanceTimeout(gid string, gen int32) {
 
 func (c *Coordinator) maybeCompleteJoinLocked(g *group) {
 	// As in Kafka, the join also waits for members that were just handed a member id: they
-	// are about to join, and completing without them would cost another rebalance.
-	if g.state != PreparingRebalance || len(g.pending) > 0 {
+	// are about to join, and completing without them would cost another rebalance. An Empty
+	// group's first join also waits out its initial delay.
+	if g.state != PreparingRebalance || len(g.pending) > 0 || g.initial != nil {
 		return
 	}
 	for _, m := range g.members {
@@ -80,6 +116,10 @@ func (c *Coordinator) completeJoinLocked(g *group) {
 	if g.rebalance != nil {
 		g.rebalance.Stop()
 		g.rebalance = nil
+	}
+	if g.initial != nil {
+		g.initial.Stop()
+		g.initial = nil
 	}
 	g.generation++
 	if len(g.members) == 0 {
