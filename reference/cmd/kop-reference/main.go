@@ -83,11 +83,15 @@ func run(cfg *config.Config) error {
 	if level == slog.LevelDebug {
 		plevel = level
 	}
+	var m *metrics.Metrics
+	if cfg.MetricsAddr != "" {
+		m = metrics.New()
+	}
 	store, err := storage.Open(storage.Config{
 		ServiceURL: cfg.PulsarURL, Tenant: cfg.Tenant, Namespace: cfg.Namespace, Token: cfg.PulsarToken,
 		Ledgers: cat.Ledgers, PartitionIdle: cfg.PartitionIdle,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: plevel})),
-		Faults: cfg.Faults,
+		Faults: cfg.Faults, Stage: m.Stage,
 	})
 	if err != nil {
 		return err
@@ -97,9 +101,7 @@ func run(cfg *config.Config) error {
 	if err := ensureInternalNamespace(ctx, cfg, log); err != nil {
 		return err
 	}
-	var m *metrics.Metrics
-	if cfg.MetricsAddr != "" {
-		m = metrics.New()
+	if m != nil {
 		m.Gauge("kop_open_partitions", "Partitions open in this gateway (each with a Pulsar tail reader).", func() float64 { return float64(store.Open()) })
 	}
 	groupTopic := naming.InternalTopic(cfg.InternalNamespace, naming.GroupsTopic)

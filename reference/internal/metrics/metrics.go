@@ -26,6 +26,7 @@ type Metrics struct {
 	refused     *prometheus.CounterVec
 	rebalances  prometheus.Counter
 	pulsarFails *prometheus.CounterVec
+	stages      *prometheus.HistogramVec
 }
 
 // New makes the collectors, with the Go runtime's and the process's own.
@@ -47,8 +48,11 @@ func New() *Metrics {
 		rebalances: prometheus.NewCounter(prometheus.CounterOpts{Name: "kop_group_rebalances_total", Help: "Consumer group rebalances started."}),
 		pulsarFails: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kop_pulsar_errors_total",
 			Help: "Pulsar operations that failed, by operation."}, []string{"op"}),
+		stages: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "kop_produce_stage_seconds",
+			Help:    "Time each stage of storing a Kafka batch takes: write (sent to Pulsar until acknowledged), offset (acknowledged until its offset is known).",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"stage"}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.bytesIn, m.bytesOut, m.conns, m.connsTotal, m.refused, m.rebalances, m.pulsarFails,
+	reg.MustRegister(m.requests, m.latency, m.bytesIn, m.bytesOut, m.conns, m.connsTotal, m.refused, m.rebalances, m.pulsarFails, m.stages,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -138,6 +142,14 @@ func (m *Metrics) Rebalance() {
 	if m != nil {
 		m.rebalances.Inc()
 	}
+}
+
+// Stage records how long a stage of storing a batch took (storage.Config.Stage).
+func (m *Metrics) Stage(stage string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.stages.WithLabelValues(stage).Observe(d.Seconds())
 }
 
 // PulsarError counts a failed Pulsar operation.

@@ -53,6 +53,10 @@ type Config struct {
 	// Faults are deliberate defects for the suite's mutation check (faults.HeadersHidden);
 	// empty in production.
 	Faults faults.Set
+	// Stage, when set, is told how long each stage of an append took (metrics): "write",
+	// from sending a batch to Pulsar's acknowledgement, and "offset", from that to knowing
+	// the batch's offset.
+	Stage func(stage string, d time.Duration)
 }
 
 var _ partition.Store = (*Store)(nil)
