@@ -62,6 +62,7 @@ func (p *Partition) parkIfIdle(idleSince time.Time) bool {
 	p.entries = recent.New[entryKey, int64](recentEntries)
 	p.writes = recent.New[uint64, int64](recentWrites)
 	p.gaps = recent.New[int64, int64](recentGaps)
+	p.predicted = nil
 	p.index.thin(parkedIndexPoints)
 	close(p.changed) // a long poll re-checks, and so opens the partition again
 	p.changed = make(chan struct{})

@@ -19,6 +19,7 @@ const (
 	idleCursors   = 4       // reusable readers kept per partition
 	recentWrites  = 256     // write ids remembered per partition, for resent entries
 	recentGaps    = 64      // gaps in the offsets remembered per partition
+	recentPredict = 256     // offsets answered from the tip, until the tail confirms them
 )
 
 // Partition is one Kafka partition stored in one Pulsar topic.
@@ -65,6 +66,17 @@ type Partition struct {
 	writeWaiters map[uint64][]chan struct{}
 	index        *sparseIndex
 	idle         []*cursor
+	// tip is the newest entry whose records' offsets are all known, and tipNext the offset
+	// after its last record. Pulsar numbers a ledger's entries, and the messages in them,
+	// consecutively, so an acknowledged entry right after the tip in the same ledger starts at
+	// tipNext: its append is answered without waiting for the tail to see it (tip.go).
+	tip       entryKey
+	tipNext   int64
+	tipKnown  bool
+	predicted *recent.Map[entryKey, int64] // answers given from the tip, until the tail sees them
+	// noPredict: an answer from the tip was wrong, so this partition's appends wait for the
+	// tail again (it never happened; the check is there so it cannot go unnoticed).
+	noPredict bool
 }
 
 // tailRun is one life of a partition's tail reader.
@@ -257,6 +269,7 @@ func (p *Partition) observe(msg pulsar.Message) error {
 	if !p.seenAny || p.lastSeen.less(ek) {
 		p.lastSeen, p.seenAny = ek, true
 	}
+	p.confirmLocked(ek, first, id, int64(*idx))
 	if pt := publishedAt(msg); pt > p.lastPublish {
 		p.lastPublish = pt
 	}
