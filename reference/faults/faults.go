@@ -36,6 +36,7 @@ const (
 	AuthorizeAll      = "authorize-all"
 	HeadersHidden     = "headers-hidden"
 	ForgetProducers   = "forget-producers"
+	TipOffByOne       = "tip-off-by-one"
 )
 
 // All lists every fault in report order.
@@ -56,6 +57,7 @@ var All = []Fault{
 	{AuthorizeAll, "every authorization check passes (authorization fails open)", []string{"authorization"}},
 	{HeadersHidden, "record headers are kept only in the gateway's private encoding, not as Pulsar message properties", []string{"interop"}},
 	{ForgetProducers, "the idempotence window is never read back from Pulsar: a retry across a gateway restart or a write in doubt is written again", []string{Faults}},
+	{TipOffByOne, "a batch whose offset is worked out from the entry before it (not read back from the tail) is answered one offset too high", []string{"produce"}},
 }
 
 // Faults stands for the fault run (conformance/suite/faults_test.go, label "faults") in a

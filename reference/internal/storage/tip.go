@@ -3,6 +3,7 @@ package storage
 import (
 	"github.com/apache/pulsar-client-go/pulsar"
 
+	"github.com/kop-conformance/kop-conformance/reference/faults"
 	"github.com/kop-conformance/kop-conformance/reference/internal/recent"
 )
 
@@ -40,6 +41,9 @@ func (p *Partition) predict(id pulsar.MessageID, n int) (int64, bool) {
 		p.hwm = p.tipNext
 		close(p.changed)
 		p.changed = make(chan struct{})
+	}
+	if p.store.cfg.Faults.On(faults.TipOffByOne) {
+		return first + 1, true
 	}
 	return first, true
 }
