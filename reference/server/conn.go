@@ -38,7 +38,7 @@ type conn struct {
 	c   net.Conn
 	l   Listener
 	log *slog.Logger
-	rd  *bufio.Reader // from the readers pool while a frame is read or read-ahead bytes wait; nil when idle
+	rd  *bufio.Reader // from the readers pool while a frame is read or read-ahead bytes wait; else nil
 
 	// waiting is what the read deadline set last bounds.
 	waiting deadlineKind
@@ -128,9 +128,6 @@ func (cn *conn) next(ctx context.Context) bool {
 // readFrame reads the next frame; done gives its in-flight bytes back once it is answered.
 func (cn *conn) readFrame(ctx context.Context) (frame []byte, done func(), err error) {
 	lim := cn.s.limits
-	if cn.rd != nil && cn.rd.Buffered() == 0 {
-		cn.dropReader()
-	}
 	var sz [4]byte
 	cn.setReadDeadline(lim.IdleTimeout, forFrame)
 	if cn.rd == nil {
@@ -168,6 +165,11 @@ func (cn *conn) readFrame(ctx context.Context) (frame []byte, done func(), err e
 	if frame, err = protocol.ReadBodyCharged(cn.rd, n, charge); err != nil {
 		done()
 		return nil, nil, cn.readErr(err)
+	}
+	if cn.rd.Buffered() == 0 {
+		// Not held while the frame is served: thousands of connections can be waiting on
+		// Pulsar at once, and each would keep its reader.
+		cn.dropReader()
 	}
 	return frame, done, nil
 }
