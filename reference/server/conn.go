@@ -76,25 +76,74 @@ func newConn(s *Server, c net.Conn, l Listener) *conn {
 // something that is not TLS) is dropped instead of holding a connection.
 const handshakeTimeout = 10 * time.Second
 
-func (cn *conn) serve(ctx context.Context) {
+// start serves the connection on goroutines of its own until it closes; the server counts it
+// in s.wg until then.
+func (cn *conn) start(ctx context.Context) {
 	cn.s.cfg.Metrics.Opened()
-	defer cn.s.cfg.Metrics.Closed()
-	defer cn.dropReader()
-	if tc, ok := cn.c.(*tls.Conn); ok {
-		deadline := time.Now().Add(handshakeTimeout)
-		if !cn.saslDeadline.IsZero() && cn.saslDeadline.Before(deadline) {
-			deadline = cn.saslDeadline
+	cn.goServe(ctx, true)
+}
+
+// goServe serves the connection on a new goroutine: its TLS handshake (with handshake), or
+// frames until one has been answered and the next has not begun to arrive; another new
+// goroutine then waits for that one. Serving grows a goroutine's stack (a TLS handshake, the
+// codecs, Pulsar's client), and Go shrinks stacks only while collecting, which an idle server
+// seldom does: so each wait for a frame starts on a small stack, and a grown stack is freed
+// with its goroutine.
+func (cn *conn) goServe(ctx context.Context, handshake bool) {
+	go func() {
+		if cn.stretch(ctx, handshake) {
+			cn.goServe(ctx, false)
+		} else {
+			cn.close()
 		}
-		hctx, cancel := context.WithDeadline(ctx, deadline)
-		err := tc.HandshakeContext(hctx)
-		cancel()
-		if err != nil {
-			cn.log.Warn("closing connection: TLS handshake failed", "reason", err)
-			return
+	}()
+}
+
+// stretch is one goroutine's part of serving the connection; false closes it. A panic here
+// (outside a handler, which safeCall covers) is logged and closes the connection.
+func (cn *conn) stretch(ctx context.Context, handshake bool) (more bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			cn.log.Error("recovered from a panic", "in", "connection", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			more = false
 		}
+	}()
+	if handshake {
+		return cn.handshake(ctx)
 	}
-	for cn.next(ctx) {
+	more = cn.next(ctx)
+	for more && cn.rd != nil { // the next frame has begun to arrive: no wait to move off this stack
+		more = cn.next(ctx)
 	}
+	return more
+}
+
+// handshake completes a TLS connection's handshake; false closes the connection.
+func (cn *conn) handshake(ctx context.Context) bool {
+	tc, ok := cn.c.(*tls.Conn)
+	if !ok {
+		return true
+	}
+	deadline := time.Now().Add(handshakeTimeout)
+	if !cn.saslDeadline.IsZero() && cn.saslDeadline.Before(deadline) {
+		deadline = cn.saslDeadline
+	}
+	hctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	if err := tc.HandshakeContext(hctx); err != nil {
+		cn.log.Warn("closing connection: TLS handshake failed", "reason", err)
+		return false
+	}
+	return true
+}
+
+// close closes the socket and stops counting the connection.
+func (cn *conn) close() {
+	cn.dropReader()
+	cn.s.cfg.Metrics.Closed()
+	cn.c.Close()
+	cn.s.release(cn.c)
+	cn.s.wg.Done()
 }
 
 // next reads and serves one frame; false closes the connection.

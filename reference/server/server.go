@@ -136,15 +136,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, l Listener) error {
 			continue
 		}
 		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer s.release(c)
-			defer c.Close()
-			// A panic outside a handler ends this connection only (a handler's is answered by
-			// closing it too, conn.handle); it is logged before the connection closes.
-			defer safe.Recover(s.log, "connection from "+c.RemoteAddr().String())
-			newConn(s, c, l).serve(ctx)
-		}()
+		newConn(s, c, l).start(ctx)
 	}
 }
 
