@@ -32,7 +32,7 @@ func handleListGroups(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Res
 		ok, err := rc.mayUseGroup(ctx, l.Group)
 		if err != nil && !failed {
 			failed = true
-			rc.conn.log.Error("authorization check failed; hiding the group", "group", l.Group, "err", err)
+			rc.conn.logger().Error("authorization check failed; hiding the group", "group", l.Group, "err", err)
 		}
 		if !ok {
 			continue

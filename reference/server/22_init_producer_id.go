@@ -34,7 +34,7 @@ func handleInitProducerID(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg
 	asker := producerOwner(ctx)
 	if req.Version >= 3 && req.ProducerID >= 0 {
 		if owner, known := rc.s.pids.Owner(req.ProducerID); known && owner != asker {
-			rc.conn.log.Warn("init producer id: refused another principal's producer id", "producer_id", req.ProducerID)
+			rc.conn.logger().Warn("init producer id: refused another principal's producer id", "producer_id", req.ProducerID)
 			resp.ErrorCode = kerr.InvalidProducerIDMapping.Code
 			return resp, nil
 		}

@@ -72,9 +72,9 @@ func (cn *conn) authenticate(ctx context.Context, msg []byte) (time.Duration, er
 		}
 	}
 	if errors.Is(err, auth.ErrCredentials) {
-		cn.log.Warn("SASL authentication failed", "reason", err)
+		cn.logger().Warn("SASL authentication failed", "reason", err)
 	} else {
-		cn.log.Error("SASL authentication could not be checked", "err", err)
+		cn.logger().Error("SASL authentication could not be checked", "err", err)
 	}
 	return 0, err
 }

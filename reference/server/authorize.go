@@ -31,11 +31,11 @@ func (rc *reqCtx) permits(ctx context.Context, action auth.Action, topic string)
 	}
 	ok, err := rc.s.cfg.Auth.Allowed(ctx, p.Role, action, topic)
 	if err != nil {
-		rc.conn.log.Error("authorization check failed; denying", "action", action, "topic", topic, "err", err)
+		rc.conn.logger().Error("authorization check failed; denying", "action", action, "topic", topic, "err", err)
 		return false
 	}
 	if !ok {
-		rc.conn.log.Info("denied", "action", action, "topic", topic)
+		rc.conn.logger().Info("denied", "action", action, "topic", topic)
 	}
 	return ok
 }
@@ -45,9 +45,9 @@ func (rc *reqCtx) permits(ctx context.Context, action auth.Action, topic string)
 func (rc *reqCtx) groupDenied(ctx context.Context, gid string) int16 {
 	ok, err := rc.mayUseGroup(ctx, gid)
 	if err != nil {
-		rc.conn.log.Error("authorization check failed; denying", "group", gid, "err", err)
+		rc.conn.logger().Error("authorization check failed; denying", "group", gid, "err", err)
 	} else if !ok {
-		rc.conn.log.Info("denied", "group", gid)
+		rc.conn.logger().Info("denied", "group", gid)
 	}
 	if ok {
 		return 0

@@ -34,11 +34,10 @@ import (
 //	                               budget first: without room the connection waits, unread, at
 //	                               most the frame timeout. An announced size costs nothing.
 type conn struct {
-	s   *Server
-	c   net.Conn
-	l   Listener
-	log *slog.Logger
-	rd  *bufio.Reader // from the readers pool while a frame is read or read-ahead bytes wait; else nil
+	s  *Server
+	c  net.Conn
+	l  Listener
+	rd *bufio.Reader // from the readers pool while a frame is read or read-ahead bytes wait; else nil
 
 	// waiting is what the read deadline set last bounds.
 	waiting deadlineKind
@@ -65,11 +64,21 @@ type conn struct {
 const maxUnauthenticatedFrame = 512 << 10
 
 func newConn(s *Server, c net.Conn, l Listener) *conn {
-	cn := &conn{s: s, c: c, l: l, log: s.log.With("remote", c.RemoteAddr().String(), "listener", l.Name)}
+	cn := &conn{s: s, c: c, l: l}
 	if l.SASL {
 		cn.saslDeadline = time.Now().Add(s.limits.SASLTimeout)
 	}
 	return cn
+}
+
+// logger is the connection's logger, made for each message: few connections ever log, and its
+// attributes, kept, would cost memory for as long as the connection lives.
+func (cn *conn) logger() *slog.Logger {
+	args := []any{"remote", cn.c.RemoteAddr().String(), "listener", cn.l.Name}
+	if cn.principal != nil {
+		args = append(args, "principal", cn.principal.Role)
+	}
+	return cn.s.log.With(args...)
 }
 
 // handshakeTimeout bounds a TLS handshake, so a client that connects and stalls (or sends
@@ -104,7 +113,7 @@ func (cn *conn) goServe(ctx context.Context, handshake bool) {
 func (cn *conn) stretch(ctx context.Context, handshake bool) (more bool) {
 	defer func() {
 		if r := recover(); r != nil {
-			cn.log.Error("recovered from a panic", "in", "connection", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			cn.logger().Error("recovered from a panic", "in", "connection", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			more = false
 		}
 	}()
@@ -131,7 +140,7 @@ func (cn *conn) handshake(ctx context.Context) bool {
 	hctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	if err := tc.HandshakeContext(hctx); err != nil {
-		cn.log.Warn("closing connection: TLS handshake failed", "reason", err)
+		cn.logger().Warn("closing connection: TLS handshake failed", "reason", err)
 		return false
 	}
 	return true
@@ -154,7 +163,7 @@ func (cn *conn) next(ctx context.Context) bool {
 			if cn.l.SASL && cn.principal == nil {
 				err = fmt.Errorf("before SASL authentication: %w", err)
 			}
-			cn.log.Warn("closing connection", "reason", err)
+			cn.logger().Warn("closing connection", "reason", err)
 		}
 		return false
 	}
@@ -290,7 +299,7 @@ func (cn *conn) handle(ctx context.Context, frame []byte) (ok bool) {
 	cn.s.cfg.Metrics.Received(len(frame) + 4)
 	hdr, rest, err := protocol.ParseHeader(frame)
 	if err != nil {
-		cn.log.Warn("closing connection: bad request", "reason", err)
+		cn.logger().Warn("closing connection: bad request", "reason", err)
 		return false
 	}
 	// Counted before the answer is written, so a client that scrapes after its answer sees it.
@@ -310,13 +319,13 @@ func (cn *conn) handle(ctx context.Context, frame []byte) (ok bool) {
 	if cn.l.SASL && cn.principal == nil && !saslExempt[hdr.Key] {
 		// Before authentication only the header is read; the body is never decoded.
 		tap(nil)
-		cn.log.Warn("closing connection: request before SASL authentication", "api", kmsg.NameForKey(hdr.Key),
+		cn.logger().Warn("closing connection: request before SASL authentication", "api", kmsg.NameForKey(hdr.Key),
 			"key", hdr.Key, "version", hdr.Version, "correlation_id", hdr.CorrelationID)
 		return false
 	}
 	if why := cn.sessionRefuses(hdr.Key); why != "" {
 		tap(nil)
-		cn.log.Warn("closing connection: "+why, "api", kmsg.NameForKey(hdr.Key), "key", hdr.Key,
+		cn.logger().Warn("closing connection: "+why, "api", kmsg.NameForKey(hdr.Key), "key", hdr.Key,
 			"version", hdr.Version, "correlation_id", hdr.CorrelationID)
 		return false
 	}
@@ -331,7 +340,7 @@ func (cn *conn) handle(ctx context.Context, frame []byte) (ok bool) {
 			count(true)
 			return cn.write(hdr.CorrelationID, resp)
 		}
-		cn.log.Warn("closing connection: bad request", "reason", err, "api", kmsg.NameForKey(hdr.Key), "key", hdr.Key,
+		cn.logger().Warn("closing connection: bad request", "reason", err, "api", kmsg.NameForKey(hdr.Key), "key", hdr.Key,
 			"version", hdr.Version, "correlation_id", hdr.CorrelationID)
 		return false
 	}
@@ -343,7 +352,7 @@ func (cn *conn) handle(ctx context.Context, frame []byte) (ok bool) {
 		if p, ok := err.(panicError); ok {
 			args = append(args, "stack", string(p.stack))
 		}
-		cn.log.Error("closing connection: handler failed", args...)
+		cn.logger().Error("closing connection: handler failed", args...)
 		return false
 	}
 	if resp == nil {
@@ -357,7 +366,7 @@ func (cn *conn) handle(ctx context.Context, frame []byte) (ok bool) {
 		return false
 	}
 	if cn.closeAfter != "" {
-		cn.log.Warn("closing connection after the response", "reason", cn.closeAfter, "api", kmsg.NameForKey(hdr.Key))
+		cn.logger().Warn("closing connection after the response", "reason", cn.closeAfter, "api", kmsg.NameForKey(hdr.Key))
 		return false
 	}
 	return true
@@ -392,7 +401,7 @@ func (cn *conn) send(b []byte) bool {
 	cn.c.SetWriteDeadline(time.Now().Add(cn.s.limits.FrameTimeout))
 	if _, err := cn.c.Write(b); err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			cn.log.Warn("closing connection", "reason", fmt.Sprintf("a response was not taken within %v", cn.s.limits.FrameTimeout))
+			cn.logger().Warn("closing connection", "reason", fmt.Sprintf("a response was not taken within %v", cn.s.limits.FrameTimeout))
 		}
 		return false
 	}

@@ -96,10 +96,9 @@ func (cn *conn) startSession(p auth.Principal, user string) (time.Duration, erro
 		cn.sessionEnds = now.Add(lifetime)
 	}
 	if cn.principal == nil {
-		cn.log = cn.log.With("principal", p.Role)
-		cn.log.Info("authenticated", "user", user, "session", lifetime)
+		cn.logger().Info("authenticated", "principal", p.Role, "user", user, "session", lifetime)
 	} else {
-		cn.log.Info("re-authenticated", "user", user, "session", lifetime)
+		cn.logger().Info("re-authenticated", "user", user, "session", lifetime)
 	}
 	cn.principal, cn.saslDeadline, cn.reauthenticating = &p, time.Time{}, false
 	return lifetime, nil
