@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -191,39 +190,4 @@ func TestAnnouncedFramesDoNotHoldTheBudget(t *testing.T) {
 		c.Write(append(binary.BigEndian.AppendUint32(nil, 1<<20), make([]byte, 1024)...))
 	}
 	e.dial().served()
-}
-
-// Idle connections hold no buffers: the server's cost of an idle connection is its goroutine,
-// its socket and a few small structures.
-func TestIdleConnectionsAreCheap(t *testing.T) {
-	const n = 200
-	e := newEnv(t)
-	e.dial().served() // pools and lazily built tables exist before the first measurement
-	measure := func() (uint64, int) {
-		runtime.GC()
-		runtime.GC()
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		return m.HeapAlloc + m.StackInuse, runtime.NumGoroutine()
-	}
-	mem0, g0 := measure()
-	conns := make([]net.Conn, n)
-	for i := range conns {
-		conns[i] = dial(t, e.addr)
-		// One request each, so every buffer a request needs has been taken and given back.
-		conns[i].Write(frame(kmsg.ApiVersions.Int16(), 0, 1, false, nil))
-		if corr, _ := readResponse(t, conns[i]); corr != 1 {
-			t.Fatalf("correlation id %d", corr)
-		}
-	}
-	mem1, g1 := measure()
-	perConn := int64(mem1-mem0) / n
-	t.Logf("%d idle connections: %d bytes and %.2f goroutines each", n, perConn, float64(g1-g0)/n)
-	if perConn > 64<<10 {
-		t.Errorf("an idle connection costs %d bytes, want at most 64 KiB", perConn)
-	}
-	if g1-g0 > n+5 {
-		t.Errorf("%d idle connections run %d goroutines, want one each", n, g1-g0)
-	}
-	runtime.KeepAlive(conns)
 }
