@@ -72,6 +72,9 @@ func handleProduce(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Respon
 	maxMsg := int64(s.cfg.MaxMessageBytes)
 	budget := semaphore.NewWeighted(produceDecodeBudget * maxMsg)
 	var wg sync.WaitGroup
+	// One partition is written on the connection's goroutine: another would only add a stack
+	// while the connection waits for it (for Pulsar's acknowledgement).
+	one := len(req.Topics) == 1 && len(req.Topics[0].Partitions) == 1
 	for _, t := range req.Topics {
 		rt := kmsg.NewProduceResponseTopic()
 		rt.Topic = t.Topic
@@ -99,13 +102,18 @@ func handleProduce(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Respon
 				continue
 			}
 			wg.Add(1)
-			go func(topic string, p kmsg.ProduceRequestTopicPartition) {
+			write := func() {
 				defer wg.Done()
 				h := &held{budget, maxMsg}
 				defer h.release()
-				defer recoverAs(s.log, fmt.Sprintf("Produce %s/%d", topic, p.Partition), func() { rp.ErrorCode = kerr.UnknownServerError.Code })
-				s.producePartition(ctx, req.Version, partition.TP{Topic: topic, Partition: p.Partition}, p.Records, rp, h)
-			}(t.Topic, p)
+				defer recoverAs(s.log, fmt.Sprintf("Produce %s/%d", t.Topic, p.Partition), func() { rp.ErrorCode = kerr.UnknownServerError.Code })
+				s.producePartition(ctx, req.Version, partition.TP{Topic: t.Topic, Partition: p.Partition}, p.Records, rp, h)
+			}
+			if one {
+				write()
+			} else {
+				go write()
+			}
 		}
 	}
 	wg.Wait()
