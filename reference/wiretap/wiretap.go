@@ -15,9 +15,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -99,9 +100,48 @@ type Tap struct {
 }
 
 type clientLog struct {
-	versions map[int16]map[int16]bool
-	events   []Event
-	dropped  int
+	sent    []int32 // the (API key, version) pairs sent, packed by apiVersion, sorted
+	keys    int     // distinct API keys in sent
+	events  []Event
+	dropped int
+}
+
+// Bounds of one client id's versions.
+const (
+	maxKeys        = 128 // more API keys than Kafka has: not a real client
+	maxKeyVersions = 64
+)
+
+// apiVersion packs an API key and a version into one value, a key's versions together and in
+// order: a slice of them costs a few bytes a pair, where maps of maps cost hundreds a client.
+func apiVersion(key, version int16) int32 {
+	return int32(key)<<16 | int32(uint16(version)^0x8000)
+}
+
+func unpack(kv int32) (key, version int16) { return int16(kv >> 16), int16(uint16(kv) ^ 0x8000) }
+
+// note records that key was sent at version; false when key is one API key too many.
+func (cl *clientLog) note(key, version int16) bool {
+	kv := apiVersion(key, version)
+	at, seen := slices.BinarySearch(cl.sent, kv)
+	if seen {
+		return true
+	}
+	first, _ := slices.BinarySearch(cl.sent, apiVersion(key, math.MinInt16))
+	n := 0 // the key's versions kept
+	for first+n < len(cl.sent) && cl.sent[first+n]>>16 == int32(key) {
+		n++
+	}
+	if n == 0 {
+		if cl.keys >= maxKeys {
+			return false
+		}
+		cl.keys++
+	}
+	if n < maxKeyVersions {
+		cl.sent = slices.Insert(cl.sent, at, kv)
+	}
+	return true
 }
 
 // New returns an empty tap.
@@ -132,7 +172,7 @@ func (t *Tap) Begin(clientID string, key, version int16, req kmsg.Request) *Call
 	ev.StartUs = t.now().UnixMicro()
 	cl := t.clients[clientID]
 	if cl == nil {
-		cl = &clientLog{versions: map[int16]map[int16]bool{}}
+		cl = &clientLog{}
 		t.clients[clientID] = cl
 		t.order = append(t.order, clientID)
 		for len(t.order) > MaxClients {
@@ -140,15 +180,9 @@ func (t *Tap) Begin(clientID string, key, version int16, req kmsg.Request) *Call
 			t.order = t.order[1:]
 		}
 	}
-	if cl.versions[key] == nil {
-		if len(cl.versions) >= 128 { // more API keys than Kafka has: not a real client
-			cl.dropped++
-			return &Call{t: t, id: clientID, index: -1}
-		}
-		cl.versions[key] = map[int16]bool{}
-	}
-	if len(cl.versions[key]) < 64 {
-		cl.versions[key][version] = true
+	if !cl.note(key, version) {
+		cl.dropped++
+		return &Call{t: t, id: clientID, index: -1}
 	}
 	if len(cl.events) >= MaxEvents {
 		cl.dropped++
@@ -225,11 +259,9 @@ func (t *Tap) Snapshot(prefix string) map[string]Client {
 			continue
 		}
 		c := Client{Versions: map[int16][]int16{}, Events: make([]Event, len(cl.events)), Dropped: cl.dropped}
-		for k, vs := range cl.versions {
-			for v := range vs {
-				c.Versions[k] = append(c.Versions[k], v)
-			}
-			sort.Slice(c.Versions[k], func(i, j int) bool { return c.Versions[k][i] < c.Versions[k][j] })
+		for _, kv := range cl.sent {
+			k, v := unpack(kv)
+			c.Versions[k] = append(c.Versions[k], v)
 		}
 		for i, ev := range cl.events {
 			if ev.Fetch != nil {

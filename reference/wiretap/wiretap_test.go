@@ -84,6 +84,31 @@ func TestBounded(t *testing.T) {
 	nilTap.Begin("x", 0, 0, nil).End(nil) // a disabled tap records nothing and never panics
 }
 
+// A client id's versions are kept in order, negative ones too, up to 64 a key and 128 keys; a
+// request of one key more is counted, not kept.
+func TestVersionsBounded(t *testing.T) {
+	tap := New()
+	for _, v := range []int16{3, -1, 32767, 3, -32768, 0} {
+		tap.Begin("c", -5, v, nil)
+	}
+	for v := range int16(70) {
+		tap.Begin("c", 1, v, nil)
+	}
+	for k := range int16(200) {
+		tap.Begin("c", k+2, 0, nil)
+	}
+	c := tap.Snapshot("c")["c"]
+	if got := fmt.Sprint(c.Versions[-5]); got != "[-32768 -1 0 3 32767]" {
+		t.Errorf("key -5: versions %s", got)
+	}
+	if len(c.Versions[1]) != 64 || c.Versions[1][63] != 63 {
+		t.Errorf("key 1: %d versions %v, want the first 64", len(c.Versions[1]), c.Versions[1])
+	}
+	if len(c.Versions) != 128 || c.Dropped != 74 || len(c.Events) != 6+70+126 {
+		t.Errorf("%d keys, %d dropped, %d events; want 128, 74, 202", len(c.Versions), c.Dropped, len(c.Events))
+	}
+}
+
 func TestHandlerAndQuery(t *testing.T) {
 	tap := New()
 	tap.Begin("s9.kafka-go", 18, 3, nil).End(nil)
