@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"runtime"
+	"runtime/debug"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -70,6 +71,9 @@ func firstRequests(t *testing.T, conns []net.Conn) {
 		{func(i int) kmsg.Request {
 			req := fetchReq(topic, 0, offsets[i])
 			req.MaxWaitMillis, req.SessionEpoch = 500, -1
+			// The record just written, and few after it: with collections off, the test's
+			// garbage must stay small.
+			req.MaxBytes, req.Topics[0].Partitions[0].PartitionMaxBytes = 1<<10, 1<<10
 			return req
 		}, func(t *testing.T, _ int, r kmsg.Response) {
 			if p := fetched(r); p.ErrorCode != 0 || len(p.RecordBatches) == 0 {
@@ -162,13 +166,26 @@ func dialAll(t *testing.T, addr string, n int) []net.Conn {
 // perConn is the growth from before to after, per connection.
 func perConn(before, after uint64, n int) int64 { return (int64(after) - int64(before)) / int64(n) }
 
+// deepCall uses about n bytes of stack, as serving a request can (Pulsar's client, a codec).
+//
+//go:noinline
+func deepCall(n int) byte {
+	var frame [1 << 10]byte
+	frame[n%len(frame)] = byte(n)
+	if n <= len(frame) {
+		return frame[0]
+	}
+	return deepCall(n-len(frame)) + frame[n%len(frame)]
+}
+
 // An idle connection that has served a client's first requests (ApiVersions, Metadata, a
 // one-record Produce and a Fetch, as the load suite's clients do, all at once) costs little:
-// its goroutine's small stack, its socket and a few small structures. And one waiting for
-// Pulsar holds no buffer: when thousands connect at once, what each holds then is what the
-// process grows to. Stacks are read before any collection, which would shrink them (an idle
-// server seldom collects); heap after two. The wire tap is on, as in the load suite, and the
-// test's own end of each connection counts too.
+// its goroutine's small stack, however deep serving went, its socket and a few small
+// structures. Collections are off while the clients are served (a gateway with a large heap
+// collects seldom, an idle one hardly ever), so stacks are as serving left them and the heap
+// holds all that serving allocated: a connection waiting on Pulsar grows it by no buffer. The
+// idle connections' heap is read after two collections. The wire tap is on, as in the load
+// suite, and the test's own end of each connection counts too.
 func TestIdleConnectionsAreCheap(t *testing.T) {
 	const n = 500
 	var (
@@ -177,16 +194,16 @@ func TestIdleConnectionsAreCheap(t *testing.T) {
 		inFlight memSample
 		release  = make(chan struct{})
 	)
-	// While gated, appends wait until every connection's Produce is in flight, as they wait for
-	// Pulsar's acknowledgements when many clients connect at once.
+	// While gated, appends go 40 KiB deep, then wait until every connection's Produce is in
+	// flight, as they wait for Pulsar's acknowledgements when many clients connect at once.
 	slowAppends := func(s *setup) {
 		s.hooks.beforeAppend = func() {
 			if !gated.Load() {
 				return
 			}
+			deepCall(40 << 10)
 			if arrived.Add(1) == n {
 				inFlight = sampleMem()
-				inFlight.heap = collected().heap
 				close(release)
 			}
 			<-release
@@ -196,6 +213,7 @@ func TestIdleConnectionsAreCheap(t *testing.T) {
 	// Pools, lazily built tables and the partition exist before the first measurement.
 	firstRequests(t, dialAll(t, e.addr, 1))
 	before := collected()
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	conns := dialAll(t, e.addr, n)
 	gated.Store(true)
 	firstRequests(t, conns)
@@ -203,9 +221,9 @@ func TestIdleConnectionsAreCheap(t *testing.T) {
 	idle.heap = collected().heap
 
 	heap, stack := perConn(before.heap, inFlight.heap, n), perConn(before.stack, inFlight.stack, n)
-	t.Logf("%d connections waiting on Produce, each: %d bytes (heap %d, stack %d)", n, heap+stack, heap, stack)
-	if heap > 16<<10 {
-		t.Errorf("a connection waiting on Produce holds %d bytes of heap, want at most 16 KiB", heap)
+	t.Logf("%d connections waiting on Produce, each: %d bytes (heap %d, stack %d, no collection yet)", n, heap+stack, heap, stack)
+	if heap > 24<<10 && !raceEnabled { // the race detector drops pooled buffers at random
+		t.Errorf("a connection waiting on Produce grew the heap by %d bytes, want at most 24 KiB", heap)
 	}
 	heap, stack = perConn(before.heap, idle.heap, n), perConn(before.stack, idle.stack, n)
 	goroutines := idle.goroutines - before.goroutines
