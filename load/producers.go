@@ -23,7 +23,8 @@ const (
 // request (acks all), each producer on a fixed schedule offset from the others', a request
 // at a time (a slow answer delays that producer's next send, missed sends are not made up).
 // Every partition is written once before the clock starts, so opening partitions is not
-// measured. It counts produces that time out: answered REQUEST_TIMED_OUT or not answered
+// measured (nor a new partition's leader settling: Kafka answers NOT_LEADER_FOR_PARTITION for
+// a moment after its metadata names the leader). It counts produces that time out: answered REQUEST_TIMED_OUT or not answered
 // within the request timeout and 5 s.
 func Producers(ctx context.Context, t Target, s Sizes, say Progress) (*ProducersResult, error) {
 	sctx, cancel := context.WithTimeout(ctx, s.Setup)
@@ -52,7 +53,7 @@ func Producers(ctx context.Context, t Target, s Sizes, say Progress) (*Producers
 			c, err := Dial(wctx, t.Bootstrap, fmt.Sprintf("kop-load-producer-%d", i))
 			if err == nil {
 				if err = c.ApiVersions(wctx); err == nil {
-					_, err = c.produceOne(wctx, producersTopic, int32(i), value, produceTimeout)
+					err = warmUp(wctx, c, int32(i), value)
 				}
 				if err != nil {
 					c.Close()
@@ -137,4 +138,17 @@ func Producers(ctx context.Context, t Target, s Sizes, say Progress) (*Producers
 	res.After = Scrape(ctx, t.MetricsURL)
 	say("%s: %d of %d produces acknowledged (%.0f/s), p99 %.1f ms, %d timed out", t.Name, res.Acked, res.Sent, res.Achieved, res.Latency.P99, res.TimedOut)
 	return res, nil
+}
+
+// warmUp writes a partition's first record, asking again while the partition is still
+// settling (a retriable error), until ctx ends.
+func warmUp(ctx context.Context, c *Conn, partition int32, value []byte) error {
+	for {
+		_, err := c.produceOne(ctx, producersTopic, partition, value, produceTimeout)
+		var ke *kerr.Error
+		if err == nil || !errors.As(err, &ke) || !ke.Retriable || ctx.Err() != nil {
+			return err
+		}
+		pause(ctx, 100*time.Millisecond)
+	}
 }

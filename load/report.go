@@ -188,7 +188,7 @@ func Markdown(r *Report) string {
 
 	header(fmt.Sprintf("Producers: %s producers on %s partitions, %s records/s", count(s.Producers), count(s.Producers), count(s.ProduceRate)),
 		fmt.Sprintf("One record of %d bytes a request, acks all, each producer on its own connection and partition, for %s "+
-			"(every partition written once before, not measured). Timed out: answered REQUEST_TIMED_OUT, or no answer within %s.",
+			"(every partition written once before, not measured, asked again while it answers a retriable error such as NOT_LEADER_FOR_PARTITION). Timed out: answered REQUEST_TIMED_OUT, or no answer within %s.",
 			produceValue, s.ProduceTime, produceTimeout+5*time.Second))
 	pr := func(f func(*ProducersResult) float64) func(*Result) (float64, bool) {
 		return func(t *Result) (float64, bool) {
@@ -221,7 +221,7 @@ func Markdown(r *Report) string {
 
 	header(fmt.Sprintf("Topics: %s in the namespace", count(s.Topics)),
 		fmt.Sprintf("Created through the target's CreateTopics, %d a request, %d requests at a time (bound %s); "+
-			"then all-topics Metadata: %d one after another, and %d at once on as many connections.",
+			"then, once all-topics Metadata lists them all, %d all-topics Metadata one after another, and %d at once on as many connections.",
 			s.TopicBatch, s.TopicParallel, s.TopicTime, s.MetadataSamples, s.MetadataBurst))
 	tp := func(f func(*TopicsResult) float64) func(*Result) (float64, bool) {
 		return func(t *Result) (float64, bool) {
@@ -233,6 +233,7 @@ func Markdown(r *Report) string {
 	}
 	row("topics made", false, tp(func(x *TopicsResult) float64 { return float64(x.Created) }), "%.0f")
 	row("making them (s)", true, tp(func(x *TopicsResult) float64 { return x.CreateSeconds }), "%.1f")
+	row("then until all are listed (s)", true, tp(func(x *TopicsResult) float64 { return x.VisibleSeconds }), "%.1f")
 	row("topics listed", false, tp(func(x *TopicsResult) float64 { return float64(x.Listed) }), "%.0f")
 	row("all-topics Metadata size (KiB)", true, tp(func(x *TopicsResult) float64 { return float64(x.ResponseBytes) / 1024 }), "%.1f")
 	row("all-topics Metadata p50 (ms)", true, tp(func(x *TopicsResult) float64 { return x.Metadata.P50 }), "%.1f")

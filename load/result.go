@@ -115,10 +115,12 @@ type ProducersResult struct {
 
 // TopicsResult: T topics created in bounded parallel batches, then all-topics Metadata.
 type TopicsResult struct {
-	Wanted        int            `json:"wanted"`
-	Created       int            `json:"created"` // now present (made, or there already)
-	CreateSeconds float64        `json:"create_seconds"`
-	Kinds         map[string]int `json:"error_kinds,omitempty"`
+	Wanted        int     `json:"wanted"`
+	Created       int     `json:"created"` // now present (made, or there already)
+	CreateSeconds float64 `json:"create_seconds"`
+	// VisibleSeconds is how much longer it took until all-topics Metadata listed them all.
+	VisibleSeconds float64        `json:"visible_seconds"`
+	Kinds          map[string]int `json:"error_kinds,omitempty"`
 	// Listed is how many topics an all-topics Metadata answer held, ResponseBytes its size.
 	Listed        int     `json:"listed"`
 	ResponseBytes int     `json:"response_bytes"`

@@ -84,6 +84,16 @@ func Topics(ctx context.Context, t Target, s Sizes, say Progress) (*TopicsResult
 		return res, fmt.Errorf("connecting for Metadata: %w", err)
 	}
 	defer c.Close()
+	// Kafka lists a created topic once its broker has applied the controller's record, a
+	// moment after CreateTopics answered: the samples wait until every topic is listed, so
+	// both targets answer about the same topics.
+	listed, err := c.waitListed(mctx, res.Created)
+	res.VisibleSeconds = time.Since(began).Seconds() - res.CreateSeconds
+	if err != nil {
+		errs.Add(kind("Metadata", err))
+	} else if listed < res.Created {
+		say("%s: %d of %d topics listed when the wait ended", t.Name, listed, res.Created)
+	}
 	var one Latencies
 	for range s.MetadataSamples {
 		sent := time.Now()
@@ -136,4 +146,19 @@ func metadataBurst(ctx context.Context, addr string, n int, errs *Counter) Summa
 	close(start)
 	wg.Wait()
 	return l.Summary()
+}
+
+// waitListed asks for all topics until at least n are listed or ctx ends, and says how many
+// the last answer listed.
+func (c *Conn) waitListed(ctx context.Context, n int) (int, error) {
+	for {
+		md, err := c.metadataAll(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if len(md.Topics) >= n || ctx.Err() != nil {
+			return len(md.Topics), nil
+		}
+		pause(ctx, 250*time.Millisecond)
+	}
 }
