@@ -48,6 +48,9 @@ type Partition struct {
 	parked   bool
 	closed   bool
 	hwm      int64
+	// seenHWM is the high watermark as far as the tail has seen; hwm runs ahead of it while
+	// appends answered from the tip (tip.go) wait to be seen.
+	seenHWM int64
 	// firstStored is the offset of the first record Pulsar holds, -1 until learned. The log
 	// start Kafka sees may be above it (DeleteRecords): see LogStart.
 	firstStored int64
@@ -260,6 +263,9 @@ func (p *Partition) observe(msg pulsar.Message) error {
 			close(ch)
 		}
 		delete(p.writeWaiters, w)
+	}
+	if next := int64(*idx) + 1; next > p.seenHWM {
+		p.seenHWM = next
 	}
 	if next := int64(*idx) + 1; next > p.hwm {
 		p.hwm = next

@@ -23,17 +23,23 @@ func (p *Partition) OffsetForTimestamp(ctx context.Context, ts int64) (int64, in
 	if err != nil {
 		return 0, 0, err
 	}
-	p.mu.Lock()
-	last := p.lastPublish
-	p.mu.Unlock()
-	if hwm == 0 || ls >= hwm || last < ts {
-		return -1, -1, nil // nothing readable was published at or after ts
+	if p.nothingAtOrAfter(ts, hwm, ls) {
+		return -1, -1, nil
 	}
 	from, err := p.firstPublishedAtOrAfter(ctx, ts)
 	if err != nil {
 		return 0, 0, err
 	}
 	return p.firstAtOrAfter(ctx, max(from, ls), ts, hwm)
+}
+
+// nothingAtOrAfter says, without asking Pulsar, that nothing readable was published at or
+// after ts. The latest publish time the tail saw says nothing of entries it has not seen yet
+// (appends answered from the tip, tip.go).
+func (p *Partition) nothingAtOrAfter(ts, hwm, ls int64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return hwm == 0 || ls >= hwm || p.seenHWM >= hwm && p.lastPublish < ts
 }
 
 // firstPublishedAtOrAfter returns the first offset of the first entry published at or after

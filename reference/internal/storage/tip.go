@@ -74,6 +74,13 @@ func (p *Partition) confirmLocked(ek entryKey, first int64, id pulsar.MessageID,
 	// The entry's last message (a message outside a batch has index -1); a batch of unknown
 	// size never moves the tip, which then waits for an append that learned its own offset.
 	if b, size := id.BatchIdx(), id.BatchSize(); b < 0 || size > 0 && b == size-1 {
+		if p.tipKnown && p.tip == ek && p.tipNext != idx+1 && !p.noPredict {
+			// The tip's own end was answered from the entry before it: the next answer would
+			// be wrong too.
+			p.log.Error("an append's records were counted wrongly; answering from the tail from now on",
+				"entry", ek, "counted_to", p.tipNext, "stored_to", idx+1)
+			p.noPredict = true
+		}
 		p.advanceTipLocked(ek, idx+1)
 	}
 }

@@ -110,3 +110,37 @@ func TestAWrongAnswerFromTheTipEndsTheShortcut(t *testing.T) {
 		t.Fatalf("answered %d from the tip after a wrong answer", first)
 	}
 }
+
+// A timestamp lookup past the last publish time the tail saw is answered "none" without asking
+// Pulsar only while the tail has seen everything: an entry answered from the tip may be later.
+func TestATimestampLookupDoesNotTrustTheTailAheadOfIt(t *testing.T) {
+	p := blankPartition(testStore(), partition.TP{Topic: "t"})
+	seeEntry(t, p, 9, 5, 10, 3) // published at 1 ms
+	if !p.nothingAtOrAfter(2, p.hwm, 0) {
+		t.Fatal("nothing was published at or after 2 ms, and the tail has seen everything")
+	}
+	if _, ok := p.predict(pulsar.NewMessageID(9, 6, 0, -1), 1); !ok {
+		t.Fatal("entry 6 was not answered from the tip")
+	}
+	if p.nothingAtOrAfter(2, p.hwm, 0) {
+		t.Fatal("an acknowledged entry the tail has not seen yet was ruled out by the tail's publish time")
+	}
+	seeEntry(t, p, 9, 6, 13, 1)
+	if !p.nothingAtOrAfter(2, p.hwm, 0) {
+		t.Fatal("once the tail has seen entry 6 (published at 1 ms) its publish time rules out 2 ms again")
+	}
+}
+
+// The tail also checks where an answered entry ends: a batch counted wrongly would make the
+// next answer wrong.
+func TestAWrongCountEndsTheShortcut(t *testing.T) {
+	p := blankPartition(testStore(), partition.TP{Topic: "t"})
+	seeEntry(t, p, 9, 5, 10, 3)
+	if first, ok := p.predict(pulsar.NewMessageID(9, 6, 0, -1), 2); !ok || first != 13 {
+		t.Fatalf("predict = %d, %v; want 13, true", first, ok)
+	}
+	seeEntry(t, p, 9, 6, 13, 3) // three records stored, two counted
+	if !p.noPredict {
+		t.Fatal("entry 6 ends at 16, not the 15 counted, and nothing noticed")
+	}
+}
