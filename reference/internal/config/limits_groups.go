@@ -38,7 +38,7 @@ func groupLimitFlags(fs *flag.FlagSet, env func(name, def string) string) func()
 	maxPending := fs.String("group-max-pending-members", env("KOP_GROUP_MAX_PENDING_MEMBERS", strconv.Itoa(group.DefaultMaxPendingMembers)),
 		"member ids a group hands out with MEMBER_ID_REQUIRED and not yet used, at most; a JoinGroup without a member id beyond them is COORDINATOR_NOT_AVAILABLE until ids expire (env KOP_GROUP_MAX_PENDING_MEMBERS)")
 	delay := fs.String("group-initial-rebalance-delay", env("KOP_GROUP_INITIAL_REBALANCE_DELAY", group.DefaultInitialRebalanceDelay.String()),
-		"how long an Empty group's first join waits for more members, again for each one that joins meanwhile, within the rebalance timeout (Kafka's group.initial.rebalance.delay.ms); 0 completes at once (env KOP_GROUP_INITIAL_REBALANCE_DELAY)")
+		"how long an Empty group's first join waits for more members (a new group's, again for each one that joins meanwhile), within the rebalance timeout (Kafka's group.initial.rebalance.delay.ms); 0 completes at once (env KOP_GROUP_INITIAL_REBALANCE_DELAY)")
 	return func() (GroupLimits, error) {
 		var l GroupLimits
 		d, err := time.ParseDuration(*delay)

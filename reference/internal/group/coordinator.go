@@ -63,8 +63,8 @@ type Config struct {
 	// (each expires after the session timeout its join asked for).
 	MaxPendingMembers int
 	// InitialRebalanceDelay is Kafka's group.initial.rebalance.delay.ms: the first join of an
-	// Empty group waits this long, and as long again each time a new member joins meanwhile
-	// (within the rebalance timeout), so members starting together land in one generation
+	// Empty group waits this long, a new group's as long again each time a new member joins
+	// meanwhile (within the rebalance timeout), so members starting together land in one generation
 	// instead of the first completing alone and the others forcing a second rebalance a
 	// heartbeat later. 0 completes at once.
 	InitialRebalanceDelay time.Duration
@@ -204,6 +204,10 @@ func (c *Coordinator) shut() bool {
 	for _, g := range c.groups {
 		if g.rebalance != nil {
 			g.rebalance.Stop()
+		}
+		if g.initial != nil {
+			g.initial.Stop()
+			g.initial = nil
 		}
 		for _, m := range g.members {
 			if m.timer != nil {

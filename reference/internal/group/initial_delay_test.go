@@ -124,3 +124,46 @@ func TestInitialDelayNeverOutlastsTheRebalanceTimeout(t *testing.T) {
 		t.Fatalf("generation %d after %s; want 1 within the 200ms rebalance timeout", j.res.Generation, j.took)
 	}
 }
+
+// A held join does not complete after the coordinator closed.
+func TestInitialDelayStopsWhenTheCoordinatorCloses(t *testing.T) {
+	const delay = 50 * time.Millisecond
+	c := delayedCoordinator(t, delay)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	done := make(chan JoinResult, 1)
+	go func() { done <- c.Join(ctx, joinReq("g", "", "range")) }()
+	waitState(t, c, "g", PreparingRebalance, 1)
+	c.Close()
+	time.Sleep(3 * delay)
+	if s := c.Describe("g"); s.State != PreparingRebalance {
+		t.Fatalf("group is %s after the coordinator closed; want it left PreparingRebalance", s.State)
+	}
+	cancel()
+	<-done
+}
+
+// As in Kafka, only a new group's first join is held again for members joining meanwhile; an
+// Empty group that had generations before is held once.
+func TestInitialDelayHoldsAgainOnlyForANewGroup(t *testing.T) {
+	const delay = 150 * time.Millisecond
+	c := delayedCoordinator(t, delay)
+	j := <-joinAsync(c, joinReq("g", "", "range"))
+	wantErr(t, "first join", j.res.Err, nil)
+	if _, errs := c.Leave("g", []LeaveMember{{MemberID: j.res.MemberID}}); errs[0] != nil {
+		t.Fatalf("leave: %v", errs[0])
+	}
+	waitState(t, c, "g", Empty, 0)
+	ac := joinAsync(c, joinReq("g", "", "range"))
+	waitState(t, c, "g", PreparingRebalance, 1)
+	bc := joinAsync(c, joinReq("g", "", "range"))
+	ja, jb := <-ac, <-bc
+	wantErr(t, "a", ja.res.Err, nil)
+	wantErr(t, "b", jb.res.Err, nil)
+	if ja.res.Generation != jb.res.Generation || ja.res.Generation < 2 {
+		t.Fatalf("generations %d and %d; want one generation after the first", ja.res.Generation, jb.res.Generation)
+	}
+	if ja.took > 2*delay-20*time.Millisecond {
+		t.Fatalf("the join of a group with a past took %s: held again for b (one delay is %s)", ja.took, delay)
+	}
+}

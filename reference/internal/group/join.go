@@ -150,8 +150,8 @@ func (c *Coordinator) join(r JoinRequest) (ch <-chan JoinResult, res JoinResult)
 		return nil, JoinResult{Err: kerr.GroupMaxSizeReached, MemberID: r.MemberID}
 	}
 	if isNew {
-		if g.initial != nil {
-			g.joined = true
+		if g.initial != nil && g.generation == 0 {
+			g.joined = true // as in Kafka, only a new group's first join is held again
 		}
 		g.members[m.id] = m
 		g.order = append(g.order, m.id)

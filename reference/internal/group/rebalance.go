@@ -60,8 +60,8 @@ func (c *Coordinator) initialDelayOver(g *group, t *time.Timer, remaining time.D
 	defer safe.Recover(c.log, "group initial rebalance delay")
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.groups[g.id] != g || g.initial != t {
-		return // the group is gone, or its join completed (rebalance timeout)
+	if c.closed || c.groups[g.id] != g || g.initial != t {
+		return // the coordinator closed, the group is gone, or its join completed
 	}
 	g.initial = nil
 	if g.state != PreparingRebalance {
