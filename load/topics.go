@@ -3,10 +3,14 @@ package load
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 )
+
+// topicPrefix names the topics the scenario makes.
+const topicPrefix = "load-topic-"
 
 // Topics creates s.Topics one-partition topics through the target's CreateTopics, s.TopicBatch
 // a request and s.TopicParallel requests at a time, for at most s.TopicTime, then times
@@ -24,7 +28,7 @@ func Topics(ctx context.Context, t Target, s Sizes, say Progress) (*TopicsResult
 		for from := 0; from < s.Topics; from += s.TopicBatch {
 			var batch []string
 			for i := from; i < min(from+s.TopicBatch, s.Topics); i++ {
-				batch = append(batch, fmt.Sprintf("load-topic-%05d", i))
+				batch = append(batch, fmt.Sprintf("%s%05d", topicPrefix, i))
 			}
 			select {
 			case batches <- batch:
@@ -148,16 +152,22 @@ func metadataBurst(ctx context.Context, addr string, n int, errs *Counter) Summa
 	return l.Summary()
 }
 
-// waitListed asks for all topics until at least n are listed or ctx ends, and says how many
-// the last answer listed.
+// waitListed asks for all topics until at least n of the scenario's are listed or ctx ends,
+// and says how many of them the last answer listed.
 func (c *Conn) waitListed(ctx context.Context, n int) (int, error) {
 	for {
 		md, err := c.metadataAll(ctx)
 		if err != nil {
 			return 0, err
 		}
-		if len(md.Topics) >= n || ctx.Err() != nil {
-			return len(md.Topics), nil
+		listed := 0
+		for _, t := range md.Topics {
+			if t.Topic != nil && strings.HasPrefix(*t.Topic, topicPrefix) {
+				listed++
+			}
+		}
+		if listed >= n || ctx.Err() != nil {
+			return listed, nil
 		}
 		pause(ctx, 250*time.Millisecond)
 	}
