@@ -41,7 +41,6 @@ var pulsarSettings = map[string]string{
 	"brokerDeleteInactiveTopicsEnabled":          "false",
 	"brokerDeduplicationEnabled":                 "true",
 	"managedLedgerNewEntriesCheckDelayInMillis":  "1",
-	"brokerServiceCompactionThresholdInBytes":    "1048576",
 	// The gateway's --max-partitions-per-topic default, enforced by Pulsar too (its default, 0,
 	// is unlimited) for topics created around the gateway.
 	"maxNumPartitionsPerPartitionedTopic": "1000",

@@ -251,8 +251,18 @@ func ensureInternalNamespace(ctx context.Context, cfg *config.Config, log *slog.
 	case created:
 		log.Info("created the internal namespace", "namespace", cfg.InternalNamespace)
 	}
+	// The gateway's state topics keep only each key's latest value: the namespace's own
+	// compaction policy says so, rather than a broker-wide threshold that would compact every
+	// Kafka topic too.
+	if err := catalog.SetCompactionThreshold(nctx, cfg.PulsarAdminURL, cfg.PulsarToken, cfg.InternalNamespace, internalCompactionThreshold); err != nil {
+		log.Warn("could not set the internal namespace's compaction threshold; set it, or the state topics grow without bound and the gateway's start reads all of them",
+			"namespace", cfg.InternalNamespace, "threshold_bytes", internalCompactionThreshold, "err", err)
+	}
 	return nil
 }
+
+// internalCompactionThreshold is the backlog past which Pulsar compacts a state topic.
+const internalCompactionThreshold = 1 << 20
 
 // serveDebug serves the wire tap until ctx ends. It listens before returning, so a bad
 // address fails the start instead of a request later.

@@ -64,3 +64,42 @@ func TestEnsureNamespace(t *testing.T) {
 		t.Error("a namespace without a tenant was accepted")
 	}
 }
+
+func TestSetCompactionThreshold(t *testing.T) {
+	cases := []struct {
+		name   string
+		status int
+		err    error  // errors.Is target, or nil
+		text   string // a part of the error, "" for none
+	}{
+		{name: "set", status: http.StatusNoContent},
+		{name: "no permission", status: http.StatusForbidden, err: ErrNamespaceForbidden},
+		{name: "no such namespace", status: http.StatusNotFound, text: "status 404 from Pulsar"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			type seen struct{ method, path, contentType, auth, body string }
+			got := make(chan seen, 1)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				b, _ := io.ReadAll(r.Body)
+				got <- seen{r.Method, r.URL.EscapedPath(), r.Header.Get("Content-Type"), r.Header.Get("Authorization"), string(b)}
+				w.WriteHeader(tc.status)
+			}))
+			defer srv.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			err := SetCompactionThreshold(ctx, srv.URL, "tok", "public/kop-internal", 1<<20)
+			// What `pulsar-admin namespaces set-compaction-threshold -t 1M` sends.
+			want := seen{http.MethodPost, "/admin/v2/namespaces/public/kop-internal/compactionThreshold", "application/json", "Bearer tok", "1048576"}
+			if req := <-got; req != want {
+				t.Errorf("request %+v, want %+v", req, want)
+			}
+			switch {
+			case tc.err != nil && !errors.Is(err, tc.err), tc.text != "" && (err == nil || !strings.Contains(err.Error(), tc.text)):
+				t.Errorf("err = %v, want %v %q", err, tc.err, tc.text)
+			case tc.err == nil && tc.text == "" && err != nil:
+				t.Errorf("err = %v", err)
+			}
+		})
+	}
+}
