@@ -33,10 +33,10 @@ func EnsureNamespace(ctx context.Context, adminURL, token, namespace string) (cr
 
 // SetCompactionThreshold sets namespace's compaction policy: Pulsar compacts each of its topics
 // once the topic's backlog passes bytes. The call `pulsar-admin namespaces
-// set-compaction-threshold` makes: POST /admin/v2/namespaces/{tenant}/{namespace}/compactionThreshold
+// set-compaction-threshold` makes: PUT /admin/v2/namespaces/{tenant}/{namespace}/compactionThreshold
 // with the number as its JSON body.
 func SetCompactionThreshold(ctx context.Context, adminURL, token, namespace string, bytes int64) error {
-	if _, err := namespaceCall(ctx, adminURL, token, namespace, http.MethodPost, "/compactionThreshold", strconv.FormatInt(bytes, 10)); err != nil {
+	if _, err := namespaceCall(ctx, adminURL, token, namespace, http.MethodPut, "/compactionThreshold", strconv.FormatInt(bytes, 10)); err != nil {
 		return fmt.Errorf("setting the compaction threshold of %s: %w", namespace, err)
 	}
 	return nil

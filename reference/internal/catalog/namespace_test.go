@@ -90,7 +90,7 @@ func TestSetCompactionThreshold(t *testing.T) {
 			defer cancel()
 			err := SetCompactionThreshold(ctx, srv.URL, "tok", "public/kop-internal", 1<<20)
 			// What `pulsar-admin namespaces set-compaction-threshold -t 1M` sends.
-			want := seen{http.MethodPost, "/admin/v2/namespaces/public/kop-internal/compactionThreshold", "application/json", "Bearer tok", "1048576"}
+			want := seen{http.MethodPut, "/admin/v2/namespaces/public/kop-internal/compactionThreshold", "application/json", "Bearer tok", "1048576"}
 			if req := <-got; req != want {
 				t.Errorf("request %+v, want %+v", req, want)
 			}
