@@ -24,6 +24,9 @@ const (
 func Clients(ctx context.Context, t Target, s Sizes, say Progress) (*ClientsResult, error) {
 	sctx, cancel := context.WithTimeout(ctx, s.Setup)
 	err := ensureTopic(sctx, t.Bootstrap, clientsTopic, clientsPartitions)
+	if err == nil {
+		err = warmTopic(sctx, t.Bootstrap, clientsTopic, clientsPartitions)
+	}
 	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("creating %s: %w", clientsTopic, err)
@@ -132,4 +135,21 @@ func oneClient(ctx context.Context, addr string, i int, value []byte, timeout ti
 		return fail(c, "Fetch", err)
 	}
 	return clientConn{c, started}, firstAt, nil
+}
+
+// warmTopic writes every partition of topic once, so the clients' produces find them settled
+// (Kafka answers NOT_LEADER_FOR_PARTITION for a moment after naming a new partition's leader,
+// and the gateway opens a partition on its first use).
+func warmTopic(ctx context.Context, addr, topic string, partitions int32) error {
+	c, err := dialReady(ctx, addr, "kop-load-warm-up")
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	for p := range partitions {
+		if err := warmUp(ctx, c, topic, p, make([]byte, 100)); err != nil {
+			return fmt.Errorf("writing partition %d first: %w", p, err)
+		}
+	}
+	return nil
 }

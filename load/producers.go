@@ -53,7 +53,7 @@ func Producers(ctx context.Context, t Target, s Sizes, say Progress) (*Producers
 			c, err := Dial(wctx, t.Bootstrap, fmt.Sprintf("kop-load-producer-%d", i))
 			if err == nil {
 				if err = c.ApiVersions(wctx); err == nil {
-					err = warmUp(wctx, c, int32(i), value)
+					err = warmUp(wctx, c, producersTopic, int32(i), value)
 				}
 				if err != nil {
 					c.Close()
@@ -142,9 +142,9 @@ func Producers(ctx context.Context, t Target, s Sizes, say Progress) (*Producers
 
 // warmUp writes a partition's first record, asking again while the partition is still
 // settling (a retriable error), until ctx ends.
-func warmUp(ctx context.Context, c *Conn, partition int32, value []byte) error {
+func warmUp(ctx context.Context, c *Conn, topic string, partition int32, value []byte) error {
 	for {
-		_, err := c.produceOne(ctx, producersTopic, partition, value, produceTimeout)
+		_, err := c.produceOne(ctx, topic, partition, value, produceTimeout)
 		var ke *kerr.Error
 		if err == nil || !errors.As(err, &ke) || !ke.Retriable || ctx.Err() != nil {
 			return err

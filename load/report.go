@@ -104,7 +104,8 @@ func Markdown(r *Report) string {
 	}
 
 	header(fmt.Sprintf("Connections: %s clients at once", count(s.Clients)),
-		"Each client connects and sends ApiVersions, Metadata (all topics), a one-record produce (acks all) and a fetch of it, "+
+		"Each client connects and sends ApiVersions, Metadata (all topics), a one-record produce (acks all) to one of 8 partitions "+
+			"(each written once before, not measured) and a fetch of it, "+
 			fmt.Sprintf("within %s. First response: from starting to connect to ApiVersions' answer. ", s.ClientTimeout)+
 			"The gateway's figures are read with the answered clients still connected and idle.")
 	cl := func(f func(*ClientsResult) float64) func(*Result) (float64, bool) {
