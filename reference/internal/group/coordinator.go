@@ -117,6 +117,7 @@ type group struct {
 	// initial runs while an Empty group's first join is held back (InitialRebalanceDelay);
 	// joined is set when a new member joins meanwhile, which holds it back once more.
 	initial *time.Timer
+	holds   uint32 // holds started, so a callback knows whether its hold is the current one
 	joined  bool
 	offsets map[tp]storedOffset
 }

@@ -48,19 +48,18 @@ func (c *Coordinator) prepareRebalanceLocked(g *group) {
 // rebalance delay); remaining is how much longer it may be held for new members after that.
 func (c *Coordinator) holdInitialJoinLocked(g *group, delay, remaining time.Duration) {
 	g.joined = false
-	var t *time.Timer
-	// The callback takes c.mu, which the caller holds until t is stored: it always sees t.
-	t = time.AfterFunc(delay, func() { c.initialDelayOver(g, t, remaining) })
-	g.initial = t
+	g.holds++
+	hold := g.holds // which hold the callback ends: a stopped timer's callback may still run
+	g.initial = time.AfterFunc(delay, func() { c.initialDelayOver(g, hold, remaining) })
 }
 
 // initialDelayOver ends a hold: held once more if a new member joined meanwhile and the
 // rebalance timeout allows, otherwise the join completes as soon as everyone has joined.
-func (c *Coordinator) initialDelayOver(g *group, t *time.Timer, remaining time.Duration) {
+func (c *Coordinator) initialDelayOver(g *group, hold uint32, remaining time.Duration) {
 	defer safe.Recover(c.log, "group initial rebalance delay")
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed || c.groups[g.id] != g || g.initial != t {
+	if c.closed || c.groups[g.id] != g || g.initial == nil || g.holds != hold {
 		return // the coordinator closed, the group is gone, or its join completed
 	}
 	g.initial = nil
