@@ -38,9 +38,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/singleflight"
-
 	"github.com/kop-conformance/kop-conformance/reference/internal/naming"
+	"github.com/kop-conformance/kop-conformance/reference/internal/safe"
 )
 
 // Action is what a principal wants to do, in Pulsar's permission names.
@@ -70,8 +69,8 @@ type Pulsar struct {
 	http                        *http.Client
 	ttl                         time.Duration
 
-	calls      singleflight.Group // policy reads, and token verifications by token
-	refreshing atomic.Bool        // a background policy read is under way
+	calls      safe.Shared // policy reads, and token verifications by token
+	refreshing atomic.Bool // a background policy read is under way
 
 	mu     sync.Mutex
 	policy *policy // the latest read, until it expires
@@ -95,8 +94,11 @@ const callTimeout = 10 * time.Second
 // NewPulsar uses the admin API at adminURL for the gateway's tenant and namespace; superToken
 // is the gateway's own token, allowed to read permission grants.
 func NewPulsar(adminURL, tenant, namespace, superToken string) *Pulsar {
-	return &Pulsar{adminURL: strings.TrimRight(adminURL, "/"), tenant: tenant, namespace: namespace, superToken: superToken,
+	p := &Pulsar{adminURL: strings.TrimRight(adminURL, "/"), tenant: tenant, namespace: namespace, superToken: superToken,
 		http: &http.Client{Timeout: 10 * time.Second}, ttl: 2 * time.Second}
+	// A panic is answered as an error: authorization fails closed.
+	p.calls.Timeout, p.calls.What = callTimeout, "tokens and grants"
+	return p
 }
 
 // Authenticate checks PLAIN credentials: user is "tenant" or "tenant/namespace" of this
@@ -123,7 +125,7 @@ func (p *Pulsar) Authenticate(ctx context.Context, user, password string) (Princ
 	// Any admin call authenticates; 401 is Pulsar refusing the token, 403 only a missing grant.
 	// Anything else (Pulsar unavailable, say) is no verdict and authenticates nobody. Clients
 	// logging in with one token at once share the call: Pulsar's verdict is the same for all.
-	v, err := p.shared(ctx, "token/"+jwt, func(ctx context.Context) (any, error) {
+	v, err := p.calls.Call(ctx, "token/"+jwt, func(ctx context.Context) (any, error) {
 		status, _, err := p.get(ctx, jwt, "/admin/v2/namespaces/"+url.PathEscape(p.tenant)+"/"+url.PathEscape(p.namespace)+"/permissions")
 		return status, err
 	})
@@ -191,7 +193,7 @@ func (p *Pulsar) policies(ctx context.Context) (*policy, error) {
 		if time.Since(pol.read) >= p.ttl/2 && p.refreshing.CompareAndSwap(false, true) {
 			go func() {
 				defer p.refreshing.Store(false)
-				p.shared(context.Background(), "policies", func(ctx context.Context) (any, error) {
+				p.calls.Call(context.Background(), "policies", func(ctx context.Context) (any, error) {
 					if pol := p.fresh(); pol != nil && time.Since(pol.read) < p.ttl/2 {
 						return pol, nil // read again since this caller looked
 					}
@@ -201,7 +203,7 @@ func (p *Pulsar) policies(ctx context.Context) (*policy, error) {
 		}
 		return pol, nil
 	}
-	v, err := p.shared(ctx, "policies", func(ctx context.Context) (any, error) {
+	v, err := p.calls.Call(ctx, "policies", func(ctx context.Context) (any, error) {
 		if pol := p.fresh(); pol != nil {
 			return pol, nil // read by a call that ended just before this one began
 		}
@@ -221,28 +223,6 @@ func (p *Pulsar) fresh() *policy {
 		return p.policy
 	}
 	return nil
-}
-
-// shared runs fn once for the concurrent callers with the same key, on a context of its own,
-// and waits for it until ctx ends. A panic in fn is answered as an error (authorization fails
-// closed).
-func (p *Pulsar) shared(ctx context.Context, key string, fn func(context.Context) (any, error)) (any, error) {
-	ch := p.calls.DoChan(key, func() (v any, err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				v, err = nil, fmt.Errorf("panic asking Pulsar: %v", r)
-			}
-		}()
-		cctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-		defer cancel()
-		return fn(cctx)
-	})
-	select {
-	case r := <-ch:
-		return r.Val, r.Err
-	case <-ctx.Done():
-		return nil, fmt.Errorf("waiting for Pulsar: %w", ctx.Err())
-	}
 }
 
 // readPolicies reads the namespace's policies (its own grants and its topics' grants) and

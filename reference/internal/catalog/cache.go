@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -13,9 +12,9 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/kop-conformance/kop-conformance/reference/internal/naming"
+	"github.com/kop-conformance/kop-conformance/reference/internal/safe"
 )
 
 // Cache answers topic lookups and listings from memory, kept current from a Source (Pulsar's
@@ -53,7 +52,7 @@ type Cache struct {
 	log    *slog.Logger
 	now    func() time.Time // time.Now; tests move it
 
-	calls      singleflight.Group
+	calls      safe.Shared     // lookups and listings in Pulsar, one per key at a time
 	base       context.Context // shared calls run on it; Close ends it
 	stop       context.CancelFunc
 	refreshing atomic.Bool // a background listing is under way
@@ -127,8 +126,10 @@ func NewCache(src Source, cfg CacheConfig) *Cache {
 		cfg.ListEvery = max(ListEvery(cfg.MaxAge), time.Millisecond)
 	}
 	base, stop := context.WithCancel(context.Background())
-	return &Cache{src: src, maxAge: cfg.MaxAge, every: cfg.ListEvery, log: cfg.Logger, now: time.Now,
+	c := &Cache{src: src, maxAge: cfg.MaxAge, every: cfg.ListEvery, log: cfg.Logger, now: time.Now,
 		base: base, stop: stop, topics: map[string]entry{}}
+	c.calls.Base, c.calls.Timeout, c.calls.Log, c.calls.What = base, callTimeout, cfg.Logger, "topics"
+	return c
 }
 
 // Close ends the calls under way.
@@ -192,7 +193,7 @@ func (c *Cache) cached(topic string) (n int32, ok, old bool) {
 // List is every topic, sorted by name. The slice is shared: callers must not change it.
 func (c *Cache) List(ctx context.Context) ([]Topic, error) {
 	if c.maxAge <= 0 {
-		v, err := c.shared(ctx, listKey, c.listNow)
+		v, err := c.calls.Call(ctx, listKey, c.listNow)
 		if err != nil {
 			return nil, err
 		}
@@ -297,7 +298,7 @@ func topicKey(topic string) string { return "topic/" + topic }
 // lookups of the same topic; unless force, memory answers if it learned the count meanwhile
 // (from a call that ended just before this one began).
 func (c *Cache) lookup(ctx context.Context, topic string, force bool) (int32, error) {
-	v, err := c.shared(ctx, topicKey(topic), func(cctx context.Context) (any, error) {
+	v, err := c.calls.Call(ctx, topicKey(topic), func(cctx context.Context) (any, error) {
 		if n, ok, _ := c.cached(topic); ok && !force {
 			return n, nil
 		}
@@ -342,7 +343,7 @@ func (c *Cache) learn(topic string, n int32, ver uint64, at time.Time) {
 
 // listing is the shared call that lists the namespace for a caller that saw listing seen.
 func (c *Cache) listing(ctx context.Context, seen uint64) (any, error) {
-	return c.shared(ctx, listKey, func(ctx context.Context) (any, error) { return c.listNamespace(ctx, seen) })
+	return c.calls.Call(ctx, listKey, func(ctx context.Context) (any, error) { return c.listNamespace(ctx, seen) })
 }
 
 // seen is the installed listing's sequence number.
@@ -498,27 +499,5 @@ func (c *Cache) listInBackground(ctx context.Context, seen uint64) {
 		c.log.Warn("cannot list the namespace's topics; answering from the last listing until it is max age old", "err", err, "max_age", c.maxAge)
 	case err == nil && was:
 		c.log.Info("listing the namespace's topics again")
-	}
-}
-
-// shared runs fn once for all concurrent callers with the same key, on the cache's own
-// context, and waits for it until ctx ends. A panic in fn is logged and answered as an error.
-func (c *Cache) shared(ctx context.Context, key string, fn func(context.Context) (any, error)) (any, error) {
-	ch := c.calls.DoChan(key, func() (v any, err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				c.log.Error("recovered from a panic", "in", "topic catalog ("+key+")", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-				v, err = nil, fmt.Errorf("panic in the topic catalog: %v", r)
-			}
-		}()
-		cctx, cancel := context.WithTimeout(c.base, callTimeout)
-		defer cancel()
-		return fn(cctx)
-	})
-	select {
-	case r := <-ch:
-		return r.Val, r.Err
-	case <-ctx.Done():
-		return nil, fmt.Errorf("waiting for Pulsar's answer about topics: %w", ctx.Err())
 	}
 }

@@ -21,11 +21,16 @@ func Go(log *slog.Logger, what string, fn func()) {
 // of goroutines that cannot be started with Go.
 func Recover(log *slog.Logger, what string) {
 	if r := recover(); r != nil {
-		if log == nil {
-			log = slog.Default()
-		}
-		log.Error("recovered from a panic", "in", what, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		logPanic(log, what, r)
 	}
+}
+
+// logPanic logs a recovered panic r with the stack it unwound (nil log: the default logger).
+func logPanic(log *slog.Logger, what string, r any) {
+	if log == nil {
+		log = slog.Default()
+	}
+	log.Error("recovered from a panic", "in", what, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 }
 
 // Call runs fn and returns a panic inside it as an error, so a caller can answer with an error
