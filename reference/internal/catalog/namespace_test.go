@@ -11,6 +11,24 @@ import (
 	"time"
 )
 
+// seen is an admin request as Pulsar would receive it.
+type seen struct{ method, path, contentType, auth, body string }
+
+// adminServer plays Pulsar's admin API: it answers every request with status and body, and
+// hands each request over on the channel.
+func adminServer(t *testing.T, status int, body string) (*httptest.Server, <-chan seen) {
+	t.Helper()
+	got := make(chan seen, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- seen{r.Method, r.URL.EscapedPath(), r.Header.Get("Content-Type"), r.Header.Get("Authorization"), string(b)}
+		w.WriteHeader(status)
+		io.WriteString(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, got
+}
+
 func TestEnsureNamespace(t *testing.T) {
 	cases := []struct {
 		name    string
@@ -29,15 +47,7 @@ func TestEnsureNamespace(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			type seen struct{ method, path, contentType, auth, body string }
-			got := make(chan seen, 1)
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				b, _ := io.ReadAll(r.Body)
-				got <- seen{r.Method, r.URL.EscapedPath(), r.Header.Get("Content-Type"), r.Header.Get("Authorization"), string(b)}
-				w.WriteHeader(tc.status)
-				io.WriteString(w, tc.body)
-			}))
-			defer srv.Close()
+			srv, got := adminServer(t, tc.status, tc.body)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			created, err := EnsureNamespace(ctx, srv.URL+"/", "tok", "public/kop-internal")
@@ -78,14 +88,7 @@ func TestSetCompactionThreshold(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			type seen struct{ method, path, contentType, auth, body string }
-			got := make(chan seen, 1)
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				b, _ := io.ReadAll(r.Body)
-				got <- seen{r.Method, r.URL.EscapedPath(), r.Header.Get("Content-Type"), r.Header.Get("Authorization"), string(b)}
-				w.WriteHeader(tc.status)
-			}))
-			defer srv.Close()
+			srv, got := adminServer(t, tc.status, "")
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			err := SetCompactionThreshold(ctx, srv.URL, "tok", "public/kop-internal", 1<<20)
