@@ -49,17 +49,25 @@ func joinAsync(c *Coordinator, r JoinRequest) <-chan timedJoin {
 	return ch
 }
 
+// withMemberID makes a JoinGroup v4+ join of group g without a member id, which must answer
+// MEMBER_ID_REQUIRED, and returns the request again with the id it handed out.
+func withMemberID(t *testing.T, c *Coordinator, who string) JoinRequest {
+	t.Helper()
+	r := joinReq("g", "", "range")
+	r.RequireKnownMemberID = true
+	first := c.Join(context.Background(), r)
+	wantErr(t, who+"'s first join", first.Err, kerr.MemberIDRequired)
+	r.MemberID = first.MemberID
+	return r
+}
+
 // Two members that start together (the second's MEMBER_ID_REQUIRED round trip landing after
 // the first has joined) end in one generation: without the delay the first completes alone
 // and the second forces a rebalance the first learns of only at its next heartbeat.
 func TestInitialDelayJoinsMembersStartingTogether(t *testing.T) {
 	const delay = 150 * time.Millisecond
 	c := delayedCoordinator(t, delay)
-	a := joinReq("g", "", "range")
-	a.RequireKnownMemberID = true
-	first := c.Join(context.Background(), a)
-	wantErr(t, "a's first join", first.Err, kerr.MemberIDRequired)
-	a.MemberID = first.MemberID
+	a := withMemberID(t, c, "a")
 	ac := joinAsync(c, a)
 	waitState(t, c, "g", PreparingRebalance, 1) // a is held back, not answered
 	select {
@@ -68,11 +76,7 @@ func TestInitialDelayJoinsMembersStartingTogether(t *testing.T) {
 	default:
 	}
 
-	b := joinReq("g", "", "range")
-	b.RequireKnownMemberID = true
-	bFirst := c.Join(context.Background(), b)
-	wantErr(t, "b's first join", bFirst.Err, kerr.MemberIDRequired)
-	b.MemberID = bFirst.MemberID
+	b := withMemberID(t, c, "b")
 	bc := joinAsync(c, b)
 
 	ja, jb := <-ac, <-bc
