@@ -146,8 +146,9 @@ func warmTopic(ctx context.Context, addr, topic string, partitions int32) error 
 		return err
 	}
 	defer c.Close()
+	value := make([]byte, 100)
 	for p := range partitions {
-		if err := warmUp(ctx, c, topic, p, make([]byte, 100)); err != nil {
+		if err := warmUp(ctx, c, topic, p, value); err != nil {
 			return fmt.Errorf("writing partition %d first: %w", p, err)
 		}
 	}
