@@ -1,0 +1,268 @@
+package pulsarwire
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+)
+
+// errConnClosed is what a closed connection's waiters get.
+var errConnClosed = errors.New("pulsar connection closed")
+
+// conn is one connection to a broker, shared by the producers on it.
+type conn struct {
+	c       net.Conn
+	log     *slog.Logger
+	timeout time.Duration
+	token   string
+
+	wmu sync.Mutex // frames are written whole, one at a time
+
+	mu        sync.Mutex
+	err       error // set once the connection failed
+	replies   map[uint64]chan command
+	producers map[uint64]*Producer
+	done      chan struct{}
+}
+
+// dial connects to addr (host:port) and completes the handshake.
+func dial(ctx context.Context, addr, proxyTo, token string, timeout time.Duration, log *slog.Logger) (*conn, error) {
+	d := net.Dialer{Timeout: timeout}
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to pulsar at %s: %w", addr, err)
+	}
+	cn := &conn{c: c, log: log, timeout: timeout, token: token,
+		replies: map[uint64]chan command{}, producers: map[uint64]*Producer{}, done: make(chan struct{})}
+	var body []byte
+	body = putString(body, 1, "kop-reference")
+	body = putVarint(body, 4, protocolVersion)
+	if token != "" {
+		body = putString(body, 5, "token")
+		body = putBytes(body, 3, []byte(token))
+	}
+	if proxyTo != "" {
+		body = putString(body, 6, proxyTo)
+	}
+	deadline := time.Now().Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	c.SetDeadline(deadline)
+	if _, err := c.Write(simpleFrame(baseCommand(cmdConnect, body))); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("connecting to pulsar at %s: %w", addr, err)
+	}
+	r := bufio.NewReaderSize(c, 16<<10)
+	reply, err := readCommand(r)
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("connecting to pulsar at %s: %w", addr, err)
+	}
+	switch reply.typ {
+	case cmdConnected:
+	case cmdError:
+		c.Close()
+		return nil, fmt.Errorf("connecting to pulsar at %s: %w", addr, serverError(reply.body.uint(2), reply.body.str(3)))
+	default:
+		c.Close()
+		return nil, fmt.Errorf("connecting to pulsar at %s: unexpected command %d", addr, reply.typ)
+	}
+	c.SetDeadline(time.Time{})
+	go cn.readLoop(r)
+	go cn.watch()
+	return cn, nil
+}
+
+// readCommand reads one frame and decodes its command (a payload after it is ignored).
+func readCommand(r *bufio.Reader) (command, error) {
+	var hdr [8]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return command{}, err
+	}
+	total, size := binary.BigEndian.Uint32(hdr[:4]), binary.BigEndian.Uint32(hdr[4:])
+	if total > maxFrame || size > total-4 || total < 4 {
+		return command{}, fmt.Errorf("pulsar frame of %d bytes (command %d)", total, size)
+	}
+	b := make([]byte, total-4)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return command{}, err
+	}
+	return decodeCommand(b[:size])
+}
+
+func (cn *conn) readLoop(r *bufio.Reader) {
+	for {
+		c, err := readCommand(r)
+		if err != nil {
+			cn.fail(err)
+			return
+		}
+		cn.dispatch(c)
+	}
+}
+
+func (cn *conn) dispatch(c command) {
+	switch c.typ {
+	case cmdPing:
+		cn.write(simpleFrame(baseCommand(cmdPong, nil)))
+	case cmdAuthChallenge:
+		// A static token: answer with the same one.
+		auth := putString(nil, 1, "token")
+		auth = putBytes(auth, 2, []byte(cn.token))
+		body := putString(nil, 1, "kop-reference")
+		body = putBytes(body, 2, auth)
+		body = putVarint(body, 3, protocolVersion)
+		cn.write(simpleFrame(baseCommand(cmdAuthResponse, body)))
+	case cmdSendReceipt, cmdSendError, cmdCloseProducer:
+		cn.mu.Lock()
+		p := cn.producers[c.body.uint(1)]
+		cn.mu.Unlock()
+		if p == nil {
+			return
+		}
+		switch c.typ {
+		case cmdSendReceipt:
+			id, err := c.body.sub(3)
+			if err != nil {
+				p.fail(fmt.Errorf("send receipt: %w", err))
+				return
+			}
+			p.receipt(c.body.uint(2), int64(id.uint(1)), int64(id.uint(2)))
+		case cmdSendError:
+			p.fail(fmt.Errorf("writing to %s: %w", p.topic, serverError(c.body.uint(3), c.body.str(4))))
+		default:
+			p.fail(fmt.Errorf("pulsar closed the producer on %s", p.topic))
+		}
+	case cmdSuccess, cmdError, cmdProducerSuccess, cmdLookupResponse:
+		rid := c.body.uint(1)
+		if c.typ == cmdLookupResponse {
+			rid = c.body.uint(4)
+		}
+		cn.mu.Lock()
+		ch := cn.replies[rid]
+		cn.mu.Unlock()
+		if ch != nil {
+			select {
+			case ch <- c:
+			default:
+			}
+		}
+	}
+}
+
+// watch fails producers whose oldest entry waited past the timeout: a broker that stopped
+// answering is not waited for forever.
+func (cn *conn) watch() {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-cn.done:
+			return
+		case now := <-t.C:
+			cn.mu.Lock()
+			ps := make([]*Producer, 0, len(cn.producers))
+			for _, p := range cn.producers {
+				ps = append(ps, p)
+			}
+			cn.mu.Unlock()
+			for _, p := range ps {
+				p.expire(now)
+			}
+		}
+	}
+}
+
+// write sends one frame; a failed write fails the connection.
+func (cn *conn) write(f []byte) error {
+	cn.wmu.Lock()
+	defer cn.wmu.Unlock()
+	if err := cn.failed(); err != nil {
+		return err
+	}
+	cn.c.SetWriteDeadline(time.Now().Add(cn.timeout))
+	if _, err := cn.c.Write(f); err != nil {
+		go cn.fail(err)
+		return err
+	}
+	return nil
+}
+
+func (cn *conn) failed() error {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	return cn.err
+}
+
+// fail closes the connection and fails its producers.
+func (cn *conn) fail(err error) {
+	cn.mu.Lock()
+	if cn.err != nil {
+		cn.mu.Unlock()
+		return
+	}
+	cn.err = fmt.Errorf("%w: %v", errConnClosed, err)
+	ps := cn.producers
+	cn.producers = map[uint64]*Producer{}
+	for _, ch := range cn.replies {
+		close(ch)
+	}
+	cn.replies = map[uint64]chan command{}
+	close(cn.done)
+	cn.mu.Unlock()
+	cn.c.Close()
+	for _, p := range ps {
+		p.fail(cn.err)
+	}
+}
+
+// request sends a command with request id rid and waits for its reply.
+func (cn *conn) request(ctx context.Context, rid uint64, frame []byte) (command, error) {
+	ch := make(chan command, 1)
+	cn.mu.Lock()
+	if cn.err != nil {
+		cn.mu.Unlock()
+		return command{}, cn.err
+	}
+	cn.replies[rid] = ch
+	cn.mu.Unlock()
+	defer func() {
+		cn.mu.Lock()
+		delete(cn.replies, rid)
+		cn.mu.Unlock()
+	}()
+	if err := cn.write(frame); err != nil {
+		return command{}, err
+	}
+	t := time.NewTimer(cn.timeout)
+	defer t.Stop()
+	for {
+		select {
+		case c, ok := <-ch:
+			if !ok {
+				return command{}, cn.failed()
+			}
+			if c.typ == cmdError {
+				return command{}, serverError(c.body.uint(2), c.body.str(3))
+			}
+			if c.typ == cmdProducerSuccess && c.body.has(6) && c.body.uint(6) == 0 {
+				continue // not ready yet (waiting for exclusive access): another answer follows
+			}
+			return c, nil
+		case <-ctx.Done():
+			return command{}, ctx.Err()
+		case <-t.C:
+			return command{}, fmt.Errorf("pulsar did not answer within %v", cn.timeout)
+		}
+	}
+}
+
+func (cn *conn) close() { cn.fail(errors.New("closed")) }

@@ -1,0 +1,79 @@
+package pulsarwire
+
+import "encoding/binary"
+
+// Message is one message of a batch entry, as Pulsar's SingleMessageMetadata carries it.
+type Message struct {
+	Key        string
+	HasKey     bool
+	Properties []Property
+	EventTime  uint64 // milliseconds; 0 is unset
+	Payload    []byte
+}
+
+// Property is a message property.
+type Property struct{ Key, Value string }
+
+// Entry is a batch entry being built: every message lands in the same Pulsar entry.
+type Entry struct {
+	payload  []byte
+	n        int
+	firstKey *string
+}
+
+// NewEntry starts an entry sized for about size bytes of messages.
+func NewEntry(size int) *Entry { return &Entry{payload: make([]byte, 0, size)} }
+
+// Add appends m to the entry.
+func (e *Entry) Add(m *Message) {
+	var meta []byte
+	for _, p := range m.Properties {
+		kv := putString(nil, 1, p.Key)
+		kv = putString(kv, 2, p.Value)
+		meta = putBytes(meta, 1, kv)
+	}
+	if m.HasKey {
+		meta = putString(meta, 2, m.Key)
+		if e.n == 0 {
+			k := m.Key
+			e.firstKey = &k
+		}
+	}
+	meta = putVarint(meta, 3, uint64(len(m.Payload)))
+	if m.EventTime > 0 {
+		meta = putVarint(meta, 5, m.EventTime)
+	}
+	e.payload = binary.BigEndian.AppendUint32(e.payload, uint32(len(meta)))
+	e.payload = append(e.payload, meta...)
+	e.payload = append(e.payload, m.Payload...)
+	e.n++
+}
+
+// Len is the number of messages added.
+func (e *Entry) Len() int { return len(e.payload) }
+
+// Messages is how many messages the entry holds.
+func (e *Entry) Messages() int { return e.n }
+
+// metadata is the entry's MessageMetadata.
+func (e *Entry) metadata(producer string, seq, publishMillis uint64) []byte {
+	var m []byte
+	m = putString(m, 1, producer)
+	m = putVarint(m, 2, seq)
+	m = putVarint(m, 3, publishMillis)
+	if e.firstKey != nil {
+		m = putString(m, 6, *e.firstKey) // as Pulsar's own clients do: the batch's key is its first
+	}
+	m = putVarint(m, 9, uint64(len(e.payload)))
+	m = putVarint(m, 11, uint64(e.n))
+	return m
+}
+
+// sendCommand is the SEND command of entry seq on producer id.
+func sendCommand(producerID, seq uint64, messages int) []byte {
+	var s []byte
+	s = putVarint(s, 1, producerID)
+	s = putVarint(s, 2, seq)
+	s = putVarint(s, 3, uint64(messages))
+	return baseCommand(cmdSend, s)
+}

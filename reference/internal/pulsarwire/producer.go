@@ -1,0 +1,140 @@
+package pulsarwire
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// ErrProducerClosed is what sends on a closed producer get.
+var ErrProducerClosed = errors.New("pulsar producer closed")
+
+// Done is told an entry's outcome: its position, or an error (the entry is then in doubt:
+// Pulsar may have stored it). Position (-1, -1) means Pulsar recognised a resent entry.
+type Done func(ledger, entry int64, err error)
+
+// Producer publishes entries to one topic, in the order Send is called.
+type Producer struct {
+	cn      *conn
+	id      uint64
+	topic   string
+	name    string
+	timeout time.Duration
+
+	mu      sync.Mutex // held while an entry is written, so entries leave in order
+	seq     uint64
+	pending []inflight // oldest first
+	err     error      // set once the producer is done
+	lost    bool       // entries were in flight when it was done
+}
+
+type inflight struct {
+	seq      uint64
+	deadline time.Time
+	done     Done
+}
+
+// Lost says whether the producer is done and entries were in flight when it ended: their
+// outcome is in doubt, so an entry sent on a new producer might be stored after a gap.
+func (p *Producer) Lost() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err != nil && p.lost
+}
+
+// Name is the producer's name, given by the broker.
+func (p *Producer) Name() string { return p.name }
+
+// Err is why the producer is done, or nil.
+func (p *Producer) Err() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
+}
+
+// Send writes e as one entry and returns; done is called once with the outcome, from the
+// connection's reader (or at once when the producer is done): it must not block.
+func (p *Producer) Send(e *Entry, done Done) {
+	p.mu.Lock()
+	if p.err != nil {
+		err := p.err
+		p.mu.Unlock()
+		done(0, 0, err)
+		return
+	}
+	seq := p.seq
+	p.seq++
+	frame := payloadFrame(sendCommand(p.id, seq, e.n), e.metadata(p.name, seq, uint64(time.Now().UnixMilli())), e.payload)
+	p.pending = append(p.pending, inflight{seq: seq, deadline: time.Now().Add(p.timeout), done: done})
+	err := p.cn.write(frame)
+	p.mu.Unlock()
+	if err != nil {
+		p.fail(fmt.Errorf("writing to %s: %w", p.topic, err))
+	}
+}
+
+// receipt settles the oldest entry; receipts come in order.
+func (p *Producer) receipt(seq uint64, ledger, entry int64) {
+	p.mu.Lock()
+	if len(p.pending) == 0 || p.pending[0].seq != seq {
+		want := int64(-1)
+		if len(p.pending) > 0 {
+			want = int64(p.pending[0].seq)
+		}
+		p.mu.Unlock()
+		if want >= 0 && seq < uint64(want) {
+			return // an entry failed already
+		}
+		p.fail(fmt.Errorf("pulsar acknowledged entry %d of %s, expected %d", seq, p.topic, want))
+		return
+	}
+	in := p.pending[0]
+	p.pending[0] = inflight{}
+	p.pending = p.pending[1:]
+	if len(p.pending) == 0 {
+		p.pending = nil // let the backing array go
+	}
+	p.mu.Unlock()
+	in.done(ledger, entry, nil)
+}
+
+// expire fails the producer if its oldest entry waited past its deadline.
+func (p *Producer) expire(now time.Time) {
+	p.mu.Lock()
+	late := len(p.pending) > 0 && now.After(p.pending[0].deadline)
+	p.mu.Unlock()
+	if late {
+		p.fail(fmt.Errorf("pulsar did not acknowledge an entry of %s within %v", p.topic, p.timeout))
+	}
+}
+
+// fail ends the producer: every entry in flight is told err, and later sends fail.
+func (p *Producer) fail(err error) {
+	p.mu.Lock()
+	if p.err != nil {
+		p.mu.Unlock()
+		return
+	}
+	p.err = err
+	pending := p.pending
+	p.pending = nil
+	p.lost = len(pending) > 0
+	p.mu.Unlock()
+	p.cn.mu.Lock()
+	live := p.cn.err == nil && p.cn.producers[p.id] == p
+	delete(p.cn.producers, p.id)
+	p.cn.mu.Unlock()
+	if live {
+		// Tell the broker, so nothing more of this producer's is taken (best effort).
+		body := putVarint(nil, 1, p.id)
+		body = putVarint(body, 2, 0)
+		go p.cn.write(simpleFrame(baseCommand(cmdCloseProducer, body)))
+	}
+	for _, in := range pending {
+		in.done(0, 0, err)
+	}
+}
+
+// Close ends the producer; entries in flight are told ErrProducerClosed (in doubt).
+func (p *Producer) Close() { p.fail(ErrProducerClosed) }
