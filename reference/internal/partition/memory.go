@@ -105,6 +105,11 @@ func (l *memoryLog) locked(f func()) error {
 	return nil
 }
 
+func (l *memoryLog) Begin(ctx context.Context, recs []records.Record, prod *Producer) (Wait, error) {
+	base, err := l.Append(ctx, recs, prod)
+	return func() (int64, error) { return base, err }, nil
+}
+
 func (l *memoryLog) Append(_ context.Context, recs []records.Record, prod *Producer) (int64, error) {
 	var base int64
 	lose := false

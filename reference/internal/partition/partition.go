@@ -53,6 +53,10 @@ type Log interface {
 	// or may not be stored (Pulsar did not answer): RecentProducers tells, for an idempotent one.
 	// A stored batch whose offset could not be learned is answered with offset -1 and no error.
 	Append(ctx context.Context, recs []records.Record, prod *Producer) (int64, error)
+	// Begin is Append in two steps: it returns once the batch is on its way, and wait gives
+	// Append's outcome. Batches begun one after another are stored in that order, whether or
+	// not the earlier ones are acknowledged yet. An error from Begin means nothing was sent.
+	Begin(ctx context.Context, recs []records.Record, prod *Producer) (wait Wait, err error)
 	// RecentProducers returns the idempotent batches among the last n records the log holds,
 	// oldest first, once every write the storage acknowledged is known (a write in doubt has
 	// landed or never will).
@@ -74,6 +78,10 @@ type Log interface {
 	// offset is above the current log start and at most the high watermark.
 	DeleteBefore(ctx context.Context, offset int64) error
 }
+
+// Wait is the second step of Log.Begin: the first record's offset, or why the batch may not
+// be stored. It is called once.
+type Wait func() (int64, error)
 
 // Store opens partition logs. The caller has checked that a topic and partition exist before
 // asking for its log.

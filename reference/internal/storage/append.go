@@ -15,22 +15,53 @@ import (
 
 	"github.com/kop-conformance/kop-conformance/reference/faults"
 	"github.com/kop-conformance/kop-conformance/reference/internal/partition"
+	"github.com/kop-conformance/kop-conformance/reference/internal/pulsarwire"
 	"github.com/kop-conformance/kop-conformance/reference/records"
 )
 
 // Append stores records as one Pulsar entry (a Pulsar batch message), so a Kafka batch is
-// stored all or nothing, and returns the offset of the first record. The producer batches only
-// when told to (no publish delay, no count or byte limit below the entry's), under writeMu, so
-// no timer or size limit can cut a Kafka batch in two. prod, when set, is written on the first
-// message (propProducer) so the dedupe window can be read back from Pulsar.
+// stored all or nothing, and returns the offset of the first record: Begin, then its wait.
 //
 // An error means Pulsar did not acknowledge the entry; it may still have stored it. Once
 // acknowledged, the write is never reported failed: an offset that cannot be learned in time
 // is answered as -1.
 func (p *Partition) Append(ctx context.Context, recs []records.Record, prod *partition.Producer) (int64, error) {
-	defer p.use()()
+	wait, err := p.Begin(ctx, recs, prod)
+	if err != nil {
+		return 0, err
+	}
+	return wait()
+}
+
+// Begin sends records as one entry and returns once they are on their way; wait gives
+// Append's outcome. Entries begun one after another on a partition are stored in that order,
+// many in flight at once (pulsarwire). An error from Begin itself means nothing was sent.
+// prod, when set, is written on the first message (propProducer) so the dedupe window can be
+// read back from Pulsar.
+func (p *Partition) Begin(ctx context.Context, recs []records.Record, prod *partition.Producer) (partition.Wait, error) {
+	if p.store.wire == nil {
+		base, err := p.appendOne(ctx, recs, prod)
+		if err != nil && !errors.Is(err, errSent) {
+			return nil, err
+		}
+		return func() (int64, error) { return base, err }, nil
+	}
+	used := p.use()
+	wait, err := p.begin(ctx, recs, prod, used)
+	if err != nil {
+		used()
+	}
+	return wait, err
+}
+
+// errSent marks an error after the entry was sent (its outcome is in doubt).
+var errSent = errors.New("outcome in doubt")
+
+// messages maps recs to Pulsar messages, the first carrying the write id (and prod), and
+// checks that they fit one entry.
+func (p *Partition) messages(recs []records.Record, prod *partition.Producer) ([]*pulsar.ProducerMessage, uint64, error) {
 	if len(recs) == 0 {
-		return 0, errors.New("append of no records")
+		return nil, 0, errors.New("append of no records")
 	}
 	hide := p.store.cfg.Faults.On(faults.HeadersHidden)
 	msgs := make([]*pulsar.ProducerMessage, len(recs))
@@ -51,7 +82,147 @@ func (p *Partition) Append(ctx context.Context, recs []records.Record, prod *par
 		size += len(propProducer) + len(v) + 8
 	}
 	if size > p.store.cfg.MaxEntryBytes {
-		return 0, fmt.Errorf("%w: %d records take about %d bytes as one Pulsar entry, over %d", partition.ErrBatchTooLarge, len(recs), size, p.store.cfg.MaxEntryBytes)
+		return nil, 0, fmt.Errorf("%w: %d records take about %d bytes as one Pulsar entry, over %d", partition.ErrBatchTooLarge, len(recs), size, p.store.cfg.MaxEntryBytes)
+	}
+	return msgs, writeID, nil
+}
+
+// wireEntry is msgs as one batch entry for the pipelined producer.
+func wireEntry(msgs []*pulsar.ProducerMessage) *pulsarwire.Entry {
+	size := 0
+	for _, m := range msgs {
+		size += entrySize(m)
+	}
+	e := pulsarwire.NewEntry(size)
+	var wm pulsarwire.Message
+	for _, m := range msgs {
+		wm = pulsarwire.Message{Key: m.Key, HasKey: m.Key != "", Payload: m.Payload, Properties: wm.Properties[:0]}
+		if !m.EventTime.IsZero() {
+			wm.EventTime = uint64(m.EventTime.UnixMilli())
+		}
+		for k, v := range m.Properties {
+			wm.Properties = append(wm.Properties, pulsarwire.Property{Key: k, Value: v})
+		}
+		e.Add(&wm)
+	}
+	return e
+}
+
+// outcome is what Pulsar answered for an entry, and its offset when known from the tip.
+type outcome struct {
+	ledger, entry int64
+	base          int64
+	known         bool
+	err           error
+}
+
+func (p *Partition) begin(ctx context.Context, recs []records.Record, prod *partition.Producer, used func()) (partition.Wait, error) {
+	msgs, writeID, err := p.messages(recs, prod)
+	if err != nil {
+		return nil, err
+	}
+	entry := wireEntry(msgs)
+	if err := p.waitReady(ctx); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	n := len(recs)
+	ch := make(chan outcome, 1)
+	p.writeMu.Lock()
+	w := p.wire
+	if w != nil && w.Err() != nil {
+		p.wire = nil
+		if w.Lost() {
+			// Entries were in flight when it failed: one sent now on a new producer could
+			// be stored although an earlier one was not. The caller tries again once the
+			// earlier ones are settled.
+			p.writeMu.Unlock()
+			return nil, fmt.Errorf("writing to %s: earlier writes are in doubt: %w", p.name, w.Err())
+		}
+		w = nil
+	}
+	if w == nil {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.store.cfg.OperationTimeout)
+		w, err = p.store.wire.Producer(cctx, p.name)
+		cancel()
+		if err != nil {
+			p.writeMu.Unlock()
+			return nil, fmt.Errorf("producer for %s: %w", p.name, err)
+		}
+		p.wire = w
+	}
+	began := time.Now()
+	w.Send(entry, func(ledger, e int64, err error) {
+		o := outcome{ledger: ledger, entry: e, err: err}
+		if err == nil && ledger >= 0 {
+			// Receipts come in order, so each entry's offset follows from the one before.
+			o.base, o.known = p.predict(pulsar.NewMessageID(ledger, e, 0, -1), n)
+		}
+		ch <- o
+	})
+	p.writeMu.Unlock()
+	return func() (int64, error) {
+		defer used()
+		// The producer answers within its timeout (it fails what waits longer); this bound
+		// only guards against a defect there.
+		guard := time.NewTimer(2*p.store.cfg.OperationTimeout + 5*time.Second)
+		defer guard.Stop()
+		var o outcome
+		select {
+		case o = <-ch:
+		case <-guard.C:
+			w.Close()
+			o.err = errors.New("no outcome from the producer")
+		}
+		if o.err != nil {
+			return 0, fmt.Errorf("writing to %s: %w: %w", p.name, errSent, o.err)
+		}
+		acked := time.Now()
+		p.stage("write", acked.Sub(began))
+		defer func() { p.stage("offset", time.Since(acked)) }()
+		if o.known {
+			return o.base, nil
+		}
+		return p.offsetAfterAck(ctx, pulsar.NewMessageID(o.ledger, o.entry, 0, -1), n, writeID), nil
+	}, nil
+}
+
+// offsetAfterAck learns the offset of an acknowledged entry (first is its first message)
+// from the tail: -1 when it cannot in time.
+func (p *Partition) offsetAfterAck(ctx context.Context, first pulsar.MessageID, n int, writeID uint64) int64 {
+	lookup, stop := context.WithTimeout(context.WithoutCancel(ctx), p.store.cfg.OperationTimeout)
+	defer stop()
+	if first == nil || first.LedgerID() < 0 {
+		// Pulsar's deduplication recognised a resent entry: it is stored, at a position the
+		// answer does not say. The tail finds it by its write id.
+		base, err := p.offsetOfWrite(lookup, writeID)
+		if err != nil {
+			p.log.Warn("write acknowledged without a position and not found; answering -1", "err", err)
+			return -1
+		}
+		return base
+	}
+	base, err := p.offsetOf(lookup, first)
+	if err != nil {
+		p.log.Warn("write acknowledged but its offset is unknown; answering -1", "err", err)
+		return -1
+	}
+	p.advanceTip(entryKey{first.LedgerID(), first.EntryID()}, base+int64(n))
+	return base
+}
+
+// appendOne is Append through pulsar-client-go's producer: one entry in flight per
+// partition, since its batches close only when flushed and a flush waits for the
+// acknowledgement. The producer batches only when told to (no publish delay, no count or byte
+// limit below the entry's), under writeMu, so no timer or size limit can cut a Kafka batch in
+// two. An error after the entry was sent wraps errSent.
+func (p *Partition) appendOne(ctx context.Context, recs []records.Record, prod *partition.Producer) (int64, error) {
+	defer p.use()()
+	msgs, writeID, err := p.messages(recs, prod)
+	if err != nil {
+		return 0, err
 	}
 	if err := p.waitReady(ctx); err != nil {
 		return 0, err
@@ -117,44 +288,27 @@ func (p *Partition) Append(ctx context.Context, recs []records.Record, prod *par
 	}
 	p.writeMu.Unlock()
 	if sendErr != nil {
-		return 0, fmt.Errorf("writing to %s: %w", p.name, sendErr)
+		return 0, fmt.Errorf("writing to %s: %w: %w", p.name, errSent, sendErr)
 	}
 	if flushErr != nil {
-		return 0, fmt.Errorf("flushing %s: %w", p.name, flushErr)
+		return 0, fmt.Errorf("flushing %s: %w: %w", p.name, errSent, flushErr)
 	}
 	acked := time.Now()
 	p.stage("write", acked.Sub(began))
 	defer func() { p.stage("offset", time.Since(acked)) }()
-	// Acknowledged: learn the offset even if the request gave up meanwhile.
-	lookup, stop := context.WithTimeout(context.WithoutCancel(ctx), p.store.cfg.OperationTimeout)
-	defer stop()
 	first := ids[0]
-	if first == nil || first.LedgerID() < 0 {
-		// Pulsar's deduplication recognised a resent entry: it is stored, at a position the
-		// answer does not say. The tail finds it by its write id.
-		base, err := p.offsetOfWrite(lookup, writeID)
-		if err != nil {
-			p.log.Warn("write acknowledged without a position and not found; answering -1", "err", err)
-			return -1, nil
+	if first != nil && first.LedgerID() >= 0 {
+		for _, id := range ids[1:] {
+			if id == nil || id.LedgerID() != first.LedgerID() || id.EntryID() != first.EntryID() {
+				p.log.Error("a Kafka batch was stored in more than one Pulsar entry", "records", len(recs), "first", first, "other", id)
+				break
+			}
 		}
-		return base, nil
-	}
-	for _, id := range ids[1:] {
-		if id == nil || id.LedgerID() != first.LedgerID() || id.EntryID() != first.EntryID() {
-			p.log.Error("a Kafka batch was stored in more than one Pulsar entry", "records", len(recs), "first", first, "other", id)
-			break
+		if base, ok := p.predict(first, len(recs)); ok {
+			return base, nil
 		}
 	}
-	if base, ok := p.predict(first, len(recs)); ok {
-		return base, nil
-	}
-	base, err := p.offsetOf(lookup, first)
-	if err != nil {
-		p.log.Warn("write acknowledged but its offset is unknown; answering -1", "err", err)
-		return -1, nil
-	}
-	p.advanceTip(entryKey{first.LedgerID(), first.EntryID()}, base+int64(len(recs)))
-	return base, nil
+	return p.offsetAfterAck(ctx, first, len(recs), writeID), nil
 }
 
 func (p *Partition) stage(name string, d time.Duration) {

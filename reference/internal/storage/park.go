@@ -66,12 +66,15 @@ func (p *Partition) parkIfIdle(idleSince time.Time) bool {
 	p.index.thin(parkedIndexPoints)
 	close(p.changed) // a long poll re-checks, and so opens the partition again
 	p.changed = make(chan struct{})
-	prod := p.producer
-	p.producer, p.producerCap = nil, 0
+	prod, wire := p.producer, p.wire
+	p.producer, p.producerCap, p.wire = nil, 0, nil
 	p.mu.Unlock()
 	run.cancel()
 	if prod != nil {
 		go prod.Close()
+	}
+	if wire != nil {
+		wire.Close()
 	}
 	for _, c := range idle {
 		c.r.Close()

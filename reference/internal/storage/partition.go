@@ -10,6 +10,7 @@ import (
 	"github.com/apache/pulsar-client-go/pulsar"
 
 	"github.com/kop-conformance/kop-conformance/reference/internal/partition"
+	"github.com/kop-conformance/kop-conformance/reference/internal/pulsarwire"
 	"github.com/kop-conformance/kop-conformance/reference/internal/recent"
 )
 
@@ -33,9 +34,10 @@ type Partition struct {
 	name  string
 	log   *slog.Logger
 
-	writeMu     sync.Mutex // orders appends; one Kafka batch is sent and flushed as a unit
+	writeMu     sync.Mutex // orders appends; one Kafka batch is sent as a unit
 	producer    pulsar.Producer
-	producerCap int // the pending messages producer has room for
+	producerCap int                  // the pending messages producer has room for
+	wire        *pulsarwire.Producer // the pipelined producer, when the store has a wire client
 
 	mu sync.Mutex
 	// run is the current tail reader's life; a parked partition's has ended and a new one
@@ -128,6 +130,10 @@ func (p *Partition) close() {
 	if p.producer != nil {
 		p.producer.Close()
 		p.producer = nil
+	}
+	if p.wire != nil {
+		p.wire.Close()
+		p.wire = nil
 	}
 	p.writeMu.Unlock()
 	p.mu.Lock()

@@ -23,6 +23,7 @@ import (
 	"github.com/kop-conformance/kop-conformance/reference/faults"
 	"github.com/kop-conformance/kop-conformance/reference/internal/naming"
 	"github.com/kop-conformance/kop-conformance/reference/internal/partition"
+	"github.com/kop-conformance/kop-conformance/reference/internal/pulsarwire"
 )
 
 var errNoIndex = errors.New("pulsar message has no broker entry index: enable " +
@@ -65,6 +66,7 @@ var _ partition.Store = (*Store)(nil)
 type Store struct {
 	cfg    Config
 	client pulsar.Client
+	wire   *pulsarwire.Client // appends' producers; nil when the service URL needs pulsar-client-go
 	log    *slog.Logger
 
 	mu     sync.Mutex
@@ -104,6 +106,15 @@ func Open(cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("pulsar client for %s: %w", cfg.ServiceURL, err)
 	}
 	s := &Store{cfg: cfg, client: client, log: cfg.Logger, parts: map[partition.TP]*Partition{}, done: make(chan struct{})}
+	if pulsarwire.Supported(cfg.ServiceURL) {
+		// Appends go through the pipelined producer; another service URL (several hosts)
+		// keeps pulsar-client-go's, one batch in flight per partition.
+		if s.wire, err = pulsarwire.NewClient(cfg.ServiceURL, cfg.Token, cfg.OperationTimeout,
+			cfg.Logger.With("component", "pulsar-producer")); err != nil {
+			client.Close()
+			return nil, err
+		}
+	}
 	s.newTail = s.pulsarTail
 	s.newReader = func(topic string, start pulsar.MessageID, queue int) (pulsar.Reader, error) {
 		return s.client.CreateReader(pulsar.ReaderOptions{
@@ -240,6 +251,9 @@ func (s *Store) Close() {
 	}
 	if starts != nil {
 		starts.close()
+	}
+	if s.wire != nil {
+		s.wire.Close()
 	}
 	s.client.Close()
 }
