@@ -30,6 +30,7 @@ const (
 	Duplicate                 // already written: answer with the remembered base offset
 	StaleEpoch                // INVALID_PRODUCER_EPOCH
 	OutOfOrder                // OUT_OF_ORDER_SEQUENCE_NUMBER
+	InFlight                  // the producer has a batch being written that this one does not follow: wait for Settled and check again
 )
 
 // IDs hands out producer ids: random positive 63-bit numbers, so that no client can guess
@@ -92,6 +93,62 @@ type Partition struct {
 	max       int
 	producers map[int64]*producer
 	loaded    bool // the window holds what the log holds (see Loaded)
+	// writing are the batches begun and not yet settled, oldest first: their outcomes are
+	// committed in this order. settled is closed (and replaced) whenever one settles.
+	writing []*Writing
+	settled chan struct{}
+}
+
+// Writing is a batch being written: Begin after Check said Append and the write began,
+// Settle once its outcome is known.
+type Writing struct {
+	id          int64
+	epoch       int16
+	first, last int32
+	done, ok    bool
+	base        int64
+}
+
+// Begin records a batch whose write began; the next batch of the producer may follow it
+// before it settles.
+func (p *Partition) Begin(id int64, epoch int16, first, last int32) *Writing {
+	w := &Writing{id: id, epoch: epoch, first: first, last: last}
+	p.writing = append(p.writing, w)
+	return w
+}
+
+// Settle records w's outcome: written at base (ok), or failed or in doubt. Outcomes are
+// committed in the order the writes began; a failed one doubts the window (Doubt).
+func (p *Partition) Settle(w *Writing, base int64, ok bool, now time.Time) {
+	w.done, w.ok, w.base = true, ok, base
+	for len(p.writing) > 0 && p.writing[0].done {
+		h := p.writing[0]
+		p.writing[0] = nil
+		p.writing = p.writing[1:]
+		if h.ok && h.base >= 0 {
+			p.Commit(h.id, h.epoch, h.first, h.last, h.base, now)
+		} else {
+			p.Doubt()
+		}
+	}
+	if len(p.writing) == 0 {
+		p.writing = nil
+	}
+	if p.settled != nil {
+		close(p.settled)
+		p.settled = nil
+	}
+}
+
+// Busy says whether any write is begun and not settled.
+func (p *Partition) Busy() bool { return len(p.writing) > 0 }
+
+// Settled is closed when a write next settles.
+func (p *Partition) Settled() <-chan struct{} {
+	if p.settled == nil {
+		p.settled = make(chan struct{})
+	}
+	return p.settled
 }
 
 // Loaded says whether the window is known to hold every batch the log holds; until Load it is
@@ -127,6 +184,14 @@ func NewPartition(maxProducers int) *Partition {
 // Check judges a batch of records with sequences first..last from producer id at epoch.
 // For a Duplicate it returns the base offset the batch got when it was written.
 func (p *Partition) Check(id int64, epoch int16, first, last int32) (Verdict, int64) {
+	for i := len(p.writing) - 1; i >= 0; i-- {
+		if w := p.writing[i]; w.id == id {
+			if epoch == w.epoch && first == next(w.last) {
+				return Append, 0 // the next batch after one still being written
+			}
+			return InFlight, 0
+		}
+	}
 	pr := p.producers[id]
 	switch {
 	case pr == nil:

@@ -153,3 +153,61 @@ func TestLoadRebuildsTheWindow(t *testing.T) {
 		t.Fatal("still loaded after a write in doubt")
 	}
 }
+
+// Batches in flight: the next batch of a producer may follow one still being written; any
+// other batch of it waits (InFlight); outcomes are committed in the order the writes began,
+// whatever order they settle in, and a failure doubts the window.
+func TestWritesInFlight(t *testing.T) {
+	now := time.Unix(0, 0)
+	p := NewPartition(10)
+	p.Load(nil, now)
+	if v, _ := p.Check(7, 0, 0, 4); v != Append {
+		t.Fatalf("first batch: %v", v)
+	}
+	a := p.Begin(7, 0, 0, 4)
+	if v, _ := p.Check(7, 0, 5, 9); v != Append {
+		t.Fatalf("the batch after one in flight: %v, want Append", v)
+	}
+	b := p.Begin(7, 0, 5, 9)
+	for _, c := range []struct{ first, last int32 }{{0, 4}, {5, 9}, {12, 14}} {
+		if v, _ := p.Check(7, 0, c.first, c.last); v != InFlight {
+			t.Fatalf("batch %d-%d while 0-9 are in flight: %v, want InFlight", c.first, c.last, v)
+		}
+	}
+	if v, _ := p.Check(8, 0, 0, 0); v != Append {
+		t.Fatalf("another producer: %v", v)
+	}
+	settled := p.Settled()
+	p.Settle(b, 105, true, now) // the later one first: nothing is committed before a
+	select {
+	case <-settled:
+	default:
+		t.Fatal("Settled was not closed by a settle")
+	}
+	if !p.Busy() {
+		t.Fatal("a is still being written")
+	}
+	p.Settle(a, 100, true, now)
+	if p.Busy() {
+		t.Fatal("both settled")
+	}
+	for _, c := range []struct {
+		first, last int32
+		want        Verdict
+		base        int64
+	}{{0, 4, Duplicate, 100}, {5, 9, Duplicate, 105}, {10, 10, Append, 0}, {12, 12, OutOfOrder, 0}} {
+		if v, base := p.Check(7, 0, c.first, c.last); v != c.want || base != c.base {
+			t.Fatalf("after both settled, batch %d-%d: %v %d, want %v %d", c.first, c.last, v, base, c.want, c.base)
+		}
+	}
+	c := p.Begin(7, 0, 10, 10)
+	d := p.Begin(7, 0, 11, 11)
+	p.Settle(c, 0, false, now)
+	if p.Loaded() {
+		t.Fatal("a failed write must doubt the window")
+	}
+	p.Settle(d, 111, true, now)
+	if v, _ := p.Check(7, 0, 12, 12); v != Append {
+		t.Fatalf("after the doubt is loaded back the window follows 11: %v", v)
+	}
+}
