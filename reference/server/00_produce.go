@@ -66,14 +66,22 @@ func handleProduce(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Respon
 		timeout = 2 * time.Minute
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+	pipelined := false
+	defer func() {
+		if !pipelined {
+			cancel()
+		}
+	}()
 
 	topics := rc.resolver(ctx, kmsg.Produce)
 	maxMsg := int64(s.cfg.MaxMessageBytes)
 	budget := semaphore.NewWeighted(produceDecodeBudget * maxMsg)
-	var wg sync.WaitGroup
-	// One partition is written on the connection's goroutine: another would only add a stack
-	// while the connection waits for it (for Pulsar's acknowledgement).
+	var (
+		wg       sync.WaitGroup
+		finishMu sync.Mutex
+		finishes []func()
+	)
+	// One partition is sent on the connection's goroutine: another would only add a stack.
 	one := len(req.Topics) == 1 && len(req.Topics[0].Partitions) == 1
 	for _, t := range req.Topics {
 		rt := kmsg.NewProduceResponseTopic()
@@ -106,8 +114,17 @@ func handleProduce(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Respon
 				defer wg.Done()
 				h := &held{budget, maxMsg}
 				defer h.release()
-				defer recoverAs(s.log, fmt.Sprintf("Produce %s/%d", t.Topic, p.Partition), func() { rp.ErrorCode = kerr.UnknownServerError.Code })
-				s.producePartition(ctx, req.Version, partition.TP{Topic: t.Topic, Partition: p.Partition}, p.Records, rp, h)
+				where := fmt.Sprintf("Produce %s/%d", t.Topic, p.Partition)
+				defer recoverAs(s.log, where, func() { rp.ErrorCode = kerr.UnknownServerError.Code })
+				finish := s.producePartition(ctx, req.Version, partition.TP{Topic: t.Topic, Partition: p.Partition}, p.Records, rp, h)
+				if finish != nil {
+					finishMu.Lock()
+					finishes = append(finishes, func() {
+						defer recoverAs(s.log, where, func() { rp.ErrorCode = kerr.UnknownServerError.Code })
+						finish()
+					})
+					finishMu.Unlock()
+				}
 			}
 			if one {
 				write()
@@ -117,9 +134,23 @@ func handleProduce(ctx context.Context, rc *reqCtx, r kmsg.Request) (kmsg.Respon
 		}
 	}
 	wg.Wait()
-	if req.Acks == 0 {
-		return noResponse, nil
+	// Every partition's records are on their way, in order; what is left is waiting for
+	// Pulsar's answers. Each wait ends within the Pulsar operation timeout.
+	finish := func() {
+		defer cancel()
+		for _, f := range finishes {
+			f()
+		}
 	}
+	switch {
+	case req.Acks == 0:
+		finish()
+		return noResponse, nil
+	case rc.conn != nil && rc.conn.canPipeline():
+		pipelined = true
+		return &pipelinedResponse{Response: resp, finish: finish}, nil
+	}
+	finish()
 	return resp, nil
 }
 
@@ -151,37 +182,40 @@ func (h *held) release() {
 
 func producerKey(tp partition.TP) string { return tp.Topic + "/" + strconv.Itoa(int(tp.Partition)) }
 
-func (s *Server) producePartition(ctx context.Context, version int16, tp partition.TP, raw []byte, rp *kmsg.ProduceResponseTopicPartition, h *held) {
+// producePartition checks a partition's records and sends them on their way; finish, when not
+// nil, waits for Pulsar's answer and completes rp. Calls for one partition that follow one
+// another are stored in that order.
+func (s *Server) producePartition(ctx context.Context, version int16, tp partition.TP, raw []byte, rp *kmsg.ProduceResponseTopicPartition, h *held) (finish func()) {
 	if len(raw) > int(s.cfg.MaxMessageBytes) {
 		rp.ErrorCode = kerr.MessageTooLarge.Code
-		return
+		return nil
 	}
 	batches, err := records.Decode(raw, int(s.cfg.MaxMessageBytes))
 	switch {
 	case errors.Is(err, records.ErrUnsupportedMagic):
 		rp.ErrorCode = kerr.UnsupportedForMessageFormat.Code
-		return
+		return nil
 	case errors.Is(err, records.ErrTooLarge):
 		rp.ErrorCode = kerr.MessageTooLarge.Code
-		return
+		return nil
 	case err != nil:
 		s.log.Warn("produce: rejected batch", "topic", tp.Topic, "partition", tp.Partition, "reason", err)
 		rp.ErrorCode = kerr.CorruptMessage.Code
-		return
+		return nil
 	}
 	if len(batches) == 0 {
 		rp.ErrorCode = kerr.CorruptMessage.Code
-		return
+		return nil
 	}
 	recs := batches[0].Records // one batch is the usual case: no copy
 	for i, b := range batches {
 		if records.Codec(b.Header.Attributes) == records.CodecZstd && version < 7 {
 			rp.ErrorCode = kerr.UnsupportedCompressionType.Code // zstd needs Produce v7+ (KIP-110)
-			return
+			return nil
 		}
 		if b.Header.ProducerID != batches[0].Header.ProducerID || b.Header.ProducerEpoch != batches[0].Header.ProducerEpoch {
 			rp.ErrorCode = kerr.InvalidRecord.Code // one request's batches for a partition come from one producer
-			return
+			return nil
 		}
 		if i > 0 {
 			if i == 1 {
@@ -193,7 +227,7 @@ func (s *Server) producePartition(ctx context.Context, version int16, tp partiti
 	}
 	if len(recs) == 0 {
 		rp.ErrorCode = kerr.CorruptMessage.Code
-		return
+		return nil
 	}
 	size := 0
 	for i := range recs {
@@ -203,68 +237,122 @@ func (s *Server) producePartition(ctx context.Context, version int16, tp partiti
 	if len(recs) > 1 && s.cfg.Faults.On(faults.LoseRecord) {
 		recs = recs[:len(recs)-1]
 	}
-	// Idempotent batches: check the sequence, write, and remember, under the partition's lock.
+	// Idempotent batches: check the sequence and begin the write under the partition's lock,
+	// and settle the outcome in order once Pulsar answered.
 	first, last := batches[0].Header, batches[len(batches)-1].Header
 	if pid := first.ProducerID; pid >= 0 && s.producerIDRefused(ctx, pid, rp) {
-		return
+		return nil
 	}
 	p, err := s.logs.Partition(tp)
 	if err != nil {
 		s.storageFailed(tp, rp, err)
-		return
+		return nil
 	}
 	var (
-		ident *partition.Producer
-		prod  *idempotence.Partition
+		ident   *partition.Producer
+		prod    *idempotence.Partition
+		writing *idempotence.Writing
 	)
 	if pid := first.ProducerID; pid >= 0 {
 		ident = &partition.Producer{ID: pid, Epoch: first.ProducerEpoch, FirstSeq: first.FirstSequence,
 			LastSeq: last.FirstSequence + last.NumRecords - 1}
 		prod = s.producers.Partition(producerKey(tp))
 		prod.Lock()
-		defer prod.Unlock()
+		locked := true
+		defer func() {
+			if locked {
+				prod.Unlock()
+			}
+		}()
+		if !s.producerCheck(ctx, p, prod, ident, tp, rp) {
+			return nil
+		}
+		defer func() {
+			if finish != nil {
+				writing = prod.Begin(ident.ID, ident.Epoch, ident.FirstSeq, ident.LastSeq)
+			}
+			prod.Unlock()
+			locked = false
+		}()
+	}
+	wait, err := p.Begin(ctx, recs, ident)
+	if err != nil {
+		s.storageFailed(tp, rp, err) // nothing was sent
+		return nil
+	}
+	return func() {
+		base, err := wait()
+		if prod != nil {
+			prod.Lock()
+			prod.Settle(writing, base, err == nil, time.Now()) // a failure doubts the window
+			prod.Unlock()
+		}
+		if err != nil {
+			s.storageFailed(tp, rp, err)
+			return
+		}
+		rp.BaseOffset = base
+		if version >= 5 {
+			// The write stands whatever happens here: an unknown log start is answered as -1.
+			if rp.LogStartOffset, err = p.LogStart(ctx); err != nil {
+				s.log.Warn("produce: log start after a write", "topic", tp.Topic, "partition", tp.Partition, "err", err)
+				rp.LogStartOffset = -1
+			}
+		}
+	}
+}
+
+// producerCheck judges an idempotent batch against the partition's window (prod, locked): true
+// to write it; otherwise rp holds the answer. A window in doubt is read back first, once the
+// writes in flight settled; a batch that does not follow one in flight waits for it.
+func (s *Server) producerCheck(ctx context.Context, p partition.Log, prod *idempotence.Partition, ident *partition.Producer, tp partition.TP, rp *kmsg.ProduceResponseTopicPartition) bool {
+	for {
+		if !prod.Loaded() && prod.Busy() {
+			if !waitSettled(ctx, prod) {
+				rp.ErrorCode = kerr.RequestTimedOut.Code
+				return false
+			}
+			continue
+		}
 		if !prod.Loaded() && s.cfg.Faults.On(faults.ForgetProducers) {
 			prod.Load(nil, time.Now())
 		} else if !prod.Loaded() {
 			if err := loadProducers(ctx, p, prod); err != nil {
 				s.storageFailed(tp, rp, err)
-				return
+				return false
 			}
 		}
 		switch v, base := prod.Check(ident.ID, ident.Epoch, ident.FirstSeq, ident.LastSeq); v {
 		case idempotence.Duplicate:
 			rp.BaseOffset = base
-			return
+			return false
 		case idempotence.StaleEpoch:
 			rp.ErrorCode = kerr.InvalidProducerEpoch.Code
-			return
+			return false
 		case idempotence.OutOfOrder:
 			rp.ErrorCode = kerr.OutOfOrderSequenceNumber.Code
-			return
+			return false
+		case idempotence.InFlight:
+			if !waitSettled(ctx, prod) {
+				rp.ErrorCode = kerr.RequestTimedOut.Code
+				return false
+			}
+		default:
+			return true
 		}
 	}
-	base, err := p.Append(ctx, recs, ident)
-	if err != nil {
-		if prod != nil {
-			prod.Doubt() // Pulsar may have stored it: read the window back before the retry
-		}
-		s.storageFailed(tp, rp, err)
-		return
-	}
-	rp.BaseOffset = base
-	if prod != nil {
-		if base < 0 {
-			prod.Doubt() // stored at an offset not learned: the next check reads it back
-		} else {
-			prod.Commit(ident.ID, ident.Epoch, ident.FirstSeq, ident.LastSeq, base, time.Now())
-		}
-	}
-	if version >= 5 {
-		// The write stands whatever happens here: an unknown log start is answered as -1.
-		if rp.LogStartOffset, err = p.LogStart(ctx); err != nil {
-			s.log.Warn("produce: log start after a write", "topic", tp.Topic, "partition", tp.Partition, "err", err)
-			rp.LogStartOffset = -1
-		}
+}
+
+// waitSettled waits, with prod unlocked, until one of its writes settles; false if ctx ended.
+func waitSettled(ctx context.Context, prod *idempotence.Partition) bool {
+	ch := prod.Settled()
+	prod.Unlock()
+	defer prod.Lock()
+	select {
+	case <-ch:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -57,6 +58,13 @@ type conn struct {
 	sessionEnds      time.Time
 	reauthenticating bool
 	lastReauth       time.Time
+
+	// Pipelined produces (pipeline.go): closed once the last one's response is written (nil:
+	// none since the last drain), a slot per one being finished, and whether writing one
+	// failed.
+	tail   chan struct{}
+	slots  chan struct{}
+	broken atomic.Bool
 }
 
 // maxUnauthenticatedFrame bounds what a client may send before it authenticates (Kafka's
@@ -148,6 +156,7 @@ func (cn *conn) handshake(ctx context.Context) bool {
 
 // close closes the socket and stops counting the connection.
 func (cn *conn) close() {
+	cn.drain()
 	cn.dropReader()
 	cn.s.cfg.Metrics.Closed()
 	cn.c.Close()
@@ -167,7 +176,12 @@ func (cn *conn) next(ctx context.Context) bool {
 		}
 		return false
 	}
-	defer done() // the frame's in-flight bytes, given back even if serving it panics
+	release := &done
+	defer func() { // the frame's in-flight bytes, given back even if serving it panics
+		if *release != nil {
+			(*release)()
+		}
+	}()
 	if !cn.saslDeadline.IsZero() {
 		// Before authentication a request's waits (asking Pulsar about a token) end with the
 		// SASL deadline too.
@@ -180,7 +194,7 @@ func (cn *conn) next(ctx context.Context) bool {
 		_, err := cn.authenticate(ctx, frame)
 		return err == nil && cn.send([]byte{0, 0, 0, 0})
 	}
-	return cn.handle(ctx, frame)
+	return cn.handle(ctx, frame, release)
 }
 
 // readFrame reads the next frame; done gives its in-flight bytes back once it is answered.
@@ -294,13 +308,18 @@ func (cn *conn) dropReader() {
 }
 
 // handle serves one frame; false closes the connection.
-func (cn *conn) handle(ctx context.Context, frame []byte) (ok bool) {
+// handle serves one frame; a pipelined produce takes *release (the frame's in-flight bytes)
+// and gives it back once answered.
+func (cn *conn) handle(ctx context.Context, frame []byte, release *func()) (ok bool) {
 	start := time.Now()
 	cn.s.cfg.Metrics.Received(len(frame) + 4)
 	hdr, rest, err := protocol.ParseHeader(frame)
 	if err != nil {
 		cn.logger().Warn("closing connection: bad request", "reason", err)
 		return false
+	}
+	if hdr.Key != kmsg.Produce.Int16() {
+		cn.drain() // served after every produce before it is answered
 	}
 	// Counted before the answer is written, so a client that scrapes after its answer sees it.
 	counted := false
@@ -359,6 +378,19 @@ func (cn *conn) handle(ctx context.Context, frame []byte) (ok bool) {
 		call.NoResponse()
 		return true
 	}
+	if pr, ok := resp.(*pipelinedResponse); ok {
+		done := *release
+		*release = nil
+		counted = true // once answered, below
+		cn.pipeline(pr, func(resp kmsg.Response) bool {
+			resp.SetVersion(hdr.Version)
+			call.End(resp)
+			cn.s.cfg.Metrics.Request(kmsg.NameForKey(hdr.Key), hdr.Version, time.Since(start), false)
+			return cn.write(hdr.CorrelationID, resp)
+		}, done)
+		return true
+	}
+	cn.drain() // a produce answered at once still follows those pipelined before it
 	resp.SetVersion(hdr.Version)
 	call.End(resp)
 	count(cn.closeAfter == "")

@@ -121,7 +121,7 @@ func newEnv(t testing.TB, opts ...envOpt) *env {
 		st.cfg.Auth = st.authz(e.auth)
 	}
 	var logs partition.Store = e.logs
-	if st.hooks.logStartRead != nil || st.hooks.deleteBefore != nil || st.hooks.append != nil || st.hooks.beforeAppend != nil {
+	if st.hooks.logStartRead != nil || st.hooks.deleteBefore != nil || st.hooks.append != nil || st.hooks.beforeAppend != nil || st.hooks.held != nil {
 		logs = hookedStore{logs, st.hooks, e}
 	}
 	e.groups = group.OpenMemory(st.coord, e.state)
@@ -169,6 +169,9 @@ type hooks struct {
 	append func(ctx context.Context) error
 	// beforeAppend runs before each Append, which then appends.
 	beforeAppend func()
+	// held, when set, is asked for a gate at each Begin: the batch is stored at once, but its
+	// wait returns only once the gate is closed (Pulsar's acknowledgement is late).
+	held func() <-chan struct{}
 }
 
 type hookedStore struct {
@@ -374,4 +377,23 @@ func (e *env) wantLogged(t testing.TB, want ...string) {
 			t.Errorf("the server did not log %q; it logged:\n%s", w, got)
 		}
 	}
+}
+
+func (l hookedLog) Begin(ctx context.Context, recs []records.Record, prod *partition.Producer) (partition.Wait, error) {
+	if l.hooks.append != nil {
+		err := l.hooks.append(ctx) // Pulsar takes the batch but its answer is this
+		return func() (int64, error) { return -1, err }, nil
+	}
+	if l.hooks.beforeAppend != nil {
+		l.hooks.beforeAppend()
+	}
+	if l.hooks.held != nil {
+		gate := l.hooks.held()
+		wait, err := l.Log.Begin(ctx, recs, prod)
+		if err != nil {
+			return nil, err
+		}
+		return func() (int64, error) { <-gate; return wait() }, nil
+	}
+	return l.Log.Begin(ctx, recs, prod)
 }
