@@ -248,45 +248,23 @@ func (s *Server) producePartition(ctx context.Context, version int16, tp partiti
 		s.storageFailed(tp, rp, err)
 		return nil
 	}
-	var (
-		ident   *partition.Producer
-		prod    *idempotence.Partition
-		writing *idempotence.Writing
-	)
+	var ident *partition.Producer
 	if pid := first.ProducerID; pid >= 0 {
 		ident = &partition.Producer{ID: pid, Epoch: first.ProducerEpoch, FirstSeq: first.FirstSequence,
 			LastSeq: last.FirstSequence + last.NumRecords - 1}
-		prod = s.producers.Partition(producerKey(tp))
-		prod.Lock()
-		locked := true
-		defer func() {
-			if locked {
-				prod.Unlock()
-			}
-		}()
-		if !s.producerCheck(ctx, p, prod, ident, tp, rp) {
-			return nil
-		}
-		defer func() {
-			if finish != nil {
-				writing = prod.Begin(ident.ID, ident.Epoch, ident.FirstSeq, ident.LastSeq)
-			}
-			prod.Unlock()
-			locked = false
-		}()
 	}
-	wait, err := p.Begin(ctx, recs, ident)
-	if err != nil {
-		s.storageFailed(tp, rp, err) // nothing was sent
+	wait, settle := s.beginWrite(ctx, p, tp, recs, ident, rp)
+	if wait == nil {
 		return nil
 	}
 	return func() {
-		base, err := wait()
-		if prod != nil {
-			prod.Lock()
-			prod.Settle(writing, base, err == nil, time.Now()) // a failure doubts the window
-			prod.Unlock()
-		}
+		base, err := func() (base int64, err error) {
+			// Settled whatever happens, a panic in the wait included: an unsettled write
+			// would hold its producer's later batches forever.
+			defer func() { settle(base, err == nil) }()
+			err = errors.New("no outcome")
+			return wait()
+		}()
 		if err != nil {
 			s.storageFailed(tp, rp, err)
 			return
@@ -298,6 +276,48 @@ func (s *Server) producePartition(ctx context.Context, version int16, tp partiti
 				s.log.Warn("produce: log start after a write", "topic", tp.Topic, "partition", tp.Partition, "err", err)
 				rp.LogStartOffset = -1
 			}
+		}
+	}
+}
+
+// beginWrite sends recs on their way (nil wait: rp holds the answer). For an idempotent
+// producer it checks the sequence and begins the write under the partition's producer lock,
+// and settle records the outcome, in order, once Pulsar answered (settle is then never nil).
+func (s *Server) beginWrite(ctx context.Context, p partition.Log, tp partition.TP, recs []records.Record, ident *partition.Producer, rp *kmsg.ProduceResponseTopicPartition) (partition.Wait, func(base int64, ok bool)) {
+	if ident == nil {
+		wait, _, err := p.Begin(ctx, recs, nil, 0)
+		if err != nil {
+			s.storageFailed(tp, rp, err) // nothing was sent
+			return nil, nil
+		}
+		return wait, func(int64, bool) {}
+	}
+	prod := s.producers.Partition(producerKey(tp))
+	prod.Lock()
+	defer prod.Unlock()
+	for {
+		if !s.producerCheck(ctx, p, prod, ident, tp, rp) {
+			return nil, nil
+		}
+		wait, chain, err := p.Begin(ctx, recs, ident, partition.Chain(prod.After(ident.ID)))
+		if errors.Is(err, partition.ErrChainBroken) {
+			// The batch this one follows may not be stored: wait for its outcome, then
+			// check again (a retry of it will come first, or this one is out of order).
+			if !waitSettled(ctx, prod) {
+				rp.ErrorCode = kerr.RequestTimedOut.Code
+				return nil, nil
+			}
+			continue
+		}
+		if err != nil {
+			s.storageFailed(tp, rp, err) // nothing was sent
+			return nil, nil
+		}
+		w := prod.Begin(ident.ID, ident.Epoch, ident.FirstSeq, ident.LastSeq, uint64(chain))
+		return wait, func(base int64, ok bool) {
+			prod.Lock()
+			defer prod.Unlock()
+			prod.Settle(w, base, ok, time.Now()) // a failure doubts the window
 		}
 	}
 }

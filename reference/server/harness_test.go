@@ -172,6 +172,9 @@ type hooks struct {
 	// held, when set, is asked for a gate at each Begin: the batch is stored at once, but its
 	// wait returns only once the gate is closed (Pulsar's acknowledgement is late).
 	held func() <-chan struct{}
+	// refuseChained makes Begin refuse a batch that follows one in flight (ErrChainBroken,
+	// as when the writer of the one before failed); held batches get chain 1.
+	refuseChained bool
 }
 
 type hookedStore struct {
@@ -379,21 +382,24 @@ func (e *env) wantLogged(t testing.TB, want ...string) {
 	}
 }
 
-func (l hookedLog) Begin(ctx context.Context, recs []records.Record, prod *partition.Producer) (partition.Wait, error) {
+func (l hookedLog) Begin(ctx context.Context, recs []records.Record, prod *partition.Producer, after partition.Chain) (partition.Wait, partition.Chain, error) {
 	if l.hooks.append != nil {
 		err := l.hooks.append(ctx) // Pulsar takes the batch but its answer is this
-		return func() (int64, error) { return -1, err }, nil
+		return func() (int64, error) { return -1, err }, 0, nil
 	}
 	if l.hooks.beforeAppend != nil {
 		l.hooks.beforeAppend()
 	}
+	if l.hooks.refuseChained && after != 0 {
+		return nil, 0, partition.ErrChainBroken
+	}
 	if l.hooks.held != nil {
 		gate := l.hooks.held()
-		wait, err := l.Log.Begin(ctx, recs, prod)
+		wait, _, err := l.Log.Begin(ctx, recs, prod, after)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		return func() (int64, error) { <-gate; return wait() }, nil
+		return func() (int64, error) { <-gate; return wait() }, 1, nil
 	}
-	return l.Log.Begin(ctx, recs, prod)
+	return l.Log.Begin(ctx, recs, prod, after)
 }

@@ -53,26 +53,26 @@ func (cn *conn) pipeline(pr *pipelinedResponse, write func(kmsg.Response) bool, 
 		defer close(mine)
 		defer func() { <-cn.slots }()
 		defer release()
-		ok := func() (ok bool) {
-			defer func() {
-				if r := recover(); r != nil {
-					cn.logger().Error("closing connection: handler failed", "api", "Produce",
-						"err", fmt.Sprint("handler panic: ", r), "stack", string(debug.Stack()))
-					ok = false
-				}
-			}()
-			pr.finish()
-			return true
+		// A panic (finishing or writing) closes this connection only, as one in a handler
+		// does.
+		defer func() {
+			if r := recover(); r != nil {
+				cn.logger().Error("closing connection: handler failed", "api", "Produce",
+					"err", fmt.Sprint("handler panic: ", r), "stack", string(debug.Stack()))
+				cn.broken.Store(true)
+				cn.c.Close() // the reader sees it and closes the connection
+			}
 		}()
+		pr.finish()
 		if prev != nil {
 			<-prev
 		}
 		if cn.broken.Load() {
 			return
 		}
-		if !ok || !write(pr.Response) {
+		if !write(pr.Response) {
 			cn.broken.Store(true)
-			cn.c.Close() // the reader sees it and closes the connection
+			cn.c.Close()
 		}
 	}()
 }

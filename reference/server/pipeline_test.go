@@ -14,36 +14,8 @@ import (
 // one before waits for its acknowledgement, responses still come in request order, and any
 // other request is served only once the produces before it are answered.
 func TestProducesArePipelinedAndAnsweredInOrder(t *testing.T) {
-	gates := make(chan chan struct{}, 8)
-	var (
-		mu   sync.Mutex
-		made []chan struct{}
-	)
-	e := newEnv(t, func(s *setup) {
-		s.hooks.held = func() <-chan struct{} {
-			g := make(chan struct{})
-			mu.Lock()
-			made = append(made, g)
-			mu.Unlock()
-			gates <- g
-			return g
-		}
-	})
-	t.Cleanup(func() { // a failed test leaves no produce waiting, so the server can stop
-		mu.Lock()
-		defer mu.Unlock()
-		for _, g := range made {
-			select {
-			case <-g:
-			default:
-				close(g)
-			}
-		}
-	})
-	e.threeRecordsFromOne() // offsets 0-2, through another connection
-	for len(gates) > 0 {
-		close(<-gates)
-	}
+	e, gates := heldEnv(t)
+	e.threeRecordsFromOne() // offsets 0-2, written through Append: no gate
 	c := e.dial()
 	a := c.send(produceReq(topic, 0, -1, batchOf("a").encode(t)), 3)
 	b := c.send(produceReq(topic, 0, -1, batchOf("b").encode(t)), 3)
@@ -93,4 +65,92 @@ func expectNoResponse(t *testing.T, c *client) {
 	if _, err := c.rd.Peek(1); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("a response arrived out of order (%v)", err)
 	}
+}
+
+// heldEnv is an env whose storage acknowledges each batch only once the test closes its gate
+// (taken from gates in the order the batches were begun).
+func heldEnv(t *testing.T, opts ...envOpt) (*env, chan chan struct{}) {
+	gates := make(chan chan struct{}, 8)
+	var (
+		mu   sync.Mutex
+		made []chan struct{}
+	)
+	e := newEnv(t, append(opts, func(s *setup) {
+		s.hooks.held = func() <-chan struct{} {
+			g := make(chan struct{})
+			mu.Lock()
+			made = append(made, g)
+			mu.Unlock()
+			gates <- g
+			return g
+		}
+	})...)
+	t.Cleanup(func() { // a failed test leaves no produce waiting, so the server can stop
+		mu.Lock()
+		defer mu.Unlock()
+		for _, g := range made {
+			select {
+			case <-g:
+			default:
+				close(g)
+			}
+		}
+	})
+	return e, gates
+}
+
+func nextGate(t *testing.T, gates chan chan struct{}, what string) chan struct{} {
+	t.Helper()
+	select {
+	case g := <-gates:
+		return g
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s was not begun", what)
+		return nil
+	}
+}
+
+// An idempotent producer's next batch is sent while the one before waits; a batch whose
+// predecessor's writer failed (ErrChainBroken) waits for the predecessor's outcome and is
+// checked again.
+func TestIdempotentBatchesArePipelined(t *testing.T) {
+	t.Run("in flight together", func(t *testing.T) {
+		e, gates := heldEnv(t)
+		c := e.dial()
+		a := c.send(produceReq(topic, 0, -1, idempotent(0, 0, "a").encode(t)), 3)
+		b := c.send(produceReq(topic, 0, -1, idempotent(0, 1, "b").encode(t)), 3)
+		ga := nextGate(t, gates, "the first batch")
+		gb := nextGate(t, gates, "the second batch while the first waits")
+		close(gb)
+		close(ga)
+		for i, corr := range []int32{a, b} {
+			if r := produced(c.recv(produceReq(topic, 0, -1, nil), 3, corr)); r.ErrorCode != 0 || r.BaseOffset != int64(i) {
+				t.Fatalf("batch %d: %v at %d", i, kerr.ErrorForCode(r.ErrorCode), r.BaseOffset)
+			}
+		}
+		// Both are in the window: their retries are duplicates, answered with their offsets.
+		if r := produced(c.do(produceReq(topic, 0, -1, idempotent(0, 1, "b").encode(t)), 3)); r.ErrorCode != 0 || r.BaseOffset != 1 {
+			t.Fatalf("retry of the second: %v at %d, want its offset 1", kerr.ErrorForCode(r.ErrorCode), r.BaseOffset)
+		}
+	})
+	t.Run("chain broken", func(t *testing.T) {
+		e, gates := heldEnv(t, func(s *setup) { s.hooks.refuseChained = true })
+		c := e.dial()
+		a := c.send(produceReq(topic, 0, -1, idempotent(0, 0, "a").encode(t)), 3)
+		ga := nextGate(t, gates, "the first batch")
+		b := c.send(produceReq(topic, 0, -1, idempotent(0, 1, "b").encode(t)), 3)
+		select {
+		case <-gates:
+			t.Fatal("a batch was sent after one whose writer failed, before that one settled")
+		case <-time.After(200 * time.Millisecond):
+		}
+		close(ga) // the first is stored after all: the second goes on and follows it
+		gb := nextGate(t, gates, "the second batch once the first settled")
+		close(gb)
+		for i, corr := range []int32{a, b} {
+			if r := produced(c.recv(produceReq(topic, 0, -1, nil), 3, corr)); r.ErrorCode != 0 || r.BaseOffset != int64(i) {
+				t.Fatalf("batch %d: %v at %d", i, kerr.ErrorForCode(r.ErrorCode), r.BaseOffset)
+			}
+		}
+	})
 }

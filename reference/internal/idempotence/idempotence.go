@@ -105,16 +105,28 @@ type Writing struct {
 	id          int64
 	epoch       int16
 	first, last int32
+	chain       uint64
 	done, ok    bool
 	base        int64
 }
 
-// Begin records a batch whose write began; the next batch of the producer may follow it
-// before it settles.
-func (p *Partition) Begin(id int64, epoch int16, first, last int32) *Writing {
-	w := &Writing{id: id, epoch: epoch, first: first, last: last}
+// Begin records a batch whose write began with the storage's chain; the next batch of the
+// producer may follow it before it settles, on the same chain (After).
+func (p *Partition) Begin(id int64, epoch int16, first, last int32, chain uint64) *Writing {
+	w := &Writing{id: id, epoch: epoch, first: first, last: last, chain: chain}
 	p.writing = append(p.writing, w)
 	return w
+}
+
+// After is the chain of the producer's newest batch being written (0: none): a batch that
+// follows it must be stored only if it is.
+func (p *Partition) After(id int64) uint64 {
+	for i := len(p.writing) - 1; i >= 0; i-- {
+		if p.writing[i].id == id {
+			return p.writing[i].chain
+		}
+	}
+	return 0
 }
 
 // Settle records w's outcome: written at base (ok), or failed or in doubt. Outcomes are

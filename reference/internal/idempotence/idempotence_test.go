@@ -164,11 +164,14 @@ func TestWritesInFlight(t *testing.T) {
 	if v, _ := p.Check(7, 0, 0, 4); v != Append {
 		t.Fatalf("first batch: %v", v)
 	}
-	a := p.Begin(7, 0, 0, 4)
+	a := p.Begin(7, 0, 0, 4, 3)
 	if v, _ := p.Check(7, 0, 5, 9); v != Append {
 		t.Fatalf("the batch after one in flight: %v, want Append", v)
 	}
-	b := p.Begin(7, 0, 5, 9)
+	if c := p.After(7); c != 3 {
+		t.Fatalf("the chain to follow: %d, want a's (3)", c)
+	}
+	b := p.Begin(7, 0, 5, 9, 3)
 	for _, c := range []struct{ first, last int32 }{{0, 4}, {5, 9}, {12, 14}} {
 		if v, _ := p.Check(7, 0, c.first, c.last); v != InFlight {
 			t.Fatalf("batch %d-%d while 0-9 are in flight: %v, want InFlight", c.first, c.last, v)
@@ -200,14 +203,28 @@ func TestWritesInFlight(t *testing.T) {
 			t.Fatalf("after both settled, batch %d-%d: %v %d, want %v %d", c.first, c.last, v, base, c.want, c.base)
 		}
 	}
-	c := p.Begin(7, 0, 10, 10)
-	d := p.Begin(7, 0, 11, 11)
+	if c := p.After(7); c != 0 {
+		t.Fatalf("nothing in flight, yet a chain to follow: %d", c)
+	}
+	c := p.Begin(7, 0, 10, 10, 4)
+	d := p.Begin(7, 0, 11, 11, 4) // on the same chain: it fails if c's writer fails
 	p.Settle(c, 0, false, now)
 	if p.Loaded() {
 		t.Fatal("a failed write must doubt the window")
 	}
-	p.Settle(d, 111, true, now)
-	if v, _ := p.Check(7, 0, 12, 12); v != Append {
-		t.Fatalf("after the doubt is loaded back the window follows 11: %v", v)
+	if !p.Busy() {
+		t.Fatal("d is still being written: the window must not be read back before it settles")
+	}
+	p.Settle(d, 0, false, now)
+	if p.Busy() || p.Loaded() {
+		t.Fatalf("busy %v loaded %v after both settled", p.Busy(), p.Loaded())
+	}
+	// Read back: neither was stored, so the producer goes on from 10.
+	p.Load(nil, now)
+	if v, _ := p.Check(7, 0, 11, 11); v != OutOfOrder {
+		t.Fatalf("11 after 10 failed: %v, want OutOfOrder", v)
+	}
+	if v, _ := p.Check(7, 0, 10, 10); v != Append {
+		t.Fatalf("the retry of 10: %v, want Append", v)
 	}
 }

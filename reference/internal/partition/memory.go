@@ -105,9 +105,9 @@ func (l *memoryLog) locked(f func()) error {
 	return nil
 }
 
-func (l *memoryLog) Begin(ctx context.Context, recs []records.Record, prod *Producer) (Wait, error) {
-	base, err := l.Append(ctx, recs, prod)
-	return func() (int64, error) { return base, err }, nil
+func (l *memoryLog) Begin(ctx context.Context, recs []records.Record, prod *Producer, _ Chain) (Wait, Chain, error) {
+	base, err := l.Append(ctx, recs, prod) // stored before Begin returns: no chain can break
+	return func() (int64, error) { return base, err }, 0, nil
 }
 
 func (l *memoryLog) Append(_ context.Context, recs []records.Record, prod *Producer) (int64, error) {

@@ -56,7 +56,10 @@ type Log interface {
 	// Begin is Append in two steps: it returns once the batch is on its way, and wait gives
 	// Append's outcome. Batches begun one after another are stored in that order, whether or
 	// not the earlier ones are acknowledged yet. An error from Begin means nothing was sent.
-	Begin(ctx context.Context, recs []records.Record, prod *Producer) (wait Wait, err error)
+	// A batch that must not be stored unless the one before it is (the next batch of an
+	// idempotent producer) names that one's chain as after; when the earlier one's writer has
+	// failed, Begin refuses with ErrChainBroken and sends nothing (0: no such condition).
+	Begin(ctx context.Context, recs []records.Record, prod *Producer, after Chain) (wait Wait, chain Chain, err error)
 	// RecentProducers returns the idempotent batches among the last n records the log holds,
 	// oldest first, once every write the storage acknowledged is known (a write in doubt has
 	// landed or never will).
@@ -78,6 +81,14 @@ type Log interface {
 	// offset is above the current log start and at most the high watermark.
 	DeleteBefore(ctx context.Context, offset int64) error
 }
+
+// Chain names the writer a batch was sent with (Log.Begin): batches sent with one are stored
+// in order, and if one fails every later one fails too. 0 is none.
+type Chain uint64
+
+// ErrChainBroken is Begin refusing a batch whose predecessor's writer failed: the predecessor
+// may not be stored, so this one must not be either, until the caller knows.
+var ErrChainBroken = errors.New("the batch before this one is in doubt")
 
 // Wait is the second step of Log.Begin: the first record's offset, or why the batch may not
 // be stored. It is called once.

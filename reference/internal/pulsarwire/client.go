@@ -36,11 +36,10 @@ type dialing struct {
 
 // NewClient is a client for serviceURL (pulsar://host:port). Nothing is dialled until needed.
 func NewClient(serviceURL, token string, timeout time.Duration, log *slog.Logger) (*Client, error) {
-	addr, ok := strings.CutPrefix(serviceURL, "pulsar://")
-	if !ok || addr == "" || strings.Contains(addr, ",") {
+	if !Supported(serviceURL) {
 		return nil, fmt.Errorf("pulsarwire: service URL %q is not pulsar://host:port", serviceURL)
 	}
-	addr = strings.TrimSuffix(addr, "/")
+	addr := strings.TrimSuffix(strings.TrimPrefix(serviceURL, "pulsar://"), "/")
 	if log == nil {
 		log = slog.Default()
 	}
@@ -51,7 +50,8 @@ func NewClient(serviceURL, token string, timeout time.Duration, log *slog.Logger
 // Supported says whether serviceURL is one this client can serve.
 func Supported(serviceURL string) bool {
 	addr, ok := strings.CutPrefix(serviceURL, "pulsar://")
-	return ok && addr != "" && !strings.Contains(addr, ",")
+	addr = strings.TrimSuffix(addr, "/")
+	return ok && addr != "" && !strings.ContainsAny(addr, ",/")
 }
 
 // Close closes every connection; their producers fail.
@@ -91,6 +91,10 @@ func (c *Client) connection(ctx context.Context, k connKey) (*conn, error) {
 			cancel()
 			c.mu.Lock()
 			delete(c.dials, k)
+			if d.err == nil && c.closed {
+				d.cn.close() // closed while dialling: nobody would close it later
+				d.cn, d.err = nil, errors.New("pulsarwire: client closed")
+			}
 			if d.err == nil {
 				c.conns[k] = d.cn
 			}
@@ -133,8 +137,10 @@ func (c *Client) lookup(ctx context.Context, topic string) (*conn, error) {
 			return nil, fmt.Errorf("looking up %s: %w", topic, err)
 		}
 		r := reply.body
-		switch r.uint(3) {
-		case 0, 1: // Redirect, Connect
+		switch kind := r.uint(3); {
+		case !r.has(3):
+			return nil, fmt.Errorf("looking up %s: the answer has no response type", topic)
+		case kind == 0 || kind == 1: // Redirect, Connect
 			broker, ok := strings.CutPrefix(r.str(1), "pulsar://")
 			if !ok || broker == "" {
 				return nil, fmt.Errorf("looking up %s: broker %q has no pulsar:// address", topic, r.str(1))
@@ -146,7 +152,7 @@ func (c *Client) lookup(ctx context.Context, topic string) (*conn, error) {
 			} else {
 				k = connKey{addr: broker}
 			}
-			if r.uint(3) == 1 {
+			if kind == 1 {
 				return c.connection(ctx, k)
 			}
 		default:
@@ -179,6 +185,8 @@ func (c *Client) Producer(ctx context.Context, topic string) (*Producer, error) 
 		cn.mu.Lock()
 		delete(cn.producers, pid)
 		cn.mu.Unlock()
+		// The broker may have made it after all (a late answer): close it there, best effort.
+		go cn.write(simpleFrame(baseCommand(cmdCloseProducer, putVarint(putVarint(nil, 1, pid), 2, c.ids.Add(1)))))
 		return nil, fmt.Errorf("producer on %s: %w", topic, err)
 	}
 	p.name = reply.body.str(2)

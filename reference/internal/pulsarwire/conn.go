@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"sync"
 	"time"
 )
@@ -23,7 +24,9 @@ type conn struct {
 	timeout time.Duration
 	token   string
 
-	wmu sync.Mutex // frames are written whole, one at a time
+	wmu  sync.Mutex // frames are written whole, one at a time
+	werr error      // under wmu: a write failed, maybe partway, so nothing more may follow
+	max  int        // the broker's max_message_size (metadata and payload of an entry)
 
 	mu        sync.Mutex
 	err       error // set once the connection failed
@@ -34,7 +37,7 @@ type conn struct {
 
 // dial connects to addr (host:port) and completes the handshake.
 func dial(ctx context.Context, addr, proxyTo, token string, timeout time.Duration, log *slog.Logger) (*conn, error) {
-	d := net.Dialer{Timeout: timeout}
+	d := net.Dialer{Timeout: min(timeout, dialTimeout)}
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to pulsar at %s: %w", addr, err)
@@ -68,6 +71,10 @@ func dial(ctx context.Context, addr, proxyTo, token string, timeout time.Duratio
 	}
 	switch reply.typ {
 	case cmdConnected:
+		cn.max = defaultMaxMessage
+		if m := int(int32(reply.body.uint(3))); reply.body.has(3) && m > 0 {
+			cn.max = m
+		}
 	case cmdError:
 		c.Close()
 		return nil, fmt.Errorf("connecting to pulsar at %s: %w", addr, serverError(reply.body.uint(2), reply.body.str(3)))
@@ -99,6 +106,14 @@ func readCommand(r *bufio.Reader) (command, error) {
 }
 
 func (cn *conn) readLoop(r *bufio.Reader) {
+	defer func() {
+		// A panic here (in a receipt's callback, say) must not take the process down: the
+		// connection fails instead, and its entries are in doubt.
+		if v := recover(); v != nil {
+			cn.log.Error("pulsar connection: recovered from a panic", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			cn.fail(fmt.Errorf("panic: %v", v))
+		}
+	}()
 	for {
 		c, err := readCommand(r)
 		if err != nil {
@@ -146,15 +161,14 @@ func (cn *conn) dispatch(c command) {
 		if c.typ == cmdLookupResponse {
 			rid = c.body.uint(4)
 		}
-		cn.mu.Lock()
-		ch := cn.replies[rid]
-		cn.mu.Unlock()
-		if ch != nil {
+		cn.mu.Lock() // fail closes the channels under it: never send on a closed one
+		if ch := cn.replies[rid]; ch != nil {
 			select {
 			case ch <- c:
 			default:
 			}
 		}
+		cn.mu.Unlock()
 	}
 }
 
@@ -185,13 +199,22 @@ func (cn *conn) watch() {
 func (cn *conn) write(f []byte) error {
 	cn.wmu.Lock()
 	defer cn.wmu.Unlock()
+	return cn.writeHeld(f)
+}
+
+// writeHeld is write with wmu held by the caller.
+func (cn *conn) writeHeld(f []byte) error {
+	if cn.werr != nil {
+		return cn.werr
+	}
 	if err := cn.failed(); err != nil {
 		return err
 	}
 	cn.c.SetWriteDeadline(time.Now().Add(cn.timeout))
 	if _, err := cn.c.Write(f); err != nil {
+		cn.werr = fmt.Errorf("%w: %v", errConnClosed, err)
 		go cn.fail(err)
-		return err
+		return cn.werr
 	}
 	return nil
 }
@@ -226,7 +249,7 @@ func (cn *conn) fail(err error) {
 
 // request sends a command with request id rid and waits for its reply.
 func (cn *conn) request(ctx context.Context, rid uint64, frame []byte) (command, error) {
-	ch := make(chan command, 1)
+	ch := make(chan command, 2) // a producer not ready yet is answered twice
 	cn.mu.Lock()
 	if cn.err != nil {
 		cn.mu.Unlock()

@@ -49,12 +49,6 @@ func (e *Entry) Add(m *Message) {
 	e.n++
 }
 
-// Len is the number of messages added.
-func (e *Entry) Len() int { return len(e.payload) }
-
-// Messages is how many messages the entry holds.
-func (e *Entry) Messages() int { return e.n }
-
 // metadata is the entry's MessageMetadata.
 func (e *Entry) metadata(producer string, seq, publishMillis uint64) []byte {
 	var m []byte

@@ -53,25 +53,39 @@ func (p *Producer) Err() error {
 	return p.err
 }
 
+// ErrTooLarge is an entry over the broker's max_message_size; nothing was sent.
+var ErrTooLarge = errors.New("entry over the broker's max message size")
+
 // Send writes e as one entry and returns; done is called once with the outcome, from the
-// connection's reader (or at once when the producer is done): it must not block.
-func (p *Producer) Send(e *Entry, done Done) {
+// connection's reader (or at once when the producer is done): it must not block. An error
+// from Send itself (ErrTooLarge) means nothing was sent and done is not called.
+func (p *Producer) Send(e *Entry, done Done) error {
 	p.mu.Lock()
 	if p.err != nil {
 		err := p.err
 		p.mu.Unlock()
 		done(0, 0, err)
-		return
+		return nil
 	}
 	seq := p.seq
+	meta := e.metadata(p.name, seq, uint64(time.Now().UnixMilli()))
+	if len(meta)+len(e.payload) > p.cn.max {
+		p.mu.Unlock()
+		return fmt.Errorf("%w: %d bytes, the broker takes %d", ErrTooLarge, len(meta)+len(e.payload), p.cn.max)
+	}
 	p.seq++
-	frame := payloadFrame(sendCommand(p.id, seq, e.n), e.metadata(p.name, seq, uint64(time.Now().UnixMilli())), e.payload)
+	frame := payloadFrame(sendCommand(p.id, seq, e.n), meta, e.payload)
 	p.pending = append(p.pending, inflight{seq: seq, deadline: time.Now().Add(p.timeout), done: done})
-	err := p.cn.write(frame)
+	// Frames leave in sequence order (the write lock is taken before the producer's is
+	// given up), and a receipt need not wait for the network write.
+	p.cn.wmu.Lock()
 	p.mu.Unlock()
+	err := p.cn.writeHeld(frame)
+	p.cn.wmu.Unlock()
 	if err != nil {
 		p.fail(fmt.Errorf("writing to %s: %w", p.topic, err))
 	}
+	return nil
 }
 
 // receipt settles the oldest entry; receipts come in order.

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"time"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -47,6 +48,12 @@ const protocolVersion = 19
 
 // maxFrame bounds a frame read from the broker: producers are sent commands only.
 const maxFrame = 8 << 20
+
+// defaultMaxMessage is Pulsar's default max_message_size, for a broker that does not say.
+const defaultMaxMessage = 5 << 20
+
+// dialTimeout bounds connecting to a broker (pulsar-client-go's default).
+const dialTimeout = 10 * time.Second
 
 var crc32c = crc32.MakeTable(crc32.Castagnoli)
 

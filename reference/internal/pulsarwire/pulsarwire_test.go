@@ -2,8 +2,10 @@ package pulsarwire
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -21,6 +23,7 @@ type fakeBroker struct {
 	ln       net.Listener
 	redirect string // when set, lookups are redirected there
 	token    string // when set, CONNECT must carry it
+	max      int    // when set, the max_message_size CONNECTED announces
 
 	mu      sync.Mutex
 	conns   []net.Conn
@@ -100,7 +103,11 @@ func (b *fakeBroker) serve(c net.Conn) {
 				b.send(c, cmdError, putString(putVarint(putVarint(nil, 1, 0), 2, 12), 3, "bad token"))
 				continue
 			}
-			b.send(c, cmdConnected, putString(nil, 1, "fake"))
+			connected := putString(nil, 1, "fake")
+			if b.max > 0 {
+				connected = putVarint(connected, 3, uint64(b.max))
+			}
+			b.send(c, cmdConnected, connected)
 		case cmdLookup:
 			target := b.url()
 			if b.redirect != "" {
@@ -409,4 +416,42 @@ func TestServiceURLs(t *testing.T) {
 			t.Errorf("%s: Supported %v, NewClient error %v; want supported %v", url, Supported(url), err, ok)
 		}
 	}
+}
+
+// An entry over the broker's max message size is refused before it is sent, alone: the
+// producer and the entries around it go on (the broker would close the whole connection).
+func TestAnEntryOverTheBrokersLimitIsRefusedAlone(t *testing.T) {
+	b := newBroker(t)
+	b.max = 200
+	_, p := producer(t, b.url(), 5*time.Second)
+	big := NewEntry(300)
+	big.Add(&Message{Payload: make([]byte, 300)})
+	if err := p.Send(big, func(int64, int64, error) { t.Error("the refused entry's outcome was reported") }); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("Send of 300 bytes to a broker taking 200: %v, want ErrTooLarge", err)
+	}
+	results := make(chan result, 1)
+	sendAll(p, 1, results)
+	b.waitArrived(t, 1)
+	b.ack(0)
+	if r := <-results; r.err != nil || r.entry != 0 {
+		t.Fatalf("the entry after: %+v", r)
+	}
+}
+
+// Whatever a broker sends, reading it never panics and a frame's size is bounded.
+func FuzzReadCommand(f *testing.F) {
+	f.Add(simpleFrame(baseCommand(cmdPing, nil)))
+	f.Add(simpleFrame(baseCommand(cmdSendReceipt, putBytes(putVarint(putVarint(nil, 1, 1), 2, 0), 3, putVarint(nil, 1, 7)))))
+	f.Add(simpleFrame(baseCommand(cmdLookupResponse, putVarint(putString(nil, 1, "pulsar://x:1"), 4, 1))))
+	f.Add([]byte{0, 0, 0, 2, 0, 0, 0, 9})
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := readCommand(bufio.NewReader(bytes.NewReader(b)))
+		if err != nil {
+			return
+		}
+		cn := &conn{replies: map[uint64]chan command{}, producers: map[uint64]*Producer{}, done: make(chan struct{})}
+		cn.werr = errors.New("not connected") // answers (pongs) go nowhere
+		cn.dispatch(c)
+	})
 }

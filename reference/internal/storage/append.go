@@ -26,7 +26,7 @@ import (
 // acknowledged, the write is never reported failed: an offset that cannot be learned in time
 // is answered as -1.
 func (p *Partition) Append(ctx context.Context, recs []records.Record, prod *partition.Producer) (int64, error) {
-	wait, err := p.Begin(ctx, recs, prod)
+	wait, _, err := p.Begin(ctx, recs, prod, 0)
 	if err != nil {
 		return 0, err
 	}
@@ -38,20 +38,21 @@ func (p *Partition) Append(ctx context.Context, recs []records.Record, prod *par
 // many in flight at once (pulsarwire). An error from Begin itself means nothing was sent.
 // prod, when set, is written on the first message (propProducer) so the dedupe window can be
 // read back from Pulsar.
-func (p *Partition) Begin(ctx context.Context, recs []records.Record, prod *partition.Producer) (partition.Wait, error) {
+func (p *Partition) Begin(ctx context.Context, recs []records.Record, prod *partition.Producer, after partition.Chain) (partition.Wait, partition.Chain, error) {
 	if p.store.wire == nil {
+		// Settled before it returns: whatever came before is settled too.
 		base, err := p.appendOne(ctx, recs, prod)
 		if err != nil && !errors.Is(err, errSent) {
-			return nil, err
+			return nil, 0, err
 		}
-		return func() (int64, error) { return base, err }, nil
+		return func() (int64, error) { return base, err }, 0, nil
 	}
 	used := p.use()
-	wait, err := p.begin(ctx, recs, prod, used)
+	wait, chain, err := p.begin(ctx, recs, prod, after, used)
 	if err != nil {
 		used()
 	}
-	return wait, err
+	return wait, chain, err
 }
 
 // errSent marks an error after the entry was sent (its outcome is in doubt).
@@ -116,45 +117,51 @@ type outcome struct {
 	err           error
 }
 
-func (p *Partition) begin(ctx context.Context, recs []records.Record, prod *partition.Producer, used func()) (partition.Wait, error) {
+func (p *Partition) begin(ctx context.Context, recs []records.Record, prod *partition.Producer, after partition.Chain, used func()) (partition.Wait, partition.Chain, error) {
 	msgs, writeID, err := p.messages(recs, prod)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	entry := wireEntry(msgs)
 	if err := p.waitReady(ctx); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	n := len(recs)
 	ch := make(chan outcome, 1)
 	p.writeMu.Lock()
+	defer p.writeMu.Unlock()
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		return nil, 0, fmt.Errorf("partition %s closed", p.name)
+	}
 	w := p.wire
 	if w != nil && w.Err() != nil {
-		p.wire = nil
-		if w.Lost() {
-			// Entries were in flight when it failed: one sent now on a new producer could
-			// be stored although an earlier one was not. The caller tries again once the
-			// earlier ones are settled.
-			p.writeMu.Unlock()
-			return nil, fmt.Errorf("writing to %s: earlier writes are in doubt: %w", p.name, w.Err())
-		}
-		w = nil
+		w, p.wire = nil, nil
+	}
+	if after != 0 && (w == nil || partition.Chain(p.wireGen) != after) {
+		// The batch before this one went with a producer that has failed: it may not be
+		// stored, so this one must not be sent on another.
+		return nil, 0, fmt.Errorf("writing to %s: %w", p.name, partition.ErrChainBroken)
 	}
 	if w == nil {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.store.cfg.OperationTimeout)
+		// Bounded by the request too: the connection waits for this.
+		cctx, cancel := context.WithTimeout(ctx, p.store.cfg.OperationTimeout)
 		w, err = p.store.wire.Producer(cctx, p.name)
 		cancel()
 		if err != nil {
-			p.writeMu.Unlock()
-			return nil, fmt.Errorf("producer for %s: %w", p.name, err)
+			return nil, 0, fmt.Errorf("producer for %s: %w", p.name, err)
 		}
 		p.wire = w
+		p.wireGen++
 	}
+	chain := partition.Chain(p.wireGen)
 	began := time.Now()
-	w.Send(entry, func(ledger, e int64, err error) {
+	err = w.Send(entry, func(ledger, e int64, err error) {
 		o := outcome{ledger: ledger, entry: e, err: err}
 		if err == nil && ledger >= 0 {
 			// Receipts come in order, so each entry's offset follows from the one before.
@@ -162,7 +169,11 @@ func (p *Partition) begin(ctx context.Context, recs []records.Record, prod *part
 		}
 		ch <- o
 	})
-	p.writeMu.Unlock()
+	if errors.Is(err, pulsarwire.ErrTooLarge) {
+		return nil, 0, fmt.Errorf("%w: %w", partition.ErrBatchTooLarge, err)
+	} else if err != nil {
+		return nil, 0, err
+	}
 	return func() (int64, error) {
 		defer used()
 		// The producer answers within its timeout (it fails what waits longer); this bound
@@ -186,7 +197,7 @@ func (p *Partition) begin(ctx context.Context, recs []records.Record, prod *part
 			return o.base, nil
 		}
 		return p.offsetAfterAck(ctx, pulsar.NewMessageID(o.ledger, o.entry, 0, -1), n, writeID), nil
-	}, nil
+	}, chain, nil
 }
 
 // offsetAfterAck learns the offset of an acknowledged entry (first is its first message)
