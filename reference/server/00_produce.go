@@ -253,7 +253,11 @@ func (s *Server) producePartition(ctx context.Context, version int16, tp partiti
 		ident = &partition.Producer{ID: pid, Epoch: first.ProducerEpoch, FirstSeq: first.FirstSequence,
 			LastSeq: last.FirstSequence + last.NumRecords - 1}
 	}
-	wait, settle := s.beginWrite(ctx, p, tp, recs, ident, rp)
+	compressed := false
+	for _, b := range batches {
+		compressed = compressed || records.Codec(b.Header.Attributes) != records.CodecNone
+	}
+	wait, settle := s.beginWrite(ctx, p, tp, recs, compressed, ident, rp)
 	if wait == nil {
 		return nil
 	}
@@ -283,9 +287,9 @@ func (s *Server) producePartition(ctx context.Context, version int16, tp partiti
 // beginWrite sends recs on their way (nil wait: rp holds the answer). For an idempotent
 // producer it checks the sequence and begins the write under the partition's producer lock,
 // and settle records the outcome, in order, once Pulsar answered (settle is then never nil).
-func (s *Server) beginWrite(ctx context.Context, p partition.Log, tp partition.TP, recs []records.Record, ident *partition.Producer, rp *kmsg.ProduceResponseTopicPartition) (partition.Wait, func(base int64, ok bool)) {
+func (s *Server) beginWrite(ctx context.Context, p partition.Log, tp partition.TP, recs []records.Record, compressed bool, ident *partition.Producer, rp *kmsg.ProduceResponseTopicPartition) (partition.Wait, func(base int64, ok bool)) {
 	if ident == nil {
-		wait, _, err := p.Begin(ctx, recs, nil, 0)
+		wait, _, err := p.Begin(ctx, partition.Write{Records: recs, Compress: compressed})
 		if err != nil {
 			s.storageFailed(tp, rp, err) // nothing was sent
 			return nil, nil
@@ -299,7 +303,8 @@ func (s *Server) beginWrite(ctx context.Context, p partition.Log, tp partition.T
 		if !s.producerCheck(ctx, p, prod, ident, tp, rp) {
 			return nil, nil
 		}
-		wait, chain, err := p.Begin(ctx, recs, ident, partition.Chain(prod.After(ident.ID)))
+		wait, chain, err := p.Begin(ctx, partition.Write{Records: recs, Producer: ident,
+			After: partition.Chain(prod.After(ident.ID)), Compress: compressed})
 		if errors.Is(err, partition.ErrChainBroken) {
 			// The batch this one follows may not be stored: wait for its outcome, then
 			// check again (a retry of it will come first, or this one is out of order).

@@ -382,7 +382,7 @@ func (e *env) wantLogged(t testing.TB, want ...string) {
 	}
 }
 
-func (l hookedLog) Begin(ctx context.Context, recs []records.Record, prod *partition.Producer, after partition.Chain) (partition.Wait, partition.Chain, error) {
+func (l hookedLog) Begin(ctx context.Context, w partition.Write) (partition.Wait, partition.Chain, error) {
 	if l.hooks.append != nil {
 		err := l.hooks.append(ctx) // Pulsar takes the batch but its answer is this
 		return func() (int64, error) { return -1, err }, 0, nil
@@ -390,16 +390,16 @@ func (l hookedLog) Begin(ctx context.Context, recs []records.Record, prod *parti
 	if l.hooks.beforeAppend != nil {
 		l.hooks.beforeAppend()
 	}
-	if l.hooks.refuseChained && after != 0 {
+	if l.hooks.refuseChained && w.After != 0 {
 		return nil, 0, partition.ErrChainBroken
 	}
 	if l.hooks.held != nil {
 		gate := l.hooks.held()
-		wait, _, err := l.Log.Begin(ctx, recs, prod, after)
+		wait, _, err := l.Log.Begin(ctx, w)
 		if err != nil {
 			return nil, 0, err
 		}
 		return func() (int64, error) { <-gate; return wait() }, 1, nil
 	}
-	return l.Log.Begin(ctx, recs, prod, after)
+	return l.Log.Begin(ctx, w)
 }

@@ -105,8 +105,8 @@ func (l *memoryLog) locked(f func()) error {
 	return nil
 }
 
-func (l *memoryLog) Begin(ctx context.Context, recs []records.Record, prod *Producer, _ Chain) (Wait, Chain, error) {
-	base, err := l.Append(ctx, recs, prod) // stored before Begin returns: no chain can break
+func (l *memoryLog) Begin(ctx context.Context, w Write) (Wait, Chain, error) {
+	base, err := l.Append(ctx, w.Records, w.Producer) // stored before Begin returns: no chain can break
 	return func() (int64, error) { return base, err }, 0, nil
 }
 

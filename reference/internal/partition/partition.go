@@ -56,10 +56,7 @@ type Log interface {
 	// Begin is Append in two steps: it returns once the batch is on its way, and wait gives
 	// Append's outcome. Batches begun one after another are stored in that order, whether or
 	// not the earlier ones are acknowledged yet. An error from Begin means nothing was sent.
-	// A batch that must not be stored unless the one before it is (the next batch of an
-	// idempotent producer) names that one's chain as after; when the earlier one's writer has
-	// failed, Begin refuses with ErrChainBroken and sends nothing (0: no such condition).
-	Begin(ctx context.Context, recs []records.Record, prod *Producer, after Chain) (wait Wait, chain Chain, err error)
+	Begin(ctx context.Context, w Write) (wait Wait, chain Chain, err error)
 	// RecentProducers returns the idempotent batches among the last n records the log holds,
 	// oldest first, once every write the storage acknowledged is known (a write in doubt has
 	// landed or never will).
@@ -80,6 +77,18 @@ type Log interface {
 	// DeleteBefore moves the log start up to offset (DeleteRecords). The caller has checked that
 	// offset is above the current log start and at most the high watermark.
 	DeleteBefore(ctx context.Context, offset int64) error
+}
+
+// Write is a batch for Log.Begin.
+type Write struct {
+	Records  []records.Record
+	Producer *Producer // the idempotent producer that sent them, or nil
+	// After is set for a batch that must not be stored unless the one before it is (the
+	// next batch of an idempotent producer): that one's chain. When its writer has failed,
+	// Begin refuses with ErrChainBroken and sends nothing.
+	After Chain
+	// Compress says the client compressed the batch: it is stored compressed too.
+	Compress bool
 }
 
 // Chain names the writer a batch was sent with (Log.Begin): batches sent with one are stored

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pierrec/lz4/v4"
 )
 
 // fakeBroker speaks the broker's side of what a producer needs. Receipts are sent by the
@@ -153,6 +155,15 @@ func (b *fakeBroker) entry(c net.Conn, cmd command, p []byte) {
 		return
 	}
 	batch := p[10+n:]
+	if meta.has(8) { // an LZ4 block, as Pulsar's consumers decompress it
+		raw := make([]byte, meta.uint(9))
+		k, err := lz4.UncompressBlock(batch, raw)
+		if err != nil || k != len(raw) {
+			b.t.Errorf("lz4 block: %d of %d bytes, %v", k, len(raw), err)
+			return
+		}
+		batch = raw
+	}
 	var ms []decodedMessage
 	for len(batch) > 0 {
 		sz := binary.BigEndian.Uint32(batch)
@@ -454,4 +465,37 @@ func FuzzReadCommand(f *testing.F) {
 		cn.werr = errors.New("not connected") // answers (pongs) go nowhere
 		cn.dispatch(c)
 	})
+}
+
+// A compressed entry carries Pulsar's LZ4 block of the batch and its uncompressed size; an
+// incompressible one is sent as it is.
+func TestCompressedEntries(t *testing.T) {
+	b := newBroker(t)
+	_, p := producer(t, b.url(), 5*time.Second)
+	text := []byte(strings.Repeat("kafka pulsar gateway ", 50))
+	e := NewEntry(2048)
+	e.Add(&Message{Payload: text})
+	e.Add(&Message{Payload: text})
+	plain := len(e.payload)
+	e.Compress()
+	noise := NewEntry(256)
+	noise.Add(&Message{Payload: []byte{0x8f, 0x12, 0xa3, 0x44, 0x09, 0xfe, 0x71, 0x3c}})
+	noise.Compress()
+	results := make(chan result, 2)
+	p.Send(e, func(l, en int64, err error) { results <- result{0, l, en, err} })
+	p.Send(noise, func(l, en int64, err error) { results <- result{1, l, en, err} })
+	b.waitArrived(t, 2)
+	b.mu.Lock()
+	got, raw := b.entries[0], b.entries[1]
+	b.mu.Unlock()
+	if got.meta.uint(8) != compressionLZ4 || got.meta.uint(9) != uint64(plain) || len(got.messages) != 2 ||
+		got.messages[0].payload != string(text) || got.messages[1].payload != string(text) {
+		t.Fatalf("compressed entry: compression %d, uncompressed size %d (want %d), %d messages", got.meta.uint(8), got.meta.uint(9), plain, len(got.messages))
+	}
+	if len(e.payload) >= plain/4 {
+		t.Fatalf("compressed to %d of %d bytes", len(e.payload), plain)
+	}
+	if raw.meta.has(8) || len(raw.messages) != 1 {
+		t.Fatalf("incompressible entry: compression set %v, %d messages", raw.meta.has(8), len(raw.messages))
+	}
 }

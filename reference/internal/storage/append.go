@@ -26,7 +26,7 @@ import (
 // acknowledged, the write is never reported failed: an offset that cannot be learned in time
 // is answered as -1.
 func (p *Partition) Append(ctx context.Context, recs []records.Record, prod *partition.Producer) (int64, error) {
-	wait, _, err := p.Begin(ctx, recs, prod, 0)
+	wait, _, err := p.Begin(ctx, partition.Write{Records: recs, Producer: prod})
 	if err != nil {
 		return 0, err
 	}
@@ -38,17 +38,17 @@ func (p *Partition) Append(ctx context.Context, recs []records.Record, prod *par
 // many in flight at once (pulsarwire). An error from Begin itself means nothing was sent.
 // prod, when set, is written on the first message (propProducer) so the dedupe window can be
 // read back from Pulsar.
-func (p *Partition) Begin(ctx context.Context, recs []records.Record, prod *partition.Producer, after partition.Chain) (partition.Wait, partition.Chain, error) {
+func (p *Partition) Begin(ctx context.Context, w partition.Write) (partition.Wait, partition.Chain, error) {
 	if p.store.wire == nil {
 		// Settled before it returns: whatever came before is settled too.
-		base, err := p.appendOne(ctx, recs, prod)
+		base, err := p.appendOne(ctx, w.Records, w.Producer)
 		if err != nil && !errors.Is(err, errSent) {
 			return nil, 0, err
 		}
 		return func() (int64, error) { return base, err }, 0, nil
 	}
 	used := p.use()
-	wait, chain, err := p.begin(ctx, recs, prod, after, used)
+	wait, chain, err := p.begin(ctx, w, used)
 	if err != nil {
 		used()
 	}
@@ -117,12 +117,16 @@ type outcome struct {
 	err           error
 }
 
-func (p *Partition) begin(ctx context.Context, recs []records.Record, prod *partition.Producer, after partition.Chain, used func()) (partition.Wait, partition.Chain, error) {
-	msgs, writeID, err := p.messages(recs, prod)
+func (p *Partition) begin(ctx context.Context, wr partition.Write, used func()) (partition.Wait, partition.Chain, error) {
+	recs, after := wr.Records, wr.After
+	msgs, writeID, err := p.messages(recs, wr.Producer)
 	if err != nil {
 		return nil, 0, err
 	}
 	entry := wireEntry(msgs)
+	if wr.Compress {
+		entry.Compress()
+	}
 	if err := p.waitReady(ctx); err != nil {
 		return nil, 0, err
 	}

@@ -32,6 +32,9 @@ func (p *Partition) Read(ctx context.Context, offset int64, maxBytes int) ([]par
 	if err != nil {
 		return nil, err
 	}
+	// One bound for the whole read, not a timer per message.
+	ctx, cancel := context.WithTimeout(ctx, p.store.cfg.OperationTimeout)
+	defer cancel()
 	var (
 		out      []partition.Batch
 		size     int
@@ -105,8 +108,11 @@ func (c *cursor) peek(ctx context.Context, timeout time.Duration) (*pulsar.Messa
 	if c.pending != nil {
 		return c.pending, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+	if d, ok := ctx.Deadline(); !ok || time.Until(d) > timeout {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
 	msg, err := c.r.Next(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading: %w", err)
