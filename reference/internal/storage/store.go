@@ -130,12 +130,17 @@ func Open(cfg Config) (*Store, error) {
 	return s, nil
 }
 
+// tailQueue is the tail reader's receiver queue. Every open partition has a tail and the
+// queue's channel is allocated whole (24 bytes a message), while the gateway's own appends
+// are answered from the tip, not from the tail: a short queue costs an idle partition little.
+const tailQueue = 100
+
 func (s *Store) pulsarTail(topic string, start pulsar.MessageID) (tailReader, error) {
 	return s.client.CreateReader(pulsar.ReaderOptions{
 		Topic:                   topic,
 		StartMessageID:          start,
 		StartMessageIDInclusive: true,
-		ReceiverQueueSize:       1000,
+		ReceiverQueueSize:       tailQueue,
 	})
 }
 
