@@ -106,8 +106,15 @@ func (l *memoryLog) locked(f func()) error {
 }
 
 func (l *memoryLog) Begin(ctx context.Context, w Write) (Wait, Chain, error) {
-	base, err := l.Append(ctx, w.Records, w.Producer) // stored before Begin returns: no chain can break
-	return func() (int64, error) { return base, err }, 0, nil
+	if w.After == Broken {
+		return nil, 0, ErrChainBroken
+	}
+	base, err := l.Append(ctx, w.Records, w.Producer) // settled before Begin returns
+	chain := Chain(0)
+	if err != nil {
+		chain = Broken
+	}
+	return func() (int64, error) { return base, err }, chain, nil
 }
 
 func (l *memoryLog) Append(_ context.Context, recs []records.Record, prod *Producer) (int64, error) {

@@ -115,3 +115,26 @@ func TestMemoryFails(t *testing.T) {
 		t.Errorf("healed: %v", err)
 	}
 }
+
+// A batch whose write failed gets the Broken chain, and one that names it as the chain it
+// follows is refused with nothing stored.
+func TestMemoryBrokenChain(t *testing.T) {
+	ctx := context.Background()
+	m := NewMemory()
+	l, _ := m.Partition(TP{"t", 0})
+	m.Fail(errors.New("down"))
+	wait, chain, err := l.Begin(ctx, Write{Records: recs(1)})
+	if err != nil || chain != Broken {
+		t.Fatalf("Begin while down: chain %d, %v; want Broken and the failure in the wait", chain, err)
+	}
+	if _, err := wait(); err == nil {
+		t.Fatal("the failed write's wait succeeded")
+	}
+	m.Fail(nil)
+	if _, _, err := l.Begin(ctx, Write{Records: recs(1), After: chain}); !errors.Is(err, ErrChainBroken) {
+		t.Fatalf("a batch following the failed one: %v, want ErrChainBroken", err)
+	}
+	if hwm, _ := l.HighWatermark(ctx); hwm != 0 {
+		t.Fatalf("high watermark %d: the refused batch was stored", hwm)
+	}
+}

@@ -95,6 +95,10 @@ type Write struct {
 // in order, and if one fails every later one fails too. 0 is none.
 type Chain uint64
 
+// Broken is the chain of a batch whose write failed before Begin returned (a store that
+// writes one batch at a time): one that follows it is refused with ErrChainBroken.
+const Broken Chain = 1<<64 - 1
+
 // ErrChainBroken is Begin refusing a batch whose predecessor's writer failed: the predecessor
 // may not be stored, so this one must not be either, until the caller knows.
 var ErrChainBroken = errors.New("the batch before this one is in doubt")

@@ -56,6 +56,11 @@ func (p *Producer) Err() error {
 // ErrTooLarge is an entry over the broker's max_message_size; nothing was sent.
 var ErrTooLarge = errors.New("entry over the broker's max message size")
 
+// Entries in flight are stored in order, and a failure fails every one after it here. The
+// broker may still store an entry after one it refused alone (a SendError for a topic policy
+// below the connection's max_message_size, say): the callers treat every failure as in doubt
+// and read back before trusting what follows.
+//
 // Send writes e as one entry and returns; done is called once with the outcome, from the
 // connection's reader (or at once when the producer is done): it must not block. An error
 // from Send itself (ErrTooLarge) means nothing was sent and done is not called.

@@ -39,13 +39,20 @@ func (p *Partition) Append(ctx context.Context, recs []records.Record, prod *par
 // prod, when set, is written on the first message (propProducer) so the dedupe window can be
 // read back from Pulsar.
 func (p *Partition) Begin(ctx context.Context, w partition.Write) (partition.Wait, partition.Chain, error) {
+	if w.After == partition.Broken {
+		return nil, 0, fmt.Errorf("writing to %s: %w", p.name, partition.ErrChainBroken)
+	}
 	if p.store.wire == nil {
 		// Settled before it returns: whatever came before is settled too.
 		base, err := p.appendOne(ctx, w.Records, w.Producer)
 		if err != nil && !errors.Is(err, errSent) {
 			return nil, 0, err
 		}
-		return func() (int64, error) { return base, err }, 0, nil
+		chain := partition.Chain(0)
+		if err != nil {
+			chain = partition.Broken // in doubt: what follows it waits for its outcome
+		}
+		return func() (int64, error) { return base, err }, chain, nil
 	}
 	used := p.use()
 	wait, chain, err := p.begin(ctx, w, used)
@@ -147,7 +154,7 @@ func (p *Partition) begin(ctx context.Context, wr partition.Write, used func()) 
 	if w != nil && w.Err() != nil {
 		w, p.wire = nil, nil
 	}
-	if after != 0 && (w == nil || partition.Chain(p.wireGen) != after) {
+	if after != 0 && (w == nil || p.chain != after) {
 		// The batch before this one went with a producer that has failed: it may not be
 		// stored, so this one must not be sent on another.
 		return nil, 0, fmt.Errorf("writing to %s: %w", p.name, partition.ErrChainBroken)
@@ -161,9 +168,9 @@ func (p *Partition) begin(ctx context.Context, wr partition.Write, used func()) 
 			return nil, 0, fmt.Errorf("producer for %s: %w", p.name, err)
 		}
 		p.wire = w
-		p.wireGen++
+		p.chain = partition.Chain(p.store.chains.Add(1)) // never reused, even by a new Partition
 	}
-	chain := partition.Chain(p.wireGen)
+	chain := p.chain
 	began := time.Now()
 	err = w.Send(entry, func(ledger, e int64, err error) {
 		o := outcome{ledger: ledger, entry: e, err: err}

@@ -38,7 +38,7 @@ type Partition struct {
 	producer    pulsar.Producer
 	producerCap int                  // the pending messages producer has room for
 	wire        *pulsarwire.Producer // the pipelined producer, when the store has a wire client
-	wireGen     uint64               // counts the pipelined producers made: the chain of wire
+	chain       partition.Chain      // wire's chain: batches sent with it are stored in order
 
 	mu sync.Mutex
 	// run is the current tail reader's life; a parked partition's has ended and a new one

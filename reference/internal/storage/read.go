@@ -46,6 +46,9 @@ func (p *Partition) Read(ctx context.Context, offset int64, maxBytes int) ([]par
 		msgp, err := c.peek(ctx, p.store.cfg.OperationTimeout)
 		if err != nil {
 			c.r.Close()
+			if len(out) > 0 {
+				return out, nil // progress, whatever stopped the rest (the read's bound, say)
+			}
 			return nil, err
 		}
 		msg := *msgp

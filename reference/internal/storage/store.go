@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
@@ -67,6 +68,7 @@ type Store struct {
 	cfg    Config
 	client pulsar.Client
 	wire   *pulsarwire.Client // appends' producers; nil when the service URL needs pulsar-client-go
+	chains atomic.Uint64      // numbers the pipelined producers made (partition.Chain)
 	log    *slog.Logger
 
 	mu     sync.Mutex
