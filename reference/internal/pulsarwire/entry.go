@@ -2,9 +2,8 @@ package pulsarwire
 
 import (
 	"encoding/binary"
-	"sync"
 
-	"github.com/pierrec/lz4/v4"
+	"github.com/klauspost/compress/snappy"
 )
 
 // Message is one message of a batch entry, as Pulsar's SingleMessageMetadata carries it.
@@ -24,30 +23,27 @@ type Entry struct {
 	payload  []byte
 	n        int
 	firstKey *string
-	raw      int // the uncompressed size when payload is LZ4-compressed, else 0
+	raw      int // the uncompressed size when payload is compressed, else 0
 }
 
-// compressors are reused: each holds a sizeable hash table.
-var compressors = sync.Pool{New: func() any { return new(lz4.Compressor) }}
+// compressionSnappy is Pulsar's CompressionType SNAPPY: the batch payload as one Snappy
+// block. Snappy rather than LZ4: pulsar-client-go gives each consumer that meets LZ4 a 512 KiB
+// compression table, which every tail and fetch reader of the gateway would carry; its Snappy
+// codec holds nothing.
+const compressionSnappy = 4
 
-// compressionLZ4 is Pulsar's CompressionType LZ4 (a raw LZ4 block of the batch payload).
-const compressionLZ4 = 1
-
-// Compress compresses the entry's messages as one LZ4 block, as Pulsar's clients do, when
+// Compress compresses the entry's messages as one Snappy block, as Pulsar's clients do, when
 // that makes it smaller; Pulsar's consumers decompress it. Add nothing after it.
 func (e *Entry) Compress() {
 	if e.raw > 0 || len(e.payload) == 0 {
 		return
 	}
-	dst := make([]byte, lz4.CompressBlockBound(len(e.payload)))
-	c := compressors.Get().(*lz4.Compressor)
-	n, err := c.CompressBlock(e.payload, dst)
-	compressors.Put(c)
-	if err != nil || n == 0 || n >= len(e.payload) {
+	c := snappy.Encode(nil, e.payload)
+	if len(c) >= len(e.payload) {
 		return // incompressible: stored as it is
 	}
 	e.raw = len(e.payload)
-	e.payload = dst[:n]
+	e.payload = c
 }
 
 // NewEntry starts an entry sized for about size bytes of messages.
@@ -88,7 +84,7 @@ func (e *Entry) metadata(producer string, seq, publishMillis uint64) []byte {
 		m = putString(m, 6, *e.firstKey) // as Pulsar's own clients do: the batch's key is its first
 	}
 	if e.raw > 0 {
-		m = putVarint(m, 8, compressionLZ4)
+		m = putVarint(m, 8, compressionSnappy)
 		m = putVarint(m, 9, uint64(e.raw))
 	} else {
 		m = putVarint(m, 9, uint64(len(e.payload)))

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pierrec/lz4/v4"
+	"github.com/klauspost/compress/snappy"
 )
 
 // fakeBroker speaks the broker's side of what a producer needs. Receipts are sent by the
@@ -155,11 +155,10 @@ func (b *fakeBroker) entry(c net.Conn, cmd command, p []byte) {
 		return
 	}
 	batch := p[10+n:]
-	if meta.has(8) { // an LZ4 block, as Pulsar's consumers decompress it
-		raw := make([]byte, meta.uint(9))
-		k, err := lz4.UncompressBlock(batch, raw)
-		if err != nil || k != len(raw) {
-			b.t.Errorf("lz4 block: %d of %d bytes, %v", k, len(raw), err)
+	if meta.has(8) { // a Snappy block, as Pulsar's consumers decompress it
+		raw, err := snappy.Decode(nil, batch)
+		if err != nil || len(raw) != int(meta.uint(9)) {
+			b.t.Errorf("snappy block: %d bytes (metadata says %d), %v", len(raw), meta.uint(9), err)
 			return
 		}
 		batch = raw
@@ -467,7 +466,7 @@ func FuzzReadCommand(f *testing.F) {
 	})
 }
 
-// A compressed entry carries Pulsar's LZ4 block of the batch and its uncompressed size; an
+// A compressed entry carries Pulsar's Snappy block of the batch and its uncompressed size; an
 // incompressible one is sent as it is.
 func TestCompressedEntries(t *testing.T) {
 	b := newBroker(t)
@@ -488,7 +487,7 @@ func TestCompressedEntries(t *testing.T) {
 	b.mu.Lock()
 	got, raw := b.entries[0], b.entries[1]
 	b.mu.Unlock()
-	if got.meta.uint(8) != compressionLZ4 || got.meta.uint(9) != uint64(plain) || len(got.messages) != 2 ||
+	if got.meta.uint(8) != compressionSnappy || got.meta.uint(9) != uint64(plain) || len(got.messages) != 2 ||
 		got.messages[0].payload != string(text) || got.messages[1].payload != string(text) {
 		t.Fatalf("compressed entry: compression %d, uncompressed size %d (want %d), %d messages", got.meta.uint(8), got.meta.uint(9), plain, len(got.messages))
 	}
