@@ -208,7 +208,9 @@ func (s *Server) producePartition(ctx context.Context, version int16, tp partiti
 		return nil
 	}
 	recs := batches[0].Records // one batch is the usual case: no copy
+	compressed := false        // stored compressed if the client compressed any of them
 	for i, b := range batches {
+		compressed = compressed || records.Codec(b.Header.Attributes) != records.CodecNone
 		if records.Codec(b.Header.Attributes) == records.CodecZstd && version < 7 {
 			rp.ErrorCode = kerr.UnsupportedCompressionType.Code // zstd needs Produce v7+ (KIP-110)
 			return nil
@@ -252,10 +254,6 @@ func (s *Server) producePartition(ctx context.Context, version int16, tp partiti
 	if pid := first.ProducerID; pid >= 0 {
 		ident = &partition.Producer{ID: pid, Epoch: first.ProducerEpoch, FirstSeq: first.FirstSequence,
 			LastSeq: last.FirstSequence + last.NumRecords - 1}
-	}
-	compressed := false
-	for _, b := range batches {
-		compressed = compressed || records.Codec(b.Header.Attributes) != records.CodecNone
 	}
 	wait, settle := s.beginWrite(ctx, p, tp, recs, compressed, ident, rp)
 	if wait == nil {

@@ -26,21 +26,12 @@ type Producer struct {
 	seq     uint64
 	pending []inflight // oldest first
 	err     error      // set once the producer is done
-	lost    bool       // entries were in flight when it was done
 }
 
 type inflight struct {
 	seq      uint64
 	deadline time.Time
 	done     Done
-}
-
-// Lost says whether the producer is done and entries were in flight when it ended: their
-// outcome is in doubt, so an entry sent on a new producer might be stored after a gap.
-func (p *Producer) Lost() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.err != nil && p.lost
 }
 
 // Name is the producer's name, given by the broker.
@@ -138,7 +129,6 @@ func (p *Producer) fail(err error) {
 	p.err = err
 	pending := p.pending
 	p.pending = nil
-	p.lost = len(pending) > 0
 	p.mu.Unlock()
 	p.cn.mu.Lock()
 	live := p.cn.err == nil && p.cn.producers[p.id] == p

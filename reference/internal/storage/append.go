@@ -66,14 +66,13 @@ func (p *Partition) Begin(ctx context.Context, w partition.Write) (partition.Wai
 var errSent = errors.New("outcome in doubt")
 
 // messages maps recs to Pulsar messages, the first carrying the write id (and prod), and
-// checks that they fit one entry.
-func (p *Partition) messages(recs []records.Record, prod *partition.Producer) ([]*pulsar.ProducerMessage, uint64, error) {
+// checks that they fit one entry; size is about what they take in it.
+func (p *Partition) messages(recs []records.Record, prod *partition.Producer) (msgs []*pulsar.ProducerMessage, writeID uint64, size int, err error) {
 	if len(recs) == 0 {
-		return nil, 0, errors.New("append of no records")
+		return nil, 0, 0, errors.New("append of no records")
 	}
 	hide := p.store.cfg.Faults.On(faults.HeadersHidden)
-	msgs := make([]*pulsar.ProducerMessage, len(recs))
-	size := 0
+	msgs = make([]*pulsar.ProducerMessage, len(recs))
 	for i := range recs {
 		msgs[i] = toMessage(&recs[i], hide)
 		size += entrySize(msgs[i])
@@ -81,7 +80,7 @@ func (p *Partition) messages(recs []records.Record, prod *partition.Producer) ([
 	if msgs[0].Properties == nil {
 		msgs[0].Properties = map[string]string{}
 	}
-	writeID := randomWriteID()
+	writeID = randomWriteID()
 	msgs[0].Properties[propWrite] = strconv.FormatUint(writeID, 16)
 	size += len(propWrite) + 16 + 8
 	if prod != nil {
@@ -90,17 +89,13 @@ func (p *Partition) messages(recs []records.Record, prod *partition.Producer) ([
 		size += len(propProducer) + len(v) + 8
 	}
 	if size > p.store.cfg.MaxEntryBytes {
-		return nil, 0, fmt.Errorf("%w: %d records take about %d bytes as one Pulsar entry, over %d", partition.ErrBatchTooLarge, len(recs), size, p.store.cfg.MaxEntryBytes)
+		return nil, 0, 0, fmt.Errorf("%w: %d records take about %d bytes as one Pulsar entry, over %d", partition.ErrBatchTooLarge, len(recs), size, p.store.cfg.MaxEntryBytes)
 	}
-	return msgs, writeID, nil
+	return msgs, writeID, size, nil
 }
 
-// wireEntry is msgs as one batch entry for the pipelined producer.
-func wireEntry(msgs []*pulsar.ProducerMessage) *pulsarwire.Entry {
-	size := 0
-	for _, m := range msgs {
-		size += entrySize(m)
-	}
+// wireEntry is msgs, about size bytes, as one batch entry for the pipelined producer.
+func wireEntry(msgs []*pulsar.ProducerMessage, size int) *pulsarwire.Entry {
 	e := pulsarwire.NewEntry(size)
 	var wm pulsarwire.Message
 	for _, m := range msgs {
@@ -126,11 +121,11 @@ type outcome struct {
 
 func (p *Partition) begin(ctx context.Context, wr partition.Write, used func()) (partition.Wait, partition.Chain, error) {
 	recs, after := wr.Records, wr.After
-	msgs, writeID, err := p.messages(recs, wr.Producer)
+	msgs, writeID, size, err := p.messages(recs, wr.Producer)
 	if err != nil {
 		return nil, 0, err
 	}
-	entry := wireEntry(msgs)
+	entry := wireEntry(msgs, size)
 	if wr.Compress {
 		entry.Compress()
 	}
@@ -242,7 +237,7 @@ func (p *Partition) offsetAfterAck(ctx context.Context, first pulsar.MessageID, 
 // two. An error after the entry was sent wraps errSent.
 func (p *Partition) appendOne(ctx context.Context, recs []records.Record, prod *partition.Producer) (int64, error) {
 	defer p.use()()
-	msgs, writeID, err := p.messages(recs, prod)
+	msgs, writeID, _, err := p.messages(recs, prod)
 	if err != nil {
 		return 0, err
 	}
