@@ -153,6 +153,26 @@ func printFailures(w io.Writer, m *report.Matrix, limit int) {
 	if n > limit {
 		fmt.Fprintf(w, "==> [matrix] ... and %d more failed specs (see matrix.md)\n", n-limit)
 	}
+	// A fault run is no cell: name it with what its checker found.
+	for _, f := range m.Faults {
+		if f.Status != report.Fail {
+			continue
+		}
+		fmt.Fprintf(w, "==> [matrix] FAILED fault run %s (%s): %s\n", f.Target, f.Run, f.Failure)
+		if f.Error != "" {
+			fmt.Fprintf(w, "==> [matrix]   cut short: %s\n", f.Error)
+		}
+		if f.Summary != nil {
+			fmt.Fprintf(w, "==> [matrix]   checker: %+v\n", *f.Summary)
+		}
+		for i, v := range f.Violations {
+			if i == 5 {
+				fmt.Fprintf(w, "==> [matrix]   ... %d more (see matrix.md)\n", len(f.Violations)-i)
+				break
+			}
+			fmt.Fprintf(w, "==> [matrix]   %s\n", v)
+		}
+	}
 }
 
 // writeFile renders dir/name, creating the directories it needs.

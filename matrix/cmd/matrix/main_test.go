@@ -170,3 +170,19 @@ func TestPrintFailuresNamesFailedSpecsUpToALimit(t *testing.T) {
 		t.Fatalf("printFailures =\n%q\nwant\n%q", got, want)
 	}
 }
+
+func TestPrintFailuresNamesAFailedFaultRunWithWhatTheCheckerFound(t *testing.T) {
+	m := &report.Matrix{Faults: []report.FaultRun{
+		{Target: "reference", Run: "gate", Status: report.Pass},
+		{Target: "kafka", Run: "gate", Status: report.Fail, Failure: "failed: 1 of 9 acknowledged values lost:",
+			Error: "pause-storage (round 1): not recovered", Violations: []string{"lost p1-7 at 3:12"}},
+	}}
+	var b strings.Builder
+	printFailures(&b, m, 20)
+	want := "==> [matrix] FAILED fault run kafka (gate): failed: 1 of 9 acknowledged values lost:\n" +
+		"==> [matrix]   cut short: pause-storage (round 1): not recovered\n" +
+		"==> [matrix]   lost p1-7 at 3:12\n"
+	if got := b.String(); got != want {
+		t.Fatalf("printFailures =\n%q\nwant\n%q", got, want)
+	}
+}
