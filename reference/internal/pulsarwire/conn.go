@@ -32,6 +32,7 @@ type conn struct {
 	err       error // set once the connection failed
 	replies   map[uint64]chan command
 	producers map[uint64]*Producer
+	readers   map[uint64]*Reader
 	done      chan struct{}
 }
 
@@ -43,10 +44,13 @@ func dial(ctx context.Context, addr, proxyTo, token string, timeout time.Duratio
 		return nil, fmt.Errorf("connecting to pulsar at %s: %w", addr, err)
 	}
 	cn := &conn{c: c, log: log, timeout: timeout, token: token,
-		replies: map[uint64]chan command{}, producers: map[uint64]*Producer{}, done: make(chan struct{})}
+		replies: map[uint64]chan command{}, producers: map[uint64]*Producer{}, readers: map[uint64]*Reader{},
+		done: make(chan struct{})}
 	var body []byte
 	body = putString(body, 1, "kop-reference")
 	body = putVarint(body, 4, protocolVersion)
+	// Readers need each entry's broker entry metadata (the index is the Kafka offset).
+	body = putBytes(body, 10, putVarint(nil, 2, 1))
 	if token != "" {
 		body = putString(body, 5, "token")
 		body = putBytes(body, 3, []byte(token))
@@ -64,7 +68,7 @@ func dial(ctx context.Context, addr, proxyTo, token string, timeout time.Duratio
 		return nil, fmt.Errorf("connecting to pulsar at %s: %w", addr, err)
 	}
 	r := bufio.NewReaderSize(c, 16<<10)
-	reply, err := readCommand(r)
+	reply, _, err := readFrame(r, maxFrame)
 	if err != nil {
 		c.Close()
 		return nil, fmt.Errorf("connecting to pulsar at %s: %w", addr, err)
@@ -88,21 +92,29 @@ func dial(ctx context.Context, addr, proxyTo, token string, timeout time.Duratio
 	return cn, nil
 }
 
-// readCommand reads one frame and decodes its command (a payload after it is ignored).
-func readCommand(r *bufio.Reader) (command, error) {
+// readFrame reads one frame of at most limit bytes and decodes its command; the rest of the
+// frame (a message's headers and payload) is returned as it is, in a buffer of its own.
+func readFrame(r *bufio.Reader, limit uint32) (command, []byte, error) {
 	var hdr [8]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return command{}, err
+		return command{}, nil, err
 	}
 	total, size := binary.BigEndian.Uint32(hdr[:4]), binary.BigEndian.Uint32(hdr[4:])
-	if total > maxFrame || size > total-4 || total < 4 {
-		return command{}, fmt.Errorf("pulsar frame of %d bytes (command %d)", total, size)
+	if total > limit || total < 4 || size > total-4 {
+		return command{}, nil, fmt.Errorf("pulsar frame of %d bytes (command %d), at most %d taken", total, size, limit)
 	}
 	b := make([]byte, total-4)
 	if _, err := io.ReadFull(r, b); err != nil {
-		return command{}, err
+		return command{}, nil, err
 	}
-	return decodeCommand(b[:size])
+	c, err := decodeCommand(b[:size])
+	return c, b[size:], err
+}
+
+// frameLimit bounds a frame from the broker: a message of the broker's largest entry with
+// room for its command and metadata, and never less than maxFrame.
+func (cn *conn) frameLimit() uint32 {
+	return uint32(max(maxFrame, cn.max+64<<10))
 }
 
 func (cn *conn) readLoop(r *bufio.Reader) {
@@ -114,18 +126,31 @@ func (cn *conn) readLoop(r *bufio.Reader) {
 			cn.fail(fmt.Errorf("panic: %v", v))
 		}
 	}()
+	limit := cn.frameLimit()
 	for {
-		c, err := readCommand(r)
+		c, rest, err := readFrame(r, limit)
 		if err != nil {
 			cn.fail(err)
 			return
 		}
-		cn.dispatch(c)
+		cn.dispatch(c, rest)
 	}
 }
 
-func (cn *conn) dispatch(c command) {
+func (cn *conn) dispatch(c command, rest []byte) {
 	switch c.typ {
+	case cmdMessage, cmdCloseConsumer:
+		cn.mu.Lock()
+		rd := cn.readers[c.body.uint(1)]
+		cn.mu.Unlock()
+		if rd == nil {
+			return // closed meanwhile
+		}
+		if c.typ == cmdCloseConsumer {
+			rd.fail(fmt.Errorf("pulsar closed the reader on %s", rd.topic))
+			return
+		}
+		rd.arrived(c.body, rest)
 	case cmdPing:
 		cn.write(simpleFrame(baseCommand(cmdPong, nil)))
 	case cmdAuthChallenge:
@@ -156,10 +181,13 @@ func (cn *conn) dispatch(c command) {
 		default:
 			p.fail(fmt.Errorf("pulsar closed the producer on %s", p.topic))
 		}
-	case cmdSuccess, cmdError, cmdProducerSuccess, cmdLookupResponse:
+	case cmdSuccess, cmdError, cmdProducerSuccess, cmdLookupResponse, cmdLastMessageIDResponse:
 		rid := c.body.uint(1)
-		if c.typ == cmdLookupResponse {
+		switch c.typ {
+		case cmdLookupResponse:
 			rid = c.body.uint(4)
+		case cmdLastMessageIDResponse:
+			rid = c.body.uint(2)
 		}
 		cn.mu.Lock() // fail closes the channels under it: never send on a closed one
 		if ch := cn.replies[rid]; ch != nil {
@@ -225,7 +253,7 @@ func (cn *conn) failed() error {
 	return cn.err
 }
 
-// fail closes the connection and fails its producers.
+// fail closes the connection and fails its producers and readers.
 func (cn *conn) fail(err error) {
 	cn.mu.Lock()
 	if cn.err != nil {
@@ -235,6 +263,8 @@ func (cn *conn) fail(err error) {
 	cn.err = fmt.Errorf("%w: %v", errConnClosed, err)
 	ps := cn.producers
 	cn.producers = map[uint64]*Producer{}
+	rs := cn.readers
+	cn.readers = map[uint64]*Reader{}
 	for _, ch := range cn.replies {
 		close(ch)
 	}
@@ -244,6 +274,9 @@ func (cn *conn) fail(err error) {
 	cn.c.Close()
 	for _, p := range ps {
 		p.fail(cn.err)
+	}
+	for _, rd := range rs {
+		rd.fail(cn.err)
 	}
 }
 

@@ -1,5 +1,5 @@
 // Package pulsarwire speaks just enough of Pulsar's binary protocol to publish ready-made
-// batch entries, many in flight and in order, on one producer per topic.
+// batch entries, many in flight and in order, and to read topics back entry by entry.
 //
 // pulsar-client-go closes a batch only when flushed, and its flush waits for the batch's
 // acknowledgement; a flush also travels apart from the messages, so a later batch's messages
@@ -11,6 +11,11 @@
 // the producer, an acknowledgement not in time) fails every entry still in flight as in
 // doubt, and the producer is done. The caller makes a new one; Pulsar may have stored what
 // was in doubt, which the caller settles by reading back, as it does for any write in doubt.
+//
+// A reader (reader.go) is a non-durable subscription that hands out each entry's messages,
+// decoded in the caller's goroutine; it costs a topic a channel and a map entry, where
+// pulsar-client-go's reader costs several goroutines and queues. It has no reconnect either:
+// the caller opens another after the last message it got.
 package pulsarwire
 
 import (
@@ -25,28 +30,35 @@ import (
 
 // Command types and the BaseCommand fields that carry them (the same numbers for these).
 const (
-	cmdConnect         = 2
-	cmdConnected       = 3
-	cmdProducer        = 5
-	cmdSend            = 6
-	cmdSendReceipt     = 7
-	cmdSendError       = 8
-	cmdSuccess         = 13
-	cmdError           = 14
-	cmdCloseProducer   = 15
-	cmdProducerSuccess = 17
-	cmdPing            = 18
-	cmdPong            = 19
-	cmdLookup          = 23
-	cmdLookupResponse  = 24
-	cmdAuthChallenge   = 36
-	cmdAuthResponse    = 37
+	cmdConnect               = 2
+	cmdConnected             = 3
+	cmdSubscribe             = 4
+	cmdProducer              = 5
+	cmdSend                  = 6
+	cmdSendReceipt           = 7
+	cmdSendError             = 8
+	cmdMessage               = 9
+	cmdAck                   = 10
+	cmdFlow                  = 11
+	cmdSuccess               = 13
+	cmdError                 = 14
+	cmdCloseProducer         = 15
+	cmdCloseConsumer         = 16
+	cmdProducerSuccess       = 17
+	cmdPing                  = 18
+	cmdPong                  = 19
+	cmdLookup                = 23
+	cmdLookupResponse        = 24
+	cmdLastMessageID         = 29
+	cmdLastMessageIDResponse = 30
+	cmdAuthChallenge         = 36
+	cmdAuthResponse          = 37
 )
 
 // protocolVersion is the Pulsar protocol spoken: v19 (broker entry metadata is v18).
 const protocolVersion = 19
 
-// maxFrame bounds a frame read from the broker: producers are sent commands only.
+// maxFrame bounds a frame read from the broker at least (see conn.frameLimit).
 const maxFrame = 8 << 20
 
 // defaultMaxMessage is Pulsar's default max_message_size, for a broker that does not say.

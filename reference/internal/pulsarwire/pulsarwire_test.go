@@ -32,6 +32,13 @@ type fakeBroker struct {
 	entries []sent // in arrival order
 	arrived chan struct{}
 	pongs   int
+
+	// The reader's side (reader_test.go).
+	last   Position      // what GET_LAST_MESSAGE_ID answers
+	subs   []subscribed  // in arrival order
+	flows  chan flowed   // FLOW commands
+	acks   chan Position // cumulative ACKs
+	closed chan uint64   // consumers the client closed
 }
 
 type sent struct {
@@ -52,7 +59,8 @@ func newBroker(t *testing.T) *fakeBroker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &fakeBroker{t: t, ln: ln, arrived: make(chan struct{}, 100)}
+	b := &fakeBroker{t: t, ln: ln, arrived: make(chan struct{}, 100),
+		flows: make(chan flowed, 100), acks: make(chan Position, 100), closed: make(chan uint64, 100)}
 	t.Cleanup(func() {
 		ln.Close()
 		b.mu.Lock()
@@ -130,6 +138,8 @@ func (b *fakeBroker) serve(c net.Conn) {
 			b.send(c, cmdProducerSuccess, resp)
 		case cmdSend:
 			b.entry(c, cmd, rest[size:])
+		case cmdSubscribe, cmdFlow, cmdLastMessageID, cmdCloseConsumer, cmdAck:
+			b.reader(c, cmd)
 		case cmdPong:
 			b.mu.Lock()
 			b.pongs++
@@ -456,13 +466,14 @@ func FuzzReadCommand(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 2, 0, 0, 0, 9})
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		c, err := readCommand(bufio.NewReader(bytes.NewReader(b)))
+		c, rest, err := readFrame(bufio.NewReader(bytes.NewReader(b)), maxFrame)
 		if err != nil {
 			return
 		}
-		cn := &conn{replies: map[uint64]chan command{}, producers: map[uint64]*Producer{}, done: make(chan struct{})}
+		cn := &conn{replies: map[uint64]chan command{}, producers: map[uint64]*Producer{},
+			readers: map[uint64]*Reader{}, done: make(chan struct{})}
 		cn.werr = errors.New("not connected") // answers (pongs) go nowhere
-		cn.dispatch(c)
+		cn.dispatch(c, rest)
 	})
 }
 

@@ -24,7 +24,7 @@ func TestIdlePartitionParksAndOpensAgain(t *testing.T) {
 	s.newTail = func(string, pulsar.MessageID) (tailReader, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		r := &fakeTail{msgs: []pulsar.Message{msgAt(9, int64(len(tails)), uint64(40+len(tails)))}}
+		r := &fakeTail{msgs: []message{msgAt(9, int64(len(tails)), uint64(40+len(tails)))}}
 		tails = append(tails, r)
 		return r, nil
 	}

@@ -160,7 +160,7 @@ func (p *Partition) runTail(run *tailRun) {
 	has := r.HasNext()
 	if has {
 		ctx, cancel := context.WithTimeout(run.ctx, p.store.cfg.OperationTimeout)
-		var msg pulsar.Message
+		var msg message
 		msg, err = r.Next(ctx)
 		cancel()
 		if err == nil {
@@ -227,17 +227,13 @@ func (p *Partition) openTail(ctx context.Context, start pulsar.MessageID, attemp
 }
 
 // tailReader is what the tail needs of a Pulsar reader (tests give it a fake).
-type tailReader interface {
-	HasNext() bool
-	Next(context.Context) (pulsar.Message, error)
-	Close()
-}
+type tailReader = reader
 
 type closedReader struct{}
 
-func (closedReader) HasNext() bool                                { return false }
-func (closedReader) Next(context.Context) (pulsar.Message, error) { return nil, context.Canceled }
-func (closedReader) Close()                                       {}
+func (closedReader) HasNext() bool                         { return false }
+func (closedReader) Next(context.Context) (message, error) { return nil, context.Canceled }
+func (closedReader) Close()                                {}
 
 func (p *Partition) fail(run *tailRun, err error) {
 	p.mu.Lock()
@@ -248,17 +244,12 @@ func (p *Partition) fail(run *tailRun, err error) {
 }
 
 // observe records what the tail learned from one message.
-func (p *Partition) observe(msg pulsar.Message) error {
+func (p *Partition) observe(msg message) error {
 	idx := msg.Index()
 	if idx == nil {
 		return errNoIndex
 	}
-	id := msg.ID()
-	ek := entryKey{id.LedgerID(), id.EntryID()}
-	b := int64(id.BatchIdx())
-	if b < 0 {
-		b = 0
-	}
+	ek, b := place(msg)
 	first := int64(*idx) - b
 	w, hasWrite := writeOf(msg)
 	p.mu.Lock()
@@ -282,7 +273,7 @@ func (p *Partition) observe(msg pulsar.Message) error {
 	if !p.seenAny || p.lastSeen.less(ek) {
 		p.lastSeen, p.seenAny = ek, true
 	}
-	p.confirmLocked(ek, first, id, int64(*idx))
+	p.confirmLocked(ek, first, msg, int64(*idx))
 	if pt := publishedAt(msg); pt > p.lastPublish {
 		p.lastPublish = pt
 	}

@@ -12,9 +12,9 @@ import (
 
 // cursor is a fetch reader with the offset it will return next, kept for sequential reads.
 type cursor struct {
-	r       pulsar.Reader
-	next    int64           // offset of the next record this cursor returns
-	pending *pulsar.Message // read but not yet returned (did not fit the last response)
+	r       reader
+	next    int64    // offset of the next record this cursor returns
+	pending *message // read but not yet returned (did not fit the last response)
 }
 
 // Read returns records from offset on, up to maxBytes, but always at least one record when any
@@ -87,15 +87,10 @@ func (p *Partition) Read(ctx context.Context, offset int64, maxBytes int) ([]par
 		c.pending = nil
 		c.next = rec.Offset + 1
 		size += rs
-		id := msg.ID()
-		ek := entryKey{id.LedgerID(), id.EntryID()}
+		ek, b := place(msg)
 		if len(out) == 0 || ek != entry {
 			out = append(out, partition.Batch{Producer: producerOf(msg)})
 			entry = ek
-			b := int64(id.BatchIdx())
-			if b < 0 {
-				b = 0
-			}
 			p.mu.Lock()
 			p.learnLocked(ek, rec.Offset-b)
 			p.mu.Unlock()
@@ -107,7 +102,7 @@ func (p *Partition) Read(ctx context.Context, offset int64, maxBytes int) ([]par
 }
 
 // peek returns the cursor's next message without consuming it.
-func (c *cursor) peek(ctx context.Context, timeout time.Duration) (*pulsar.Message, error) {
+func (c *cursor) peek(ctx context.Context, timeout time.Duration) (*message, error) {
 	if c.pending != nil {
 		return c.pending, nil
 	}

@@ -34,8 +34,8 @@ const (
 )
 
 // writeOf is the write id of the batch msg starts, if msg starts one.
-func writeOf(msg pulsar.Message) (uint64, bool) {
-	if msg.ID().BatchIdx() > 0 {
+func writeOf(msg message) (uint64, bool) {
+	if _, b := place(msg); b > 0 {
 		return 0, false
 	}
 	v, ok := msg.Properties()[propWrite]
@@ -67,8 +67,8 @@ func decodeProducer(s string) (*partition.Producer, bool) {
 }
 
 // producerOf is the idempotent producer of the batch msg starts, if msg starts one.
-func producerOf(msg pulsar.Message) *partition.Producer {
-	if msg.ID().BatchIdx() > 0 {
+func producerOf(msg message) *partition.Producer {
+	if _, b := place(msg); b > 0 {
 		return nil
 	}
 	v, ok := msg.Properties()[propProducer]
@@ -129,7 +129,7 @@ func toMessage(r *records.Record, hideHeaders bool) *pulsar.ProducerMessage {
 // fromMessage maps a Pulsar message (written by the gateway or by any Pulsar producer) back to a
 // Kafka record. The offset is the broker entry index; a message without it is an error, because
 // it means Pulsar does not expose broker entry metadata.
-func fromMessage(msg pulsar.Message) (records.Record, error) {
+func fromMessage(msg message) (records.Record, error) {
 	idx := msg.Index()
 	if idx == nil {
 		return records.Record{}, errNoIndex
@@ -149,7 +149,7 @@ func fromMessage(msg pulsar.Message) (records.Record, error) {
 	switch {
 	case props[propTimestamp] != "":
 		r.Timestamp, _ = strconv.ParseInt(props[propTimestamp], 10, 64)
-	case !msg.EventTime().IsZero():
+	case msg.EventTime().UnixMilli() > 0: // pulsar-client-go gives 1970 for an unset one
 		r.Timestamp = msg.EventTime().UnixMilli()
 	default:
 		r.Timestamp = msg.PublishTime().UnixMilli()

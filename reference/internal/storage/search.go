@@ -145,14 +145,10 @@ func (p *Partition) probeEntry(ctx context.Context, ek entryKey) (int64, int64, 
 		return 0, 0, fmt.Errorf("reading entry %d:%d of %s: %w", ek.ledger, ek.entry, p.name, err)
 	}
 	msg := *msgp
-	id := msg.ID()
-	b := int64(id.BatchIdx())
-	if b < 0 {
-		b = 0
-	}
+	ek, b := place(msg)
 	first := int64(*msg.Index()) - b
 	p.mu.Lock()
-	p.learnLocked(entryKey{id.LedgerID(), id.EntryID()}, first)
+	p.learnLocked(ek, first)
 	p.mu.Unlock()
 	return publishedAt(msg), first, nil
 }
@@ -160,7 +156,7 @@ func (p *Partition) probeEntry(ctx context.Context, ek entryKey) (int64, int64, 
 // publishedAt is when the broker stored a message (ms): its broker publish time (the broker
 // entry metadata's, in the broker's clock and order) when Pulsar exposes it, else the
 // producer's publish time.
-func publishedAt(msg pulsar.Message) int64 {
+func publishedAt(msg message) int64 {
 	if t := msg.BrokerPublishTime(); t != nil {
 		return t.UnixMilli()
 	}

@@ -80,7 +80,7 @@ type Store struct {
 	// newTail opens a partition's tail reader and newReader a fetch reader (Pulsar readers;
 	// tests replace them).
 	newTail   func(topic string, start pulsar.MessageID) (tailReader, error)
-	newReader func(topic string, start pulsar.MessageID, queue int) (pulsar.Reader, error)
+	newReader func(topic string, start pulsar.MessageID, queue int) (reader, error)
 }
 
 // Open connects to Pulsar. It does not wait for the broker: the first operation does.
@@ -117,15 +117,10 @@ func Open(cfg Config) (*Store, error) {
 			return nil, err
 		}
 	}
-	s.newTail = s.pulsarTail
-	s.newReader = func(topic string, start pulsar.MessageID, queue int) (pulsar.Reader, error) {
-		return s.client.CreateReader(pulsar.ReaderOptions{
-			Topic:                   topic,
-			StartMessageID:          start,
-			StartMessageIDInclusive: true,
-			ReceiverQueueSize:       queue,
-		})
+	s.newTail = func(topic string, start pulsar.MessageID) (tailReader, error) {
+		return s.openReader(topic, start, tailQueue)
 	}
+	s.newReader = s.openReader
 	if cfg.PartitionIdle > 0 {
 		go s.parkLoop(cfg.PartitionIdle, s.done)
 	}
@@ -137,13 +132,28 @@ func Open(cfg Config) (*Store, error) {
 // are answered from the tip, not from the tail: a short queue costs an idle partition little.
 const tailQueue = 100
 
-func (s *Store) pulsarTail(topic string, start pulsar.MessageID) (tailReader, error) {
-	return s.client.CreateReader(pulsar.ReaderOptions{
-		Topic:                   topic,
-		StartMessageID:          start,
-		StartMessageIDInclusive: true,
-		ReceiverQueueSize:       tailQueue,
-	})
+// openReader opens a reader at start, inclusive: the gateway's own on Pulsar's protocol when
+// the service URL allows it, else pulsar-client-go's.
+func (s *Store) openReader(topic string, start pulsar.MessageID, queue int) (reader, error) {
+	if s.wire == nil {
+		r, err := s.client.CreateReader(pulsar.ReaderOptions{
+			Topic:                   topic,
+			StartMessageID:          start,
+			StartMessageIDInclusive: true,
+			ReceiverQueueSize:       queue,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return clientReader{r}, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.OperationTimeout)
+	defer cancel()
+	r, err := s.wire.Reader(ctx, topic, wirePosition(start), queue)
+	if err != nil {
+		return nil, err
+	}
+	return wireReader{r}, nil
 }
 
 // Client is the shared Pulsar client (the group coordinator writes through it too).

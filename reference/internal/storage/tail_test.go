@@ -35,13 +35,13 @@ func msgAt(ledger, entry int64, index uint64) tailMessage {
 
 // fakeTail plays a reader: it hands out msgs, then fails with err (or, without one, waits).
 type fakeTail struct {
-	msgs []pulsar.Message
+	msgs []message
 	err  error
 }
 
 func (r *fakeTail) HasNext() bool { return len(r.msgs) > 0 }
 func (r *fakeTail) Close()        {}
-func (r *fakeTail) Next(ctx context.Context) (pulsar.Message, error) {
+func (r *fakeTail) Next(ctx context.Context) (message, error) {
 	if len(r.msgs) > 0 {
 		m := r.msgs[0]
 		r.msgs = r.msgs[1:]
@@ -64,8 +64,8 @@ func TestTailReaderReopensAfterItStops(t *testing.T) {
 		starts []pulsar.MessageID
 	)
 	readers := []*fakeTail{
-		{msgs: []pulsar.Message{msgAt(7, 3, 4)}, err: errors.New("consumer closed")},
-		{msgs: []pulsar.Message{msgAt(7, 3, 4), msgAt(7, 4, 5)}},
+		{msgs: []message{msgAt(7, 3, 4)}, err: errors.New("consumer closed")},
+		{msgs: []message{msgAt(7, 3, 4), msgAt(7, 4, 5)}},
 	}
 	s.newTail = func(_ string, start pulsar.MessageID) (tailReader, error) {
 		mu.Lock()
@@ -206,12 +206,12 @@ func TestOffsetOfWriteFindsADeduplicatedBatch(t *testing.T) {
 
 // gapReader is a fetch reader that hands out its messages and records whether it was closed.
 type gapReader struct {
-	pulsar.Reader
-	msgs   []pulsar.Message
+	reader
+	msgs   []message
 	closed bool
 }
 
-func (r *gapReader) Next(ctx context.Context) (pulsar.Message, error) {
+func (r *gapReader) Next(ctx context.Context) (message, error) {
 	if len(r.msgs) == 0 {
 		<-ctx.Done()
 		return nil, ctx.Err()
@@ -230,7 +230,7 @@ func TestReadNeverServesAGap(t *testing.T) {
 	p := blankPartition(s, partition.TP{Topic: "t"})
 	p.hwm = 10
 	close(p.run.ready)
-	r := &gapReader{msgs: []pulsar.Message{msgAt(5, 0, 0), msgAt(5, 1, 1), msgAt(5, 4, 4)}}
+	r := &gapReader{msgs: []message{msgAt(5, 0, 0), msgAt(5, 1, 1), msgAt(5, 4, 4)}}
 	p.idle = []*cursor{{r: r, next: 0}}
 	bs, err := p.Read(context.Background(), 0, 1<<20)
 	if err != nil {
@@ -257,15 +257,15 @@ func TestReadServesAGapInTheLog(t *testing.T) {
 	s := testStore()
 	s.cfg.OperationTimeout = time.Second
 	opened := 0
-	s.newReader = func(string, pulsar.MessageID, int) (pulsar.Reader, error) {
+	s.newReader = func(string, pulsar.MessageID, int) (reader, error) {
 		opened++
-		return &gapReader{msgs: []pulsar.Message{msgAt(5, 0, 0), msgAt(5, 1, 1), msgAt(5, 2, 4), msgAt(5, 3, 5)}}, nil
+		return &gapReader{msgs: []message{msgAt(5, 0, 0), msgAt(5, 1, 1), msgAt(5, 2, 4), msgAt(5, 3, 5)}}, nil
 	}
 	p := blankPartition(s, partition.TP{Topic: "t"})
 	p.hwm = 6
 	p.firstStored = 0
 	close(p.run.ready)
-	p.idle = []*cursor{{r: &gapReader{msgs: []pulsar.Message{msgAt(5, 2, 4), msgAt(5, 3, 5)}}, next: 2}}
+	p.idle = []*cursor{{r: &gapReader{msgs: []message{msgAt(5, 2, 4), msgAt(5, 3, 5)}}, next: 2}}
 	offsets := func(bs []partition.Batch) (out []int64) {
 		for _, b := range bs {
 			for _, r := range b.Records {

@@ -63,7 +63,7 @@ func (p *Partition) advanceTipLocked(ek entryKey, next int64) {
 
 // confirmLocked is the tail's part: it checks an answer given from the tip, and moves the tip
 // to an entry once it has seen the entry's last message (idx, the broker's index of msg).
-func (p *Partition) confirmLocked(ek entryKey, first int64, id pulsar.MessageID, idx int64) {
+func (p *Partition) confirmLocked(ek entryKey, first int64, msg message, idx int64) {
 	if p.predicted != nil {
 		if want, ok := p.predicted.Get(ek); ok && want != first {
 			p.log.Error("an append was answered with a wrong offset; answering from the tail from now on",
@@ -73,7 +73,7 @@ func (p *Partition) confirmLocked(ek entryKey, first int64, id pulsar.MessageID,
 	}
 	// The entry's last message (a message outside a batch has index -1); a batch of unknown
 	// size never moves the tip, which then waits for an append that learned its own offset.
-	if b, size := id.BatchIdx(), id.BatchSize(); b < 0 || size > 0 && b == size-1 {
+	if b, size := batchOf(msg); b < 0 || size > 0 && b == size-1 {
 		if p.tipKnown && p.tip == ek && p.tipNext != idx+1 && !p.noPredict {
 			// The tip's own end was answered from the entry before it: the next answer would
 			// be wrong too.

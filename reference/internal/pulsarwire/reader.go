@@ -1,0 +1,258 @@
+package pulsarwire
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+)
+
+// ErrReaderClosed is what Next on a closed reader returns.
+var ErrReaderClosed = errors.New("pulsar reader closed")
+
+// Position is an entry of a topic's ledgers.
+type Position struct{ Ledger, Entry int64 }
+
+// Earliest and Latest are the ends of a topic, as Pulsar's clients name them.
+var (
+	Earliest = Position{-1, -1}
+	Latest   = Position{math.MaxInt64, math.MaxInt64}
+)
+
+func (p Position) before(q Position) bool {
+	return p.Ledger < q.Ledger || p.Ledger == q.Ledger && p.Entry < q.Entry
+}
+
+// Reader reads one topic in order, from a position on, on a non-durable subscription of its
+// own. It hands out each entry's messages decoded in the caller's goroutine; the connection's
+// reader only routes frames, never more than the permits given (queue messages), so it never
+// waits for a slow reader.
+//
+// Like the producer it has no reconnect: a lost connection, the broker closing the
+// subscription (an unload) or an entry that does not decode ends it, and Next returns why
+// once what arrived before is read. The caller opens another after the last message it got.
+type Reader struct {
+	c      *Client
+	cn     *conn
+	id     uint64
+	topic  string
+	queue  int
+	frames chan frame // what arrived; never more than the permits given
+	done   chan struct{}
+
+	mu  sync.Mutex
+	err error // why the reader ended
+
+	// Next's own: one caller at a time.
+	batch    []Received
+	from     Position // messages of entries before it are dropped (an inclusive start)
+	seen     Position // the last entry handed out, or just before the start
+	consumed int      // messages read since the last flow
+}
+
+type frame struct {
+	pos  Position
+	data []byte // the entry's headers and payload, as the broker sent them
+}
+
+// Reader opens a reader on topic (a full persistent:// name) at start, inclusive: the first
+// message returned is start's first, or the topic's first (Earliest) or its last entry's first
+// (Latest; on an empty topic, the first written after the open). queue is how many messages
+// the broker may send ahead.
+func (c *Client) Reader(ctx context.Context, topic string, start Position, queue int) (*Reader, error) {
+	queue = max(queue, 1)
+	r, err := c.subscribe(ctx, topic, start, queue)
+	if err != nil || start != Latest {
+		return r, err
+	}
+	// Latest, inclusive: the broker starts after the last entry, so ask which one that is and
+	// start again there.
+	last, err := r.lastPosition(ctx)
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	if last.Entry < 0 {
+		return r, nil // an empty topic
+	}
+	r.Close()
+	return c.subscribe(ctx, topic, last, queue)
+}
+
+func (c *Client) subscribe(ctx context.Context, topic string, start Position, queue int) (*Reader, error) {
+	cn, err := c.lookup(ctx, topic)
+	if err != nil {
+		return nil, err
+	}
+	var name [8]byte
+	rand.Read(name[:])
+	id, rid := c.ids.Add(1), c.ids.Add(1)
+	r := &Reader{c: c, cn: cn, id: id, topic: topic, queue: queue, frames: make(chan frame, queue),
+		done: make(chan struct{}), from: start, seen: Position{start.Ledger, start.Entry - 1}}
+	if start == Latest {
+		r.from = Earliest // nothing to drop: the broker starts after the last entry
+	}
+	cn.mu.Lock()
+	if cn.err != nil {
+		cn.mu.Unlock()
+		return nil, cn.err
+	}
+	cn.readers[id] = r // before the request: messages can only follow success
+	cn.mu.Unlock()
+	body := putString(nil, 1, topic)
+	body = putString(body, 2, "kop-reader-"+hex.EncodeToString(name[:]))
+	body = putVarint(body, 3, 0) // exclusive
+	body = putVarint(body, 4, id)
+	body = putVarint(body, 5, rid)
+	body = putVarint(body, 8, 0) // not durable
+	// The broker starts at start_message_id's entry, as it does for Pulsar's own readers.
+	sid := putVarint(nil, 1, uint64(start.Ledger))
+	sid = putVarint(sid, 2, uint64(start.Entry))
+	body = putBytes(body, 9, sid)
+	if start == Earliest {
+		body = putVarint(body, 13, 1)
+	}
+	if _, err := cn.request(ctx, rid, simpleFrame(baseCommand(cmdSubscribe, body))); err != nil {
+		r.fail(err)
+		return nil, fmt.Errorf("reader on %s: %w", topic, err)
+	}
+	if err := cn.write(flowFrame(id, queue)); err != nil {
+		r.fail(err)
+		return nil, fmt.Errorf("reader on %s: %w", topic, err)
+	}
+	return r, nil
+}
+
+func flowFrame(consumer uint64, permits int) []byte {
+	return simpleFrame(baseCommand(cmdFlow, putVarint(putVarint(nil, 1, consumer), 2, uint64(permits))))
+}
+
+// lastPosition asks the broker for the topic's last entry (entry -1 when there is none).
+func (r *Reader) lastPosition(ctx context.Context) (Position, error) {
+	rid := r.c.ids.Add(1)
+	body := putVarint(putVarint(nil, 1, r.id), 2, rid)
+	reply, err := r.cn.request(ctx, rid, simpleFrame(baseCommand(cmdLastMessageID, body)))
+	if err != nil {
+		return Position{}, fmt.Errorf("last entry of %s: %w", r.topic, err)
+	}
+	id, err := reply.body.sub(1)
+	if err != nil {
+		return Position{}, fmt.Errorf("last entry of %s: %w", r.topic, err)
+	}
+	return Position{int64(id.uint(1)), int64(id.uint(2))}, nil
+}
+
+// HasNext says whether a message is waiting, or the topic has an entry after the last one
+// read (asking the broker). A broker that does not answer counts as no.
+func (r *Reader) HasNext() bool {
+	if len(r.batch) > 0 || len(r.frames) > 0 {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), r.cn.timeout)
+	defer cancel()
+	last, err := r.lastPosition(ctx)
+	return err == nil && last.Entry >= 0 && r.seen.before(last)
+}
+
+// arrived takes a MESSAGE frame from the connection's reader: it must not block.
+func (r *Reader) arrived(cmd msg, data []byte) {
+	id, err := cmd.sub(2)
+	if err != nil {
+		r.fail(fmt.Errorf("message on %s: %w", r.topic, err))
+		return
+	}
+	select {
+	case r.frames <- frame{pos: Position{int64(id.uint(1)), int64(id.uint(2))}, data: data}:
+	default:
+		r.fail(fmt.Errorf("pulsar sent %s more entries than permitted (%d)", r.topic, r.queue))
+	}
+}
+
+// Next returns the next message, waiting for one until ctx ends. The message is the
+// caller's; its slices share the entry's buffer.
+func (r *Reader) Next(ctx context.Context) (*Received, error) {
+	for len(r.batch) == 0 {
+		var f frame
+		select {
+		case f = <-r.frames:
+		default:
+			select {
+			case f = <-r.frames:
+			case <-r.done:
+				select {
+				case f = <-r.frames: // arrived before the end: still good
+				default:
+					return nil, r.Err()
+				}
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		msgs, n, err := decodeEntry(f.pos, f.data)
+		if err != nil {
+			err = fmt.Errorf("entry %d:%d of %s: %w", f.pos.Ledger, f.pos.Entry, r.topic, err)
+			r.fail(err)
+			return nil, err
+		}
+		r.credit(n, f.pos)
+		if f.pos.before(r.from) {
+			continue
+		}
+		r.seen = f.pos
+		r.batch = msgs
+	}
+	m := &r.batch[0]
+	r.batch = r.batch[1:]
+	return m, nil
+}
+
+// credit gives the broker back the permits of n messages read, half a queue at a time, with
+// a cumulative acknowledgement so the subscription does not hold entries it has passed.
+func (r *Reader) credit(n int, pos Position) {
+	r.consumed += n
+	if r.consumed < max(r.queue/2, 1) {
+		return
+	}
+	permits := r.consumed
+	r.consumed = 0
+	ack := putVarint(nil, 1, r.id)
+	ack = putVarint(ack, 2, 1) // cumulative
+	ack = putBytes(ack, 3, putVarint(putVarint(nil, 1, uint64(pos.Ledger)), 2, uint64(pos.Entry)))
+	// Both best effort: a failed write fails the connection, and with it this reader.
+	r.cn.write(simpleFrame(baseCommand(cmdAck, ack)))
+	r.cn.write(flowFrame(r.id, permits))
+}
+
+// Err is why the reader ended, or nil.
+func (r *Reader) Err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
+
+// fail ends the reader: Next returns err once what arrived before is read.
+func (r *Reader) fail(err error) {
+	r.mu.Lock()
+	if r.err != nil {
+		r.mu.Unlock()
+		return
+	}
+	r.err = err
+	close(r.done)
+	r.mu.Unlock()
+	r.cn.mu.Lock()
+	live := r.cn.err == nil && r.cn.readers[r.id] == r
+	delete(r.cn.readers, r.id)
+	r.cn.mu.Unlock()
+	if live {
+		// Close the subscription on the broker (best effort; its answer is not waited for).
+		body := putVarint(putVarint(nil, 1, r.id), 2, r.c.ids.Add(1))
+		go r.cn.write(simpleFrame(baseCommand(cmdCloseConsumer, body)))
+	}
+}
+
+// Close ends the reader.
+func (r *Reader) Close() { r.fail(ErrReaderClosed) }

@@ -1,0 +1,404 @@
+package pulsarwire
+
+import (
+	"bytes"
+	"compress/zlib"
+	"context"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"net"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/snappy"
+	"github.com/klauspost/compress/zstd"
+	"github.com/pierrec/lz4/v4"
+)
+
+type subscribed struct {
+	conn     net.Conn
+	consumer uint64
+	start    Position
+	durable  bool
+	earliest bool
+}
+
+type flowed struct {
+	consumer uint64
+	permits  uint64
+}
+
+// reader answers a reader's commands.
+func (b *fakeBroker) reader(c net.Conn, cmd command) {
+	switch cmd.typ {
+	case cmdSubscribe:
+		id, _ := cmd.body.sub(9)
+		b.mu.Lock()
+		b.subs = append(b.subs, subscribed{conn: c, consumer: cmd.body.uint(4), start: Position{int64(id.uint(1)), int64(id.uint(2))},
+			durable: !cmd.body.has(8) || cmd.body.uint(8) == 1, earliest: cmd.body.uint(13) == 1})
+		b.mu.Unlock()
+		b.send(c, cmdSuccess, putVarint(nil, 1, cmd.body.uint(5)))
+	case cmdFlow:
+		b.flows <- flowed{cmd.body.uint(1), cmd.body.uint(2)}
+	case cmdAck:
+		id, _ := cmd.body.sub(3)
+		if cmd.body.uint(2) != 1 {
+			b.t.Errorf("ack type %d, want cumulative", cmd.body.uint(2))
+		}
+		b.acks <- Position{int64(id.uint(1)), int64(id.uint(2))}
+	case cmdLastMessageID:
+		b.mu.Lock()
+		last := b.last
+		b.mu.Unlock()
+		id := putVarint(putVarint(nil, 1, uint64(last.Ledger)), 2, uint64(last.Entry))
+		b.send(c, cmdLastMessageIDResponse, putVarint(putBytes(nil, 1, id), 2, cmd.body.uint(2)))
+	case cmdCloseConsumer:
+		b.closed <- cmd.body.uint(1)
+	}
+}
+
+func (b *fakeBroker) sub(i int) subscribed {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.subs[i]
+}
+
+// deliver sends the entry at pos to the i-th subscription, as the broker dispatches it.
+func (b *fakeBroker) deliver(i int, pos Position, data []byte) {
+	s := b.sub(i)
+	id := putVarint(putVarint(nil, 1, uint64(pos.Ledger)), 2, uint64(pos.Entry))
+	cmd := baseCommand(cmdMessage, putBytes(putVarint(nil, 1, s.consumer), 2, id))
+	f := binary.BigEndian.AppendUint32(nil, uint32(4+len(cmd)+len(data)))
+	f = binary.BigEndian.AppendUint32(f, uint32(len(cmd)))
+	s.conn.Write(append(append(f, cmd...), data...))
+}
+
+// stored is an entry as the broker keeps and dispatches it: broker entry metadata with the
+// index of its last message (when index >= 0), then the producer's checksummed frame.
+func stored(index int64, meta, payload []byte) []byte {
+	var b []byte
+	if index >= 0 {
+		bm := putVarint(putVarint(nil, 1, 1700000000000), 2, uint64(index))
+		b = append(b, 0x0e, 0x02)
+		b = binary.BigEndian.AppendUint32(b, uint32(len(bm)))
+		b = append(b, bm...)
+	}
+	rest := binary.BigEndian.AppendUint32(nil, uint32(len(meta)))
+	rest = append(append(rest, meta...), payload...)
+	b = append(b, 0x0e, 0x01)
+	b = binary.BigEndian.AppendUint32(b, crc32.Checksum(rest, crc32.MakeTable(crc32.Castagnoli)))
+	return append(b, rest...)
+}
+
+// batchEntry is entryOf(i) as the broker stores it, with index the last message's.
+func batchEntry(i int, index int64) []byte {
+	e := entryOf(i)
+	return stored(index, e.metadata("producer", uint64(i), 5000), e.payload)
+}
+
+func openReader(t *testing.T, b *fakeBroker, start Position, queue int) *Reader {
+	t.Helper()
+	c, err := NewClient(b.url(), "", 5*time.Second, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	r, err := c.Reader(ctx, "persistent://t/n/topic", start, queue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	return r
+}
+
+func next(t *testing.T, r *Reader) *Received {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	m, err := r.Next(ctx)
+	if err != nil {
+		t.Fatalf("next: %v", err)
+	}
+	return m
+}
+
+func waitFlow(t *testing.T, b *fakeBroker) flowed {
+	t.Helper()
+	select {
+	case f := <-b.flows:
+		return f
+	case <-time.After(5 * time.Second):
+		t.Fatal("no flow")
+	}
+	return flowed{}
+}
+
+// A reader subscribes without a durable cursor at its start, gives queue permits, drops what
+// comes before its start, and hands out each message with its place, index and fields.
+func TestReaderReadsEntriesInOrderFromItsStart(t *testing.T) {
+	b := newBroker(t)
+	r := openReader(t, b, Position{7, 3}, 4)
+	if s := b.sub(0); s.start != (Position{7, 3}) || s.durable || s.earliest {
+		t.Fatalf("subscribe %+v, want start 7:3, not durable", s)
+	}
+	if f := waitFlow(t, b); f.permits != 4 || f.consumer != b.sub(0).consumer {
+		t.Fatalf("first flow %+v, want 4 permits", f)
+	}
+	b.deliver(0, Position{7, 2}, batchEntry(2, 20)) // before the start: dropped
+	b.deliver(0, Position{7, 3}, batchEntry(3, 30))
+	unbatched := putString(nil, 1, "p")
+	unbatched = putVarint(unbatched, 2, 9)
+	unbatched = putVarint(unbatched, 3, 6000)
+	unbatched = putBytes(unbatched, 4, putString(putString(nil, 1, "a"), 2, "1"))
+	unbatched = putString(unbatched, 6, "solo-key")
+	b.deliver(0, Position{7, 4}, stored(31, unbatched, []byte("solo")))
+
+	type got struct {
+		Pos              Position
+		Batch            int32
+		Index            uint64
+		Key, Payload     string
+		Props            map[string]string
+		Event, Published int64
+	}
+	var out []got
+	for range 3 {
+		m := next(t, r)
+		out = append(out, got{m.Pos, m.BatchIdx, *m.Index(), m.Key(), string(m.Payload()), m.Properties(),
+			m.EventTime().UnixMilli(), m.PublishTime().UnixMilli()})
+	}
+	want := []got{
+		{Position{7, 3}, 0, 29, "key3", "first3", map[string]string{"h": "v"}, 1003, 5000},
+		{Position{7, 3}, 1, 30, "", "second3", nil, time.Time{}.UnixMilli(), 5000},
+		{Position{7, 4}, 0, 31, "solo-key", "solo", map[string]string{"a": "1"}, time.Time{}.UnixMilli(), 6000},
+	}
+	if !reflect.DeepEqual(out, want) {
+		t.Fatalf("read\n%+v\nwant\n%+v", out, want)
+	}
+	// 2 + 2 + 1 messages read with 4 permits: half a queue read gives the permits back, with a
+	// cumulative acknowledgement of the entry read.
+	if f := waitFlow(t, b); f.permits < 2 {
+		t.Fatalf("flow %+v, want the permits of what was read", f)
+	}
+	select {
+	case a := <-b.acks:
+		if a.before(Position{7, 2}) {
+			t.Fatalf("ack %v", a)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no ack")
+	}
+}
+
+// Latest, inclusive: the reader asks for the last entry and starts there; on an empty topic
+// it stays where the broker put it.
+func TestReaderAtLatestStartsAtTheLastEntry(t *testing.T) {
+	b := newBroker(t)
+	b.last = Position{7, 5}
+	r := openReader(t, b, Latest, 10)
+	if s := b.sub(0); s.start != Latest {
+		t.Fatalf("first subscribe at %v, want latest", s.start)
+	}
+	if s := b.sub(1); s.start != (Position{7, 5}) {
+		t.Fatalf("second subscribe at %v, want 7:5", s.start)
+	}
+	select {
+	case id := <-b.closed:
+		if id != b.sub(0).consumer {
+			t.Fatalf("closed consumer %d, want the first", id)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the first subscription was not closed")
+	}
+	if !r.HasNext() {
+		t.Fatal("HasNext false with entry 7:5 not read")
+	}
+	b.deliver(1, Position{7, 5}, batchEntry(5, 50))
+	if m := next(t, r); m.Pos != (Position{7, 5}) || m.BatchIdx != 0 {
+		t.Fatalf("first message at %v/%d", m.Pos, m.BatchIdx)
+	}
+	next(t, r)
+	if r.HasNext() {
+		t.Fatal("HasNext true after the last entry was read")
+	}
+
+	empty := newBroker(t)
+	empty.last = Position{7, -1}
+	openReader(t, empty, Latest, 10)
+	empty.mu.Lock()
+	n := len(empty.subs)
+	empty.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("%d subscriptions on an empty topic, want 1", n)
+	}
+}
+
+// Whatever ends a reader, what arrived before is still read, then Next says why.
+func TestReaderEnds(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		end    func(b *fakeBroker)
+		error  string
+		onRead bool // the reader ends only when Next meets it
+	}{
+		{"the broker closes the subscription", func(b *fakeBroker) {
+			b.send(b.sub(0).conn, cmdCloseConsumer, putVarint(putVarint(nil, 1, b.sub(0).consumer), 2, 0))
+		}, "pulsar closed the reader", false},
+		{"the connection is lost", func(b *fakeBroker) { b.sub(0).conn.Close() }, "pulsar connection closed", false},
+		{"more entries than permitted", func(b *fakeBroker) {
+			b.deliver(0, Position{7, 1}, batchEntry(1, 11))
+			b.deliver(0, Position{7, 2}, batchEntry(2, 12))
+		}, "more entries than permitted", false},
+		{"an entry that does not decode", func(b *fakeBroker) {
+			d := batchEntry(1, 11)
+			d[len(d)-1] ^= 0xff
+			b.deliver(0, Position{7, 1}, d)
+		}, "checksum mismatch", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := newBroker(t)
+			r := openReader(t, b, Earliest, 2)
+			if !b.sub(0).earliest {
+				t.Fatal("subscribed from earliest without the initial position")
+			}
+			b.deliver(0, Position{7, 0}, batchEntry(0, 1))
+			c.end(b)
+			// Read only once the reader has ended: what arrived before must still come out.
+			for deadline := time.Now().Add(5 * time.Second); !c.onRead && r.Err() == nil; time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("the reader did not end")
+				}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			var got []string
+			var err error
+			for {
+				var m *Received
+				if m, err = r.Next(ctx); err != nil {
+					break
+				}
+				got = append(got, string(m.Payload()))
+			}
+			if len(got) < 2 || got[0] != "first0" || got[1] != "second0" || !strings.Contains(err.Error(), c.error) {
+				t.Fatalf("read %q then %v; want first0, second0, then %q", got, err, c.error)
+			}
+			if _, err := r.Next(ctx); err == nil || errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("next after the end: %v", err)
+			}
+		})
+	}
+}
+
+// Entries compressed by any of Pulsar's codecs are read; sizes that disagree with the
+// metadata, or over the bound, are errors.
+func TestCompressedEntriesAreRead(t *testing.T) {
+	e := entryOf(4)
+	raw := e.payload
+	lz := make([]byte, lz4.CompressBlockBound(len(raw)))
+	n, err := lz4.CompressBlock(raw, lz, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var zl bytes.Buffer
+	zw := zlib.NewWriter(&zl)
+	zw.Write(raw)
+	zw.Close()
+	enc, _ := zstd.NewWriter(nil)
+	zs := enc.EncodeAll(raw, nil)
+	for _, c := range []struct {
+		name  string
+		kind  uint64
+		size  int
+		data  []byte
+		error string
+	}{
+		{"lz4", compressionLZ4, len(raw), lz[:n], ""},
+		{"zlib", compressionZlib, len(raw), zl.Bytes(), ""},
+		{"zstd", compressionZstd, len(raw), zs, ""},
+		{"snappy", compressionSnappy, len(raw), snappy.Encode(nil, raw), ""},
+		{"a size that disagrees", compressionSnappy, len(raw) + 1, snappy.Encode(nil, raw), "metadata says"},
+		{"over the bound", compressionZstd, maxUncompressed + 1, zs, "at most"},
+		{"an unknown codec", 9, len(raw), raw, "unknown compression"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var meta []byte
+			meta = putString(meta, 1, "p")
+			meta = putVarint(meta, 2, 0)
+			meta = putVarint(meta, 3, 5000)
+			meta = putVarint(meta, 8, c.kind)
+			meta = putVarint(meta, 9, uint64(c.size))
+			meta = putVarint(meta, 11, 2)
+			msgs, n, err := decodeEntry(Position{1, 1}, stored(9, meta, c.data))
+			if c.error != "" {
+				if err == nil || !strings.Contains(err.Error(), c.error) {
+					t.Fatalf("err %v, want %q", err, c.error)
+				}
+				return
+			}
+			if err != nil || n != 2 || len(msgs) != 2 || string(msgs[0].Payload()) != "first4" || string(msgs[1].Payload()) != "second4" {
+				t.Fatalf("decoded %d %+v %v", n, msgs, err)
+			}
+		})
+	}
+}
+
+// An entry without broker entry metadata has no index; compacted-out messages take their
+// permit but are not handed out.
+func TestEntriesWithoutIndexAndCompactedOut(t *testing.T) {
+	msgs, n, err := decodeEntry(Position{1, 1}, batchEntry(1, -1))
+	if err != nil || n != 2 || msgs[0].Index() != nil {
+		t.Fatalf("without broker metadata: %+v %d %v", msgs, n, err)
+	}
+	var payload []byte
+	for i, out := range []bool{true, false} {
+		sm := putVarint(nil, 3, 1)
+		if out {
+			sm = putVarint(sm, 4, 1)
+		}
+		payload = binary.BigEndian.AppendUint32(payload, uint32(len(sm)))
+		payload = append(append(payload, sm...), byte('a'+i))
+	}
+	meta := putVarint(putVarint(putVarint(putString(nil, 1, "p"), 2, 0), 3, 1), 11, 2)
+	msgs, n, err = decodeEntry(Position{1, 1}, stored(41, meta, payload))
+	if err != nil || n != 2 || len(msgs) != 1 || string(msgs[0].Payload()) != "b" || *msgs[0].Index() != 41 || msgs[0].BatchIdx != 1 {
+		t.Fatalf("compacted out: %+v %d %v", msgs, n, err)
+	}
+}
+
+// Whatever a broker sends as an entry, decoding never panics and never claims more than it
+// holds.
+func FuzzDecodeEntry(f *testing.F) {
+	f.Add(batchEntry(1, 10))
+	f.Add(batchEntry(2, -1))
+	f.Add([]byte{0x0e, 0x02, 0, 0, 0, 9})
+	f.Add([]byte{0x0e, 0x01, 0, 0, 0, 0, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		msgs, n, err := decodeEntry(Position{1, 1}, b)
+		if err == nil && len(msgs) > n {
+			t.Fatalf("%d messages of an entry of %d", len(msgs), n)
+		}
+	})
+}
+
+func TestPositionOrder(t *testing.T) {
+	for _, c := range []struct {
+		p, q Position
+		want bool
+	}{
+		{Position{1, 2}, Position{1, 3}, true},
+		{Position{1, 3}, Position{1, 3}, false},
+		{Position{1, 9}, Position{2, 0}, true},
+		{Earliest, Position{0, 0}, true},
+		{Position{5, 5}, Latest, true},
+	} {
+		if got := c.p.before(c.q); got != c.want {
+			t.Errorf("%v before %v = %v", c.p, c.q, got)
+		}
+	}
+}
