@@ -28,30 +28,39 @@ func (p Position) before(q Position) bool {
 
 // Reader reads one topic in order, from a position on, on a non-durable subscription of its
 // own. It hands out each entry's messages decoded in the caller's goroutine; the connection's
-// reader only routes frames, never more than the permits given (queue messages), so it never
-// waits for a slow reader.
+// reader only routes frames, never more than the permits given, so it never waits for a slow
+// reader.
+//
+// The permits (how many messages the broker may send ahead) start at a few and double each
+// time Next finds nothing waiting, up to queue: a reader that is read fast prefetches a whole
+// queue, while one opened for a message or two and then left idle (a cursor kept for a fetch
+// that may follow) holds little.
 //
 // Like the producer it has no reconnect: a lost connection, the broker closing the
 // subscription (an unload) or an entry that does not decode ends it, and Next returns why
 // once what arrived before is read. The caller opens another after the last message it got.
 type Reader struct {
-	c      *Client
-	cn     *conn
-	id     uint64
-	topic  string
-	queue  int
-	frames chan frame // what arrived; never more than the permits given
-	done   chan struct{}
+	c     *Client
+	cn    *conn
+	id    uint64
+	topic string
+	queue int           // the most permits given
+	wake  chan struct{} // a frame arrived or the reader ended
 
-	mu  sync.Mutex
-	err error // why the reader ended
+	mu     sync.Mutex
+	frames []frame // arrived, not yet read: never more than the permits given
+	err    error   // why the reader ended
 
 	// Next's own: one caller at a time.
 	batch    []Received
 	from     Position // messages of entries before it are dropped (an inclusive start)
 	seen     Position // the last entry handed out, or just before the start
+	window   int      // the permits given (read ones are given back)
 	consumed int      // messages read since the last flow
 }
+
+// firstWindow is the permits a reader starts with (or its queue, when smaller).
+const firstWindow = 16
 
 type frame struct {
 	pos  Position
@@ -90,8 +99,8 @@ func (c *Client) subscribe(ctx context.Context, topic string, start Position, qu
 	var name [8]byte
 	rand.Read(name[:])
 	id, rid := c.ids.Add(1), c.ids.Add(1)
-	r := &Reader{c: c, cn: cn, id: id, topic: topic, queue: queue, frames: make(chan frame, queue),
-		done: make(chan struct{}), from: start, seen: Position{start.Ledger, start.Entry - 1}}
+	r := &Reader{c: c, cn: cn, id: id, topic: topic, queue: queue, window: min(queue, firstWindow),
+		wake: make(chan struct{}, 1), from: start, seen: Position{start.Ledger, start.Entry - 1}}
 	if start == Latest {
 		r.from = Earliest // nothing to drop: the broker starts after the last entry
 	}
@@ -119,7 +128,7 @@ func (c *Client) subscribe(ctx context.Context, topic string, start Position, qu
 		r.fail(err)
 		return nil, fmt.Errorf("reader on %s: %w", topic, err)
 	}
-	if err := cn.write(flowFrame(id, queue)); err != nil {
+	if err := cn.write(flowFrame(id, r.window)); err != nil {
 		r.fail(err)
 		return nil, fmt.Errorf("reader on %s: %w", topic, err)
 	}
@@ -148,7 +157,10 @@ func (r *Reader) lastPosition(ctx context.Context) (Position, error) {
 // HasNext says whether a message is waiting, or the topic has an entry after the last one
 // read (asking the broker). A broker that does not answer counts as no.
 func (r *Reader) HasNext() bool {
-	if len(r.batch) > 0 || len(r.frames) > 0 {
+	r.mu.Lock()
+	waiting := len(r.frames)
+	r.mu.Unlock()
+	if len(r.batch) > 0 || waiting > 0 {
 		return true
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.cn.timeout)
@@ -164,32 +176,54 @@ func (r *Reader) arrived(cmd msg, data []byte) {
 		r.fail(fmt.Errorf("message on %s: %w", r.topic, err))
 		return
 	}
-	select {
-	case r.frames <- frame{pos: Position{int64(id.uint(1)), int64(id.uint(2))}, data: data}:
-	default:
-		r.fail(fmt.Errorf("pulsar sent %s more entries than permitted (%d)", r.topic, r.queue))
+	r.mu.Lock()
+	over := len(r.frames) >= r.queue // every entry takes a permit at least
+	if !over && r.err == nil {
+		r.frames = append(r.frames, frame{pos: Position{int64(id.uint(1)), int64(id.uint(2))}, data: data})
 	}
+	r.mu.Unlock()
+	if over {
+		r.fail(fmt.Errorf("pulsar sent %s more entries than permitted (%d)", r.topic, r.queue))
+		return
+	}
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take returns the oldest frame that arrived, or why the reader ended, or neither.
+func (r *Reader) take() (frame, bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.frames) == 0 {
+		return frame{}, false, r.err
+	}
+	f := r.frames[0]
+	r.frames[0] = frame{}
+	r.frames = r.frames[1:]
+	if len(r.frames) == 0 {
+		r.frames = nil // let the array go: an idle reader keeps nothing
+	}
+	return f, true, nil
 }
 
 // Next returns the next message, waiting for one until ctx ends. The message is the
 // caller's; its slices share the entry's buffer.
 func (r *Reader) Next(ctx context.Context) (*Received, error) {
 	for len(r.batch) == 0 {
-		var f frame
-		select {
-		case f = <-r.frames:
-		default:
+		f, ok, err := r.take() // what arrived before an end is still read
+		if !ok && err != nil {
+			return nil, err
+		}
+		if !ok {
+			r.grow()
 			select {
-			case f = <-r.frames:
-			case <-r.done:
-				select {
-				case f = <-r.frames: // arrived before the end: still good
-				default:
-					return nil, r.Err()
-				}
+			case <-r.wake:
 			case <-ctx.Done():
 				return nil, ctx.Err()
 			}
+			continue
 		}
 		msgs, n, err := decodeEntry(f.pos, f.data)
 		if err != nil {
@@ -209,11 +243,21 @@ func (r *Reader) Next(ctx context.Context) (*Received, error) {
 	return m, nil
 }
 
-// credit gives the broker back the permits of n messages read, half a queue at a time, with
+// grow doubles the permits, up to the queue: Next found nothing waiting.
+func (r *Reader) grow() {
+	more := min(r.window, r.queue-r.window)
+	if more <= 0 {
+		return
+	}
+	r.window += more
+	r.cn.write(flowFrame(r.id, more)) // best effort, as credit
+}
+
+// credit gives the broker back the permits of n messages read, half a window at a time, with
 // a cumulative acknowledgement so the subscription does not hold entries it has passed.
 func (r *Reader) credit(n int, pos Position) {
 	r.consumed += n
-	if r.consumed < max(r.queue/2, 1) {
+	if r.consumed < max(r.window/2, 1) {
 		return
 	}
 	permits := r.consumed
@@ -241,8 +285,11 @@ func (r *Reader) fail(err error) {
 		return
 	}
 	r.err = err
-	close(r.done)
 	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
 	r.cn.mu.Lock()
 	live := r.cn.err == nil && r.cn.readers[r.id] == r
 	delete(r.cn.readers, r.id)
