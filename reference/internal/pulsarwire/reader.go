@@ -31,7 +31,7 @@ func (p Position) before(q Position) bool {
 // reader only routes frames, never more than the permits given, so it never waits for a slow
 // reader.
 //
-// The permits (how many messages the broker may send ahead) start at a few and double each
+// The permits (how many messages the broker may send ahead) start at 4 and double each
 // time Next finds nothing waiting, up to queue: a reader that is read fast prefetches a whole
 // queue, while one opened for a message or two and then left idle (a cursor kept for a fetch
 // that may follow) holds little.
@@ -60,7 +60,7 @@ type Reader struct {
 }
 
 // firstWindow is the permits a reader starts with (or its queue, when smaller).
-const firstWindow = 16
+const firstWindow = 4
 
 type frame struct {
 	pos  Position

@@ -127,10 +127,11 @@ func Open(cfg Config) (*Store, error) {
 	return s, nil
 }
 
-// tailQueue is the tail reader's receiver queue. Every open partition has a tail and the
-// queue's channel is allocated whole (24 bytes a message), while the gateway's own appends
-// are answered from the tip, not from the tail: a short queue costs an idle partition little.
-const tailQueue = 100
+// tailQueue is the most messages a tail reader has in flight. Every open partition has a tail,
+// and under load the tails of many partitions lag at once, each holding what it was sent;
+// the gateway's own appends are answered from the tip, not from the tail, so a short queue
+// costs them nothing.
+const tailQueue = 32
 
 // openReader opens a reader at start, inclusive: the gateway's own on Pulsar's protocol when
 // the service URL allows it, else pulsar-client-go's.
