@@ -77,7 +77,7 @@ func dial(ctx context.Context, addr, proxyTo, token string, timeout time.Duratio
 	case cmdConnected:
 		cn.max = defaultMaxMessage
 		if m := int(int32(reply.body.uint(3))); reply.body.has(3) && m > 0 {
-			cn.max = m
+			cn.max = min(m, maxEntry)
 		}
 	case cmdError:
 		c.Close()
@@ -93,15 +93,31 @@ func dial(ctx context.Context, addr, proxyTo, token string, timeout time.Duratio
 }
 
 // readFrame reads one frame of at most limit bytes and decodes its command; the rest of the
-// frame (a message's headers and payload) is returned as it is, in a buffer of its own.
+// frame (a message's headers and payload) is returned as it is, in a buffer of its own. A
+// larger frame whose command is readable is skipped whole and its command returned with an
+// errOversized, so only what it was for fails.
 func readFrame(r *bufio.Reader, limit uint32) (command, []byte, error) {
 	var hdr [8]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return command{}, nil, err
 	}
 	total, size := binary.BigEndian.Uint32(hdr[:4]), binary.BigEndian.Uint32(hdr[4:])
-	if total > limit || total < 4 || size > total-4 {
+	if total < 4 || size > total-4 || total > limit && size > maxCommand {
 		return command{}, nil, fmt.Errorf("pulsar frame of %d bytes (command %d), at most %d taken", total, size, limit)
+	}
+	if total > limit {
+		b := make([]byte, size)
+		if _, err := io.ReadFull(r, b); err != nil {
+			return command{}, nil, err
+		}
+		if _, err := io.CopyN(io.Discard, r, int64(total-4-size)); err != nil {
+			return command{}, nil, err
+		}
+		c, err := decodeCommand(b)
+		if err != nil {
+			return command{}, nil, err
+		}
+		return c, nil, errOversized{total, limit}
 	}
 	b := make([]byte, total-4)
 	if _, err := io.ReadFull(r, b); err != nil {
@@ -109,6 +125,16 @@ func readFrame(r *bufio.Reader, limit uint32) (command, []byte, error) {
 	}
 	c, err := decodeCommand(b[:size])
 	return c, b[size:], err
+}
+
+// maxCommand bounds a command read from an oversized frame.
+const maxCommand = 64 << 10
+
+// errOversized is a frame over the limit that was skipped.
+type errOversized struct{ size, limit uint32 }
+
+func (e errOversized) Error() string {
+	return fmt.Sprintf("an entry of %d bytes, over the %d a frame may have", e.size, e.limit)
 }
 
 // frameLimit bounds a frame from the broker: a message of the broker's largest entry with
@@ -129,6 +155,16 @@ func (cn *conn) readLoop(r *bufio.Reader) {
 	limit := cn.frameLimit()
 	for {
 		c, rest, err := readFrame(r, limit)
+		var over errOversized
+		if errors.As(err, &over) && c.typ == cmdMessage {
+			cn.mu.Lock()
+			rd := cn.readers[c.body.uint(1)]
+			cn.mu.Unlock()
+			if rd != nil {
+				rd.fail(fmt.Errorf("reading %s: %w", rd.topic, over))
+			}
+			continue
+		}
 		if err != nil {
 			cn.fail(err)
 			return

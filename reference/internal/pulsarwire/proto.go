@@ -64,6 +64,9 @@ const maxFrame = 8 << 20
 // defaultMaxMessage is Pulsar's default max_message_size, for a broker that does not say.
 const defaultMaxMessage = 5 << 20
 
+// maxEntry bounds the max_message_size a broker may announce: frames up to it are read whole.
+const maxEntry = 128 << 20
+
 // dialTimeout bounds connecting to a broker (pulsar-client-go's default).
 const dialTimeout = 10 * time.Second
 

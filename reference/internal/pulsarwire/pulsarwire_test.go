@@ -34,11 +34,12 @@ type fakeBroker struct {
 	pongs   int
 
 	// The reader's side (reader_test.go).
-	last   Position      // what GET_LAST_MESSAGE_ID answers
-	subs   []subscribed  // in arrival order
-	flows  chan flowed   // FLOW commands
-	acks   chan Position // cumulative ACKs
-	closed chan uint64   // consumers the client closed
+	last      Position      // what GET_LAST_MESSAGE_ID answers
+	lastBatch int           // and its batch index, when > 0
+	subs      []subscribed  // in arrival order
+	flows     chan flowed   // FLOW commands
+	acks      chan Position // cumulative ACKs
+	closed    chan uint64   // consumers the client closed
 }
 
 type sent struct {

@@ -52,11 +52,13 @@ type Reader struct {
 	err    error   // why the reader ended
 
 	// Next's own: one caller at a time.
-	batch    []Received
-	from     Position // messages of entries before it are dropped (an inclusive start)
-	seen     Position // the last entry handed out, or just before the start
-	window   int      // the permits given (read ones are given back)
-	consumed int      // messages read since the last flow
+	batch     []Received
+	from      Position // messages of entries before it are dropped (an inclusive start)
+	fromBatch int32    // and the messages of entry from before this batch index
+	owed      int      // permits of the entries handed out, given back when more is needed
+	seen      Position // the last entry handed out, or just before the start
+	window    int      // the permits given (read ones are given back)
+	consumed  int      // messages read since the last flow
 }
 
 // firstWindow is the permits a reader starts with (or its queue, when smaller).
@@ -79,7 +81,7 @@ func (c *Client) Reader(ctx context.Context, topic string, start Position, queue
 	}
 	// Latest, inclusive: the broker starts after the last entry, so ask which one that is and
 	// start again there.
-	last, err := r.lastPosition(ctx)
+	last, lastBatch, err := r.lastPosition(ctx)
 	if err != nil {
 		r.Close()
 		return nil, err
@@ -88,7 +90,10 @@ func (c *Client) Reader(ctx context.Context, topic string, start Position, queue
 		return r, nil // an empty topic
 	}
 	r.Close()
-	return c.subscribe(ctx, topic, last, queue)
+	if r, err = c.subscribe(ctx, topic, last, queue); err == nil {
+		r.fromBatch = lastBatch // as Pulsar's readers: the last message, not its whole batch
+	}
+	return r, err
 }
 
 func (c *Client) subscribe(ctx context.Context, topic string, start Position, queue int) (*Reader, error) {
@@ -139,19 +144,23 @@ func flowFrame(consumer uint64, permits int) []byte {
 	return simpleFrame(baseCommand(cmdFlow, putVarint(putVarint(nil, 1, consumer), 2, uint64(permits))))
 }
 
-// lastPosition asks the broker for the topic's last entry (entry -1 when there is none).
-func (r *Reader) lastPosition(ctx context.Context) (Position, error) {
+// lastPosition asks the broker for the topic's last entry (entry -1 when there is none) and
+// the batch index of its last message (0 when it gives none).
+func (r *Reader) lastPosition(ctx context.Context) (Position, int32, error) {
 	rid := r.c.ids.Add(1)
 	body := putVarint(putVarint(nil, 1, r.id), 2, rid)
 	reply, err := r.cn.request(ctx, rid, simpleFrame(baseCommand(cmdLastMessageID, body)))
 	if err != nil {
-		return Position{}, fmt.Errorf("last entry of %s: %w", r.topic, err)
+		return Position{}, 0, fmt.Errorf("last entry of %s: %w", r.topic, err)
+	}
+	if !reply.body.has(1) {
+		return Position{}, 0, fmt.Errorf("last entry of %s: the answer has no message id", r.topic)
 	}
 	id, err := reply.body.sub(1)
 	if err != nil {
-		return Position{}, fmt.Errorf("last entry of %s: %w", r.topic, err)
+		return Position{}, 0, fmt.Errorf("last entry of %s: %w", r.topic, err)
 	}
-	return Position{int64(id.uint(1)), int64(id.uint(2))}, nil
+	return Position{int64(id.uint(1)), int64(id.uint(2))}, max(int32(id.uint(4)), 0), nil
 }
 
 // HasNext says whether a message is waiting, or the topic has an entry after the last one
@@ -165,13 +174,16 @@ func (r *Reader) HasNext() bool {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.cn.timeout)
 	defer cancel()
-	last, err := r.lastPosition(ctx)
+	last, _, err := r.lastPosition(ctx)
 	return err == nil && last.Entry >= 0 && r.seen.before(last)
 }
 
 // arrived takes a MESSAGE frame from the connection's reader: it must not block.
 func (r *Reader) arrived(cmd msg, data []byte) {
 	id, err := cmd.sub(2)
+	if err == nil && !cmd.has(2) {
+		err = errors.New("no message id")
+	}
 	if err != nil {
 		r.fail(fmt.Errorf("message on %s: %w", r.topic, err))
 		return
@@ -212,6 +224,10 @@ func (r *Reader) take() (frame, bool, error) {
 // caller's; its slices share the entry's buffer.
 func (r *Reader) Next(ctx context.Context) (*Received, error) {
 	for len(r.batch) == 0 {
+		if r.owed > 0 {
+			r.credit(r.owed, r.seen)
+			r.owed = 0
+		}
 		f, ok, err := r.take() // what arrived before an end is still read
 		if !ok && err != nil {
 			return nil, err
@@ -231,11 +247,24 @@ func (r *Reader) Next(ctx context.Context) (*Received, error) {
 			r.fail(err)
 			return nil, err
 		}
-		r.credit(n, f.pos)
+		r.owed += n
+		if r.queue > 1 {
+			// Given back at once, so the broker sends the next entries while these are read;
+			// a probe (a queue of one) asks for the next only when it needs it.
+			r.credit(r.owed, f.pos)
+			r.owed = 0
+		}
+		if r.seen.before(f.pos) {
+			r.seen = f.pos
+		}
 		if f.pos.before(r.from) {
 			continue
 		}
-		r.seen = f.pos
+		if f.pos == r.from && r.fromBatch > 0 {
+			for len(msgs) > 0 && msgs[0].BatchIdx < r.fromBatch {
+				msgs = msgs[1:]
+			}
+		}
 		r.batch = msgs
 	}
 	m := &r.batch[0]
@@ -246,7 +275,7 @@ func (r *Reader) Next(ctx context.Context) (*Received, error) {
 // grow doubles the permits, up to the queue: Next found nothing waiting.
 func (r *Reader) grow() {
 	more := min(r.window, r.queue-r.window)
-	if more <= 0 {
+	if more <= 0 || r.Err() != nil {
 		return
 	}
 	r.window += more
@@ -257,7 +286,7 @@ func (r *Reader) grow() {
 // a cumulative acknowledgement so the subscription does not hold entries it has passed.
 func (r *Reader) credit(n int, pos Position) {
 	r.consumed += n
-	if r.consumed < max(r.window/2, 1) {
+	if r.consumed < max(r.window/2, 1) || r.Err() != nil {
 		return
 	}
 	permits := r.consumed
@@ -285,6 +314,9 @@ func (r *Reader) fail(err error) {
 		return
 	}
 	r.err = err
+	if errors.Is(err, ErrReaderClosed) {
+		r.frames = nil // nobody will read them
+	}
 	r.mu.Unlock()
 	select {
 	case r.wake <- struct{}{}:

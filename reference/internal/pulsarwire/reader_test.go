@@ -51,9 +51,12 @@ func (b *fakeBroker) reader(c net.Conn, cmd command) {
 		b.acks <- Position{int64(id.uint(1)), int64(id.uint(2))}
 	case cmdLastMessageID:
 		b.mu.Lock()
-		last := b.last
+		last, batch := b.last, b.lastBatch
 		b.mu.Unlock()
 		id := putVarint(putVarint(nil, 1, uint64(last.Ledger)), 2, uint64(last.Entry))
+		if batch > 0 {
+			id = putVarint(id, 4, uint64(batch))
+		}
 		b.send(c, cmdLastMessageIDResponse, putVarint(putBytes(nil, 1, id), 2, cmd.body.uint(2)))
 	case cmdCloseConsumer:
 		b.closed <- cmd.body.uint(1)
@@ -195,11 +198,11 @@ func TestReaderReadsEntriesInOrderFromItsStart(t *testing.T) {
 	}
 }
 
-// Latest, inclusive: the reader asks for the last entry and starts there; on an empty topic
-// it stays where the broker put it.
-func TestReaderAtLatestStartsAtTheLastEntry(t *testing.T) {
+// Latest, inclusive: the reader asks for the last message and starts there (the last of its
+// batch, as Pulsar's readers do); on an empty topic it stays where the broker put it.
+func TestReaderAtLatestStartsAtTheLastMessage(t *testing.T) {
 	b := newBroker(t)
-	b.last = Position{7, 5}
+	b.last, b.lastBatch = Position{7, 5}, 1
 	r := openReader(t, b, Latest, 10)
 	if s := b.sub(0); s.start != Latest {
 		t.Fatalf("first subscribe at %v, want latest", s.start)
@@ -219,10 +222,9 @@ func TestReaderAtLatestStartsAtTheLastEntry(t *testing.T) {
 		t.Fatal("HasNext false with entry 7:5 not read")
 	}
 	b.deliver(1, Position{7, 5}, batchEntry(5, 50))
-	if m := next(t, r); m.Pos != (Position{7, 5}) || m.BatchIdx != 0 {
-		t.Fatalf("first message at %v/%d", m.Pos, m.BatchIdx)
+	if m := next(t, r); m.Pos != (Position{7, 5}) || m.BatchIdx != 1 || *m.Index() != 50 {
+		t.Fatalf("first message at %v/%d, index %d; want the batch's last, 7:5/1, 50", m.Pos, m.BatchIdx, *m.Index())
 	}
-	next(t, r)
 	if r.HasNext() {
 		t.Fatal("HasNext true after the last entry was read")
 	}
@@ -426,5 +428,49 @@ func TestReaderWindowGrowsWhenReadFast(t *testing.T) {
 	// window of 20 give nothing back yet.
 	if !reflect.DeepEqual(got, []uint64{4, 4, 8, 4}) {
 		t.Fatalf("flows %v, want [4 4 8 4]", got)
+	}
+}
+
+// A probe (a queue of one) asks for no entry beyond the one it reads.
+func TestAProbeAsksForNoMoreThanItReads(t *testing.T) {
+	b := newBroker(t)
+	r := openReader(t, b, Position{7, 0}, 1)
+	if f := waitFlow(t, b); f.permits != 1 {
+		t.Fatalf("first flow %+v", f)
+	}
+	b.deliver(0, Position{7, 0}, batchEntry(0, 1))
+	if m := next(t, r); string(m.Payload()) != "first0" {
+		t.Fatalf("read %q", m.Payload())
+	}
+	select {
+	case f := <-b.flows:
+		t.Fatalf("a probe asked for more: %+v", f)
+	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// An entry over the frame limit is skipped and fails its reader alone: a producer on the same
+// connection goes on.
+func TestAnOversizedEntryFailsOnlyItsReader(t *testing.T) {
+	b := newBroker(t)
+	c, p := producer(t, b.url(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	r, err := c.Reader(ctx, "persistent://t/n/other", Earliest, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	big := stored(9, putVarint(putVarint(putString(nil, 1, "p"), 2, 0), 3, 1), make([]byte, maxFrame+1))
+	b.deliver(0, Position{7, 0}, big)
+	if _, err := r.Next(ctx); err == nil || !strings.Contains(err.Error(), "over the") {
+		t.Fatalf("next: %v, want the entry refused as over the limit", err)
+	}
+	results := make(chan result, 2)
+	sendAll(p, 1, results)
+	b.waitArrived(t, 1)
+	b.ack(0)
+	if res := <-results; res.err != nil {
+		t.Fatalf("the producer on the connection failed: %v", res.err)
 	}
 }

@@ -150,7 +150,7 @@ func decodeEntry(pos Position, b []byte) (out []Received, n int, err error) {
 	if n <= 0 || n > maxBatch {
 		return nil, 0, fmt.Errorf("batch of %d messages", n)
 	}
-	out = make([]Received, 0, min(n, len(payload)/4+1))
+	out = make([]Received, 0, min(n, 1024)) // grows with what the payload really holds
 	for i := 0; i < n; i++ {
 		if len(payload) < 4 {
 			return nil, 0, errShortEntry
@@ -226,11 +226,16 @@ var zstdDecoder = sync.OnceValues(func() (*zstd.Decoder, error) {
 
 // decompress undoes an entry's compression; raw is the size the metadata gives.
 func decompress(kind uint64, raw int, b []byte) ([]byte, error) {
-	if kind == compressionNone {
-		return b, nil
+	if kind == compressionNone || raw == 0 {
+		return b, nil // as Pulsar's clients: no uncompressed size, nothing to decompress
 	}
 	if raw < 0 || raw > maxUncompressed {
 		return nil, fmt.Errorf("entry of %d bytes uncompressed, at most %d read", raw, maxUncompressed)
+	}
+	// No codec expands more than about a thousandfold (LZ4 255, deflate 1032): a larger claim
+	// is refused before its buffer is allocated.
+	if raw > 1100*len(b)+64 {
+		return nil, fmt.Errorf("entry of %d bytes claims %d uncompressed", len(b), raw)
 	}
 	var (
 		out []byte

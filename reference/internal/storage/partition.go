@@ -172,20 +172,31 @@ func (p *Partition) runTail(run *tailRun) {
 		return
 	}
 	close(run.ready)
+	stalls := 0 // reopens in a row that read nothing: an entry that cannot be read, say
 	for {
 		msg, err := r.Next(run.ctx)
 		if err != nil {
 			if run.ctx.Err() != nil {
 				return
 			}
-			p.log.Error("tail reader stopped; opening it again", "err", err)
+			p.log.Error("tail reader stopped; opening it again", "err", err, "stalls", stalls)
 			r.Close()
+			if stalls > 0 {
+				select { // not a hot loop of reopens
+				case <-time.After(time.Duration(min(stalls, 25)) * 200 * time.Millisecond):
+				case <-run.ctx.Done():
+					r = closedReader{}
+					return
+				}
+			}
+			stalls++
 			if r, err = p.openTail(run.ctx, p.resumeAt(), -1); err != nil {
 				r = closedReader{}
 				return // closed meanwhile
 			}
 			continue
 		}
+		stalls = 0
 		if err := p.observe(msg); err != nil {
 			p.log.Error("tail reader", "err", err)
 		}

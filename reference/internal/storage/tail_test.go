@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -284,5 +285,24 @@ func TestReadServesAGapInTheLog(t *testing.T) {
 	bs, err = p.Read(context.Background(), 2, 1<<20)
 	if got := offsets(bs); err != nil || len(got) != 2 || got[0] != 4 || opened != 2 {
 		t.Fatalf("read at 2 again: %v, %v, %d readers opened; want [4 5] through one new reader", got, err, opened)
+	}
+}
+
+// A tail that fails again as soon as it is opened (an entry it cannot read) is reopened with
+// a growing pause, not in a hot loop.
+func TestATailThatKeepsFailingBacksOff(t *testing.T) {
+	s := testStore()
+	s.cfg.OperationTimeout = time.Second
+	var opens atomic.Int32
+	s.newTail = func(string, pulsar.MessageID) (tailReader, error) {
+		opens.Add(1)
+		return &fakeTail{err: errors.New("entry 7:3 of t: checksum mismatch")}, nil
+	}
+	p := newPartition(s, partition.TP{Topic: "t"})
+	time.Sleep(time.Second) // the pause under test: count the opens in a second
+	p.close()
+	// 0, 0.2, 0.6 and 1.2 s: at most 4 opens in the first second (thousands without the pause).
+	if n := opens.Load(); n < 2 || n > 5 {
+		t.Fatalf("%d opens in a second, want 2 to 5", n)
 	}
 }
