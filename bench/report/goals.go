@@ -108,7 +108,7 @@ func idleGoal(r *Report) Goal {
 	v := best.PerPartition / kib
 	met := v <= MaxIdlePartitionKiB
 	g.Value, g.Met = &v, &met
-	g.Detail = fmt.Sprintf("%s: %d partitions opened; RSS +%.1f MiB, heap after GC +%.1f MiB; the larger over the partitions",
+	g.Detail = fmt.Sprintf("%s: %d partitions opened; RSS %+.1f MiB, heap after GC %+.1f MiB; the larger over the partitions",
 		from, best.Partitions, best.RSSDelta/mib, best.HeapDelta/mib)
 	return g
 }
