@@ -157,10 +157,7 @@ func (cn *conn) readLoop(r *bufio.Reader) {
 		c, rest, err := readFrame(r, limit)
 		var over errOversized
 		if errors.As(err, &over) && c.typ == cmdMessage {
-			cn.mu.Lock()
-			rd := cn.readers[c.body.uint(1)]
-			cn.mu.Unlock()
-			if rd != nil {
+			if rd := cn.reader(c.body.uint(1)); rd != nil {
 				rd.fail(fmt.Errorf("reading %s: %w", rd.topic, over))
 			}
 			continue
@@ -176,9 +173,7 @@ func (cn *conn) readLoop(r *bufio.Reader) {
 func (cn *conn) dispatch(c command, rest []byte) {
 	switch c.typ {
 	case cmdMessage, cmdCloseConsumer:
-		cn.mu.Lock()
-		rd := cn.readers[c.body.uint(1)]
-		cn.mu.Unlock()
+		rd := cn.reader(c.body.uint(1))
 		if rd == nil {
 			return // closed meanwhile
 		}
@@ -281,6 +276,13 @@ func (cn *conn) writeHeld(f []byte) error {
 		return cn.werr
 	}
 	return nil
+}
+
+// reader is the live reader with consumer id, or nil.
+func (cn *conn) reader(id uint64) *Reader {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	return cn.readers[id]
 }
 
 func (cn *conn) failed() error {

@@ -70,7 +70,7 @@ type frame struct {
 }
 
 // Reader opens a reader on topic (a full persistent:// name) at start, inclusive: the first
-// message returned is start's first, or the topic's first (Earliest) or its last entry's first
+// message returned is start's first, or the topic's first (Earliest) or its last message
 // (Latest; on an empty topic, the first written after the open). queue is how many messages
 // the broker may send ahead.
 func (c *Client) Reader(ctx context.Context, topic string, start Position, queue int) (*Reader, error) {
@@ -107,7 +107,8 @@ func (c *Client) subscribe(ctx context.Context, topic string, start Position, qu
 	r := &Reader{c: c, cn: cn, id: id, topic: topic, queue: queue, window: min(queue, firstWindow),
 		wake: make(chan struct{}, 1), from: start, seen: Position{start.Ledger, start.Entry - 1}}
 	if start == Latest {
-		r.from = Earliest // nothing to drop: the broker starts after the last entry
+		// Nothing to drop, and nothing read yet: the broker starts after the last entry.
+		r.from, r.seen = Earliest, Earliest
 	}
 	cn.mu.Lock()
 	if cn.err != nil {
@@ -198,6 +199,11 @@ func (r *Reader) arrived(cmd msg, data []byte) {
 		r.fail(fmt.Errorf("pulsar sent %s more entries than permitted (%d)", r.topic, r.queue))
 		return
 	}
+	r.signal()
+}
+
+// signal wakes a Next waiting for a frame or the end (without blocking: one wake-up is kept).
+func (r *Reader) signal() {
 	select {
 	case r.wake <- struct{}{}:
 	default:
@@ -318,10 +324,7 @@ func (r *Reader) fail(err error) {
 		r.frames = nil // nobody will read them
 	}
 	r.mu.Unlock()
-	select {
-	case r.wake <- struct{}{}:
-	default:
-	}
+	r.signal()
 	r.cn.mu.Lock()
 	live := r.cn.err == nil && r.cn.readers[r.id] == r
 	delete(r.cn.readers, r.id)

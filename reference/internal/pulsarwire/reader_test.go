@@ -231,12 +231,22 @@ func TestReaderAtLatestStartsAtTheLastMessage(t *testing.T) {
 
 	empty := newBroker(t)
 	empty.last = Position{7, -1}
-	openReader(t, empty, Latest, 10)
+	er := openReader(t, empty, Latest, 10)
 	empty.mu.Lock()
 	n := len(empty.subs)
 	empty.mu.Unlock()
 	if n != 1 {
 		t.Fatalf("%d subscriptions on an empty topic, want 1", n)
+	}
+	// What is written after the open is read, and an entry after it is known to be unread.
+	empty.deliver(0, Position{7, 0}, batchEntry(0, 1))
+	next(t, er)
+	next(t, er)
+	empty.mu.Lock()
+	empty.last = Position{7, 1}
+	empty.mu.Unlock()
+	if !er.HasNext() {
+		t.Fatal("HasNext false with entry 7:1 written after the one read")
 	}
 }
 
