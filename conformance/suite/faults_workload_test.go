@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -302,17 +303,11 @@ func readAll(ctx context.Context, level, topic string) ([]checker.Record, map[in
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	starts, err := adm.ListStartOffsets(ctx, topic)
-	if err == nil {
-		err = starts.Error()
-	}
+	starts, err := listOffsets(ctx, adm.ListStartOffsets, topic)
 	if err != nil {
 		return nil, nil, fmt.Errorf("log starts: %w", err)
 	}
-	ends, err := adm.ListEndOffsets(ctx, topic)
-	if err == nil {
-		err = ends.Error()
-	}
+	ends, err := listOffsets(ctx, adm.ListEndOffsets, topic)
 	if err != nil {
 		return nil, nil, fmt.Errorf("log ends: %w", err)
 	}
@@ -352,6 +347,26 @@ func readAll(ctx context.Context, level, topic string) ([]checker.Record, map[in
 		})
 	}
 	return out, logs, nil
+}
+
+// listOffsets lists topic's offsets with list, asking again while the answer is an error
+// Kafka calls retriable (LEADER_NOT_AVAILABLE while a restarted broker elects its leaders,
+// say), every 250 ms until ctx ends.
+func listOffsets(ctx context.Context, list func(context.Context, ...string) (kadm.ListedOffsets, error), topic string) (kadm.ListedOffsets, error) {
+	for {
+		o, err := list(ctx, topic)
+		if err == nil {
+			err = o.Error()
+		}
+		if err == nil || !kerr.IsRetriable(err) {
+			return o, err
+		}
+		select {
+		case <-ctx.Done():
+			return o, err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 // waitFor polls cond every 100 ms until it holds (true) or within passes or ctx ends (false).
