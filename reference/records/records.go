@@ -193,10 +193,28 @@ func decompress(codec int16, src []byte, limit int) ([]byte, error) {
 	return out, nil
 }
 
-func readLimited(r io.Reader, limit int) ([]byte, error) {
-	out, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
-	if err != nil {
-		return nil, err
+// readLimited reads r to its end, at most limit bytes. The buffer starts at a few times the
+// compressed size (packed, the compressed bytes) and doubles: io.ReadAll's start of 512 bytes
+// would grow a batch of a MiB through a dozen copies.
+func readLimited(r io.Reader, limit, packed int) ([]byte, error) {
+	out := make([]byte, 0, min(limit+1, max(4*packed, 4096)))
+	for {
+		n, err := r.Read(out[len(out):cap(out)])
+		out = out[:len(out)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(out) > limit {
+			return nil, fmt.Errorf("%w (%d bytes)", ErrTooLarge, limit)
+		}
+		if len(out) == cap(out) {
+			grown := make([]byte, len(out), min(limit+1, 2*cap(out)))
+			copy(grown, out)
+			out = grown
+		}
 	}
 	if len(out) > limit {
 		return nil, fmt.Errorf("%w (%d bytes)", ErrTooLarge, limit)
