@@ -261,8 +261,8 @@ func (cn *conn) write(f []byte) error {
 	return cn.writeHeld(f)
 }
 
-// writeHeld is write with wmu held by the caller.
-func (cn *conn) writeHeld(f []byte) error {
+// writeHeld writes the parts of one frame, with wmu held by the caller.
+func (cn *conn) writeHeld(parts ...[]byte) error {
 	if cn.werr != nil {
 		return cn.werr
 	}
@@ -270,7 +270,8 @@ func (cn *conn) writeHeld(f []byte) error {
 		return err
 	}
 	cn.c.SetWriteDeadline(time.Now().Add(cn.timeout))
-	if _, err := cn.c.Write(f); err != nil {
+	bufs := net.Buffers(parts) // one writev on a plain connection
+	if _, err := bufs.WriteTo(cn.c); err != nil {
 		cn.werr = fmt.Errorf("%w: %v", errConnClosed, err)
 		go cn.fail(err)
 		return cn.werr

@@ -2,8 +2,9 @@ package pulsarwire
 
 import (
 	"encoding/binary"
+	"sync"
 
-	"github.com/klauspost/compress/snappy"
+	"github.com/klauspost/compress/s2"
 )
 
 // Message is one message of a batch entry, as Pulsar's SingleMessageMetadata carries it.
@@ -24,7 +25,13 @@ type Entry struct {
 	n        int
 	firstKey *string
 	raw      int // the uncompressed size when payload is compressed, else 0
+	tags     []Property
 }
+
+// Tag gives the entry itself a property (in its MessageMetadata). Pulsar's consumers show a
+// batched message its own properties only, so a tag is private to readers of heads
+// (Reader.NextHead), which find it without decoding the messages.
+func (e *Entry) Tag(key, value string) { e.tags = append(e.tags, Property{key, value}) }
 
 // compressionSnappy is Pulsar's CompressionType SNAPPY: the batch payload as one Snappy
 // block. Snappy rather than LZ4: pulsar-client-go gives each consumer that meets LZ4 a 512 KiB
@@ -33,21 +40,54 @@ type Entry struct {
 const compressionSnappy = 4
 
 // Compress compresses the entry's messages as one Snappy block, as Pulsar's clients do, when
-// that makes it smaller; Pulsar's consumers decompress it. Add nothing after it.
+// that makes it smaller; Pulsar's consumers decompress it. Add nothing after it. The encoder
+// is Snappy's fast one: its blocks are a little larger than the "better" one's at about half
+// the CPU, which the broker and the gateway share.
 func (e *Entry) Compress() {
 	if e.raw > 0 || len(e.payload) == 0 {
 		return
 	}
-	c := snappy.Encode(nil, e.payload)
+	dst := buffer(s2.MaxEncodedLen(len(e.payload)))
+	c := s2.EncodeSnappy(dst[:cap(dst)], e.payload)
 	if len(c) >= len(e.payload) {
+		release(dst)
 		return // incompressible: stored as it is
 	}
+	release(e.payload)
 	e.raw = len(e.payload)
 	e.payload = c
 }
 
 // NewEntry starts an entry sized for about size bytes of messages.
-func NewEntry(size int) *Entry { return &Entry{payload: make([]byte, 0, size)} }
+func NewEntry(size int) *Entry { return &Entry{payload: buffer(size)} }
+
+// release gives the entry's buffer back for reuse: its frame is written.
+func (e *Entry) release() {
+	release(e.payload)
+	e.payload = nil
+}
+
+// buffers are entry payloads reused once their frame is written: at full speed the gateway
+// builds an entry of up to a MiB for every Kafka batch, and allocating each would keep the
+// garbage collector busy. A buffer over maxPooled is left to it.
+var buffers sync.Pool // of *[]byte
+
+const maxPooled = 4 << 20
+
+// buffer is an empty buffer of at least size bytes' capacity.
+func buffer(size int) []byte {
+	if b, ok := buffers.Get().(*[]byte); ok && cap(*b) >= size {
+		return (*b)[:0]
+	}
+	return make([]byte, 0, size)
+}
+
+func release(b []byte) {
+	if cap(b) > 0 && cap(b) <= maxPooled {
+		b = b[:0]
+		buffers.Put(&b)
+	}
+}
 
 // Add appends m to the entry.
 func (e *Entry) Add(m *Message) {
@@ -80,6 +120,9 @@ func (e *Entry) metadata(producer string, seq, publishMillis uint64) []byte {
 	m = putString(m, 1, producer)
 	m = putVarint(m, 2, seq)
 	m = putVarint(m, 3, publishMillis)
+	for _, p := range e.tags {
+		m = putBytes(m, 4, putString(putString(nil, 1, p.Key), 2, p.Value))
+	}
 	if e.firstKey != nil {
 		m = putString(m, 6, *e.firstKey) // as Pulsar's own clients do: the batch's key is its first
 	}

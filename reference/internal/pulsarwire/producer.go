@@ -52,10 +52,12 @@ var ErrTooLarge = errors.New("entry over the broker's max message size")
 // below the connection's max_message_size, say): the callers treat every failure as in doubt
 // and read back before trusting what follows.
 //
-// Send writes e as one entry and returns; done is called once with the outcome, from the
+// Send writes e as one entry and returns; e is the producer's from then on (its buffer is
+// reused once written). done is called once with the outcome, from the
 // connection's reader (or at once when the producer is done): it must not block. An error
 // from Send itself (ErrTooLarge) means nothing was sent and done is not called.
 func (p *Producer) Send(e *Entry, done Done) error {
+	defer e.release() // written or refused: its buffer is reused
 	p.mu.Lock()
 	if p.err != nil {
 		err := p.err
@@ -70,13 +72,13 @@ func (p *Producer) Send(e *Entry, done Done) error {
 		return fmt.Errorf("%w: %d bytes, the broker takes %d", ErrTooLarge, len(meta)+len(e.payload), p.cn.max)
 	}
 	p.seq++
-	frame := payloadFrame(sendCommand(p.id, seq, e.n), meta, e.payload)
+	head := payloadHead(sendCommand(p.id, seq, e.n), meta, e.payload)
 	p.pending = append(p.pending, inflight{seq: seq, deadline: time.Now().Add(p.timeout), done: done})
 	// Frames leave in sequence order (the write lock is taken before the producer's is
 	// given up), and a receipt need not wait for the network write.
 	p.cn.wmu.Lock()
 	p.mu.Unlock()
-	err := p.cn.writeHeld(frame)
+	err := p.cn.writeHeld(head, e.payload)
 	p.cn.wmu.Unlock()
 	if err != nil {
 		p.fail(fmt.Errorf("writing to %s: %w", p.topic, err))

@@ -182,8 +182,14 @@ func simpleFrame(cmd []byte) []byte {
 // payloadFrame is a frame of a command with a message: [total size][command size][command]
 // [magic 0x0e01][CRC32-C of what follows][metadata size][metadata][payload].
 func payloadFrame(cmd, metadata, payload []byte) []byte {
+	return append(payloadHead(cmd, metadata, payload), payload...)
+}
+
+// payloadHead is payloadFrame without its payload, to be written before it: the payload
+// need not be copied.
+func payloadHead(cmd, metadata, payload []byte) []byte {
 	total := 4 + len(cmd) + 2 + 4 + 4 + len(metadata) + len(payload)
-	f := make([]byte, 0, 4+total)
+	f := make([]byte, 0, 4+total-len(payload))
 	f = binary.BigEndian.AppendUint32(f, uint32(total))
 	f = binary.BigEndian.AppendUint32(f, uint32(len(cmd)))
 	f = append(f, cmd...)
@@ -192,8 +198,8 @@ func payloadFrame(cmd, metadata, payload []byte) []byte {
 	f = append(f, 0, 0, 0, 0)
 	f = binary.BigEndian.AppendUint32(f, uint32(len(metadata)))
 	f = append(f, metadata...)
-	f = append(f, payload...)
-	binary.BigEndian.PutUint32(f[sumAt:], crc32.Checksum(f[sumAt+4:], crc32c))
+	sum := crc32.Update(crc32.Checksum(f[sumAt+4:], crc32c), crc32c, payload)
+	binary.BigEndian.PutUint32(f[sumAt:], sum)
 	return f
 }
 

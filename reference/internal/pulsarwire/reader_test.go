@@ -383,6 +383,51 @@ func TestEntriesWithoutIndexAndCompactedOut(t *testing.T) {
 	}
 }
 
+// A reader of heads hands out one head per entry without decoding its messages: the entry's
+// own properties (its tags) when it has some, else its first message's (decompressed when
+// need be); entries before the start are dropped whole.
+func TestHeadsFollowEntriesWithoutTheirMessages(t *testing.T) {
+	b := newBroker(t)
+	r := openReader(t, b, Position{7, 3}, 8)
+	waitFlow(t, b)
+	b.deliver(0, Position{7, 2}, batchEntry(2, 20)) // before the start: dropped
+	tagged := entryOf(3)
+	tagged.Tag("w", "3")
+	meta := tagged.metadata("producer", 3, 5003)
+	// The tagged entry's messages are garbage: a head is read from the metadata alone.
+	b.deliver(0, Position{7, 3}, stored(30, meta, []byte{0xff, 0xff, 0xff, 0xff, 1}))
+	untagged := entryOf(4)
+	untagged.Compress()
+	b.deliver(0, Position{7, 4}, stored(32, untagged.metadata("producer", 4, 5004), untagged.payload))
+	solo := putVarint(putVarint(putString(nil, 1, "p"), 2, 9), 3, 6000)
+	solo = putBytes(solo, 4, putString(putString(nil, 1, "a"), 2, "1"))
+	b.deliver(0, Position{8, 0}, stored(33, solo, []byte("solo")))
+
+	var got []Head
+	for range 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		h, err := r.NextHead(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("head: %v", err)
+		}
+		got = append(got, *h)
+	}
+	want := []Head{
+		{Pos: Position{7, 3}, Messages: 2, Index: 30, HasIndex: true, BrokerAt: 1700000000000, Published: 5003, Props: map[string]string{"w": "3"}},
+		{Pos: Position{7, 4}, Messages: 2, Index: 32, HasIndex: true, BrokerAt: 1700000000000, Published: 5004, Props: map[string]string{"h": "v"}},
+		{Pos: Position{8, 0}, Messages: 1, Index: 33, HasIndex: true, BrokerAt: 1700000000000, Published: 6000, Props: map[string]string{"a": "1"}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("heads\n%+v\nwant\n%+v", got, want)
+	}
+	// Tags are the entry's, never a message's: a consumer of the messages does not see them.
+	msgs, _, err := decodeEntry(Position{7, 3}, stored(30, meta, tagged.payload))
+	if err != nil || len(msgs) != 2 || !reflect.DeepEqual(msgs[0].Properties(), map[string]string{"h": "v"}) || msgs[1].Properties() != nil {
+		t.Fatalf("messages of a tagged entry: %+v %v", msgs, err)
+	}
+}
+
 // Whatever a broker sends as an entry, decoding never panics and never claims more than it
 // holds.
 func FuzzDecodeEntry(f *testing.F) {
@@ -394,6 +439,9 @@ func FuzzDecodeEntry(f *testing.F) {
 		msgs, n, err := decodeEntry(Position{1, 1}, b)
 		if err == nil && len(msgs) > n {
 			t.Fatalf("%d messages of an entry of %d", len(msgs), n)
+		}
+		if h, err := decodeHead(Position{1, 1}, b); err == nil && h.Messages < 1 {
+			t.Fatalf("a head of %d messages", h.Messages)
 		}
 	})
 }

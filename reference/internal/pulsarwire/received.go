@@ -85,71 +85,127 @@ const (
 	// compressionSnappy (4) is with the entry builder.
 )
 
-// decodeEntry decodes the messages of one entry as the broker sent it:
+// Head is what an entry says of itself, read without decoding its messages: enough to follow
+// a topic's offsets.
+type Head struct {
+	Pos      Position
+	Messages int32  // the messages it holds, compacted-out ones included
+	Index    uint64 // the broker index of its last message, when HasIndex
+	HasIndex bool
+	BrokerAt uint64 // the broker's publish time (ms), 0 when it gave none
+	// Published is the producer's publish time (ms).
+	Published uint64
+	// Props are the entry's own properties (its MessageMetadata's) or, for a batch that has
+	// none, its first message's.
+	Props map[string]string
+}
+
+// parsed is an entry with its headers read: the payload is still as stored.
+type parsed struct {
+	head    Head
+	batched bool
+	md      msg
+	payload []byte
+}
+
+// parseEntry reads the headers of one entry as the broker sent it:
 // [0x0e02][size][BrokerEntryMetadata] (optional) [0x0e01][CRC32-C] (optional)
-// [metadata size][MessageMetadata][payload]. n is the messages the entry holds (the permits
-// it took), skipped ones included.
-func decodeEntry(pos Position, b []byte) (out []Received, n int, err error) {
-	var index, brokerAt uint64
-	hasIndex := false
+// [metadata size][MessageMetadata][payload].
+func parseEntry(pos Position, b []byte) (e parsed, err error) {
+	e.head.Pos = pos
 	if len(b) >= 2 && b[0] == 0x0e && b[1] == 0x02 {
 		if len(b) < 6 {
-			return nil, 0, errShortEntry
+			return e, errShortEntry
 		}
 		size := binary.BigEndian.Uint32(b[2:])
 		if uint64(len(b)-6) < uint64(size) {
-			return nil, 0, errShortEntry
+			return e, errShortEntry
 		}
 		bm, err := decode(b[6 : 6+size])
 		if err != nil {
-			return nil, 0, fmt.Errorf("broker entry metadata: %w", err)
+			return e, fmt.Errorf("broker entry metadata: %w", err)
 		}
-		index, hasIndex, brokerAt = bm.uint(2), bm.has(2), bm.uint(1)
+		e.head.Index, e.head.HasIndex, e.head.BrokerAt = bm.uint(2), bm.has(2), bm.uint(1)
 		b = b[6+size:]
 	}
 	if len(b) >= 2 && b[0] == 0x0e && b[1] == 0x01 {
 		if len(b) < 6 {
-			return nil, 0, errShortEntry
+			return e, errShortEntry
 		}
 		if crc32.Checksum(b[6:], crc32c) != binary.BigEndian.Uint32(b[2:]) {
-			return nil, 0, errChecksum
+			return e, errChecksum
 		}
 		b = b[6:]
 	}
 	if len(b) < 4 {
-		return nil, 0, errShortEntry
+		return e, errShortEntry
 	}
 	size := binary.BigEndian.Uint32(b)
 	if uint64(len(b)-4) < uint64(size) {
-		return nil, 0, errShortEntry
+		return e, errShortEntry
 	}
-	md, err := decode(b[4 : 4+size])
+	raw := b[4 : 4+size]
+	if e.md, err = decode(raw); err != nil {
+		return e, fmt.Errorf("message metadata: %w", err)
+	}
+	e.payload = b[4+size:]
+	if e.md.uint(27) > 1 {
+		return e, errors.New("chunked messages are not read")
+	}
+	if e.md.has(13) {
+		return e, errors.New("encrypted messages are not read")
+	}
+	e.head.Published = e.md.uint(3)
+	e.head.Messages, e.batched = 1, e.md.has(11)
+	if e.batched {
+		n := int64(int32(e.md.uint(11)))
+		if n <= 0 || n > maxBatch {
+			return e, fmt.Errorf("batch of %d messages", n)
+		}
+		e.head.Messages = int32(n)
+	}
+	if e.head.Props, err = properties(raw, 4); err != nil {
+		return e, err
+	}
+	return e, nil
+}
+
+// decodeHead reads one entry's head; the payload is read only for a batch without properties
+// of its own, for its first message's.
+func decodeHead(pos Position, b []byte) (Head, error) {
+	e, err := parseEntry(pos, b)
+	if err != nil || !e.batched || len(e.head.Props) > 0 {
+		return e.head, err
+	}
+	payload, err := decompress(e.md.uint(8), int(e.md.uint(9)), e.payload)
 	if err != nil {
-		return nil, 0, fmt.Errorf("message metadata: %w", err)
+		return e.head, err
 	}
-	payload := b[4+size:]
-	if md.uint(27) > 1 {
-		return nil, 0, errors.New("chunked messages are not read")
+	if len(payload) < 4 || uint64(len(payload)-4) < uint64(binary.BigEndian.Uint32(payload)) {
+		return e.head, errShortEntry
 	}
-	if md.has(13) {
-		return nil, 0, errors.New("encrypted messages are not read")
-	}
-	if payload, err = decompress(md.uint(8), int(md.uint(9)), payload); err != nil {
+	e.head.Props, err = properties(payload[4:4+binary.BigEndian.Uint32(payload)], 1)
+	return e.head, err
+}
+
+// decodeEntry decodes the messages of one entry as the broker sent it (see parseEntry). n is
+// the messages the entry holds (the permits it took), skipped ones included.
+func decodeEntry(pos Position, b []byte) (out []Received, n int, err error) {
+	e, err := parseEntry(pos, b)
+	if err != nil {
 		return nil, 0, err
 	}
-	published := md.uint(3)
-	if !md.has(11) { // one unbatched message
-		m := Received{Pos: pos, BatchSize: 1, index: index, hasIndex: hasIndex, brokerAt: brokerAt, key: md.str(6), eventTime: md.uint(12),
-			published: published, payload: payload}
-		if m.props, err = properties(b[4:4+size], 4); err != nil {
-			return nil, 0, err
-		}
+	h := e.head
+	payload, err := decompress(e.md.uint(8), int(e.md.uint(9)), e.payload)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !e.batched { // one unbatched message
+		m := Received{Pos: pos, BatchSize: 1, index: h.Index, hasIndex: h.HasIndex, brokerAt: h.BrokerAt, key: e.md.str(6),
+			eventTime: e.md.uint(12), published: h.Published, payload: payload, props: h.Props}
 		return []Received{m}, 1, nil
 	}
-	n = int(int32(md.uint(11)))
-	if n <= 0 || n > maxBatch {
-		return nil, 0, fmt.Errorf("batch of %d messages", n)
-	}
+	n = int(h.Messages)
 	out = make([]Received, 0, min(n, 1024)) // grows with what the payload really holds
 	for i := 0; i < n; i++ {
 		if len(payload) < 4 {
@@ -159,31 +215,117 @@ func decodeEntry(pos Position, b []byte) (out []Received, n int, err error) {
 		if uint64(len(payload)-4) < uint64(size) {
 			return nil, 0, errShortEntry
 		}
-		raw := payload[4 : 4+size]
-		sm, err := decode(raw)
+		sm, err := decodeSingle(payload[4 : 4+size])
 		if err != nil {
 			return nil, 0, fmt.Errorf("message %d of the batch: %w", i, err)
 		}
 		payload = payload[4+size:]
-		ps := sm.uint(3)
+		ps := sm.size
 		if uint64(len(payload)) < ps {
 			return nil, 0, errShortEntry
 		}
-		m := Received{Pos: pos, BatchIdx: int32(i), BatchSize: int32(n), hasIndex: hasIndex, brokerAt: brokerAt, key: sm.str(2), eventTime: sm.uint(5),
-			published: published, payload: payload[:ps:ps]}
+		m := Received{Pos: pos, BatchIdx: int32(i), BatchSize: int32(n), hasIndex: h.HasIndex, brokerAt: h.BrokerAt, key: sm.key,
+			eventTime: sm.eventTime, published: h.Published, payload: payload[:ps:ps], props: sm.props}
 		payload = payload[ps:]
-		if hasIndex {
-			m.index = index - uint64(n) + uint64(i) + 1 // the entry's index is its last message's
+		if h.HasIndex {
+			m.index = h.Index - uint64(n) + uint64(i) + 1 // the entry's index is its last message's
 		}
-		if sm.uint(4) == 1 {
-			continue // compacted out
-		}
-		if m.props, err = properties(raw, 1); err != nil {
-			return nil, 0, err
+		if sm.compacted {
+			continue
 		}
 		out = append(out, m)
 	}
 	return out, n, nil
+}
+
+// single is a SingleMessageMetadata: what a batch says of one of its messages. It is read in
+// one pass, without decode's map: a batch of small records has thousands.
+type single struct {
+	props     map[string]string
+	key       string
+	size      uint64 // of its payload
+	compacted bool
+	eventTime uint64
+}
+
+func decodeSingle(b []byte) (s single, err error) {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return s, protowire.ParseError(n)
+		}
+		b = b[n:]
+		switch typ {
+		case protowire.VarintType:
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return s, protowire.ParseError(n)
+			}
+			b = b[n:]
+			switch num {
+			case 3:
+				s.size = v
+			case 4:
+				s.compacted = v == 1
+			case 5:
+				s.eventTime = v
+			}
+		case protowire.BytesType:
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return s, protowire.ParseError(n)
+			}
+			b = b[n:]
+			switch num {
+			case 1:
+				k, val, err := keyValue(v)
+				if err != nil {
+					return s, err
+				}
+				if s.props == nil {
+					s.props = map[string]string{}
+				}
+				s.props[k] = val
+			case 2:
+				s.key = string(v)
+			}
+		default:
+			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+				return s, protowire.ParseError(n)
+			}
+			b = b[n:]
+		}
+	}
+	return s, nil
+}
+
+// keyValue reads a KeyValue: the last key and value it gives.
+func keyValue(b []byte) (k, v string, err error) {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return "", "", protowire.ParseError(n)
+		}
+		b = b[n:]
+		if typ != protowire.BytesType || num != 1 && num != 2 {
+			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+				return "", "", protowire.ParseError(n)
+			}
+			b = b[n:]
+			continue
+		}
+		f, n := protowire.ConsumeBytes(b)
+		if n < 0 {
+			return "", "", protowire.ParseError(n)
+		}
+		b = b[n:]
+		if num == 1 {
+			k = string(f)
+		} else {
+			v = string(f)
+		}
+	}
+	return k, v, nil
 }
 
 // properties collects the KeyValue fields numbered num of a message (nil when none).
@@ -207,14 +349,14 @@ func properties(b []byte, num protowire.Number) (map[string]string, error) {
 			return nil, protowire.ParseError(n)
 		}
 		b = b[n:]
-		m, err := decode(kv)
+		k, v, err := keyValue(kv)
 		if err != nil {
 			return nil, err
 		}
 		if props == nil {
 			props = map[string]string{}
 		}
-		props[m.str(1)] = m.str(2)
+		props[k] = v
 	}
 	return props, nil
 }

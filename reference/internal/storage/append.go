@@ -65,50 +65,59 @@ func (p *Partition) Begin(ctx context.Context, w partition.Write) (partition.Wai
 // errSent marks an error after the entry was sent (its outcome is in doubt).
 var errSent = errors.New("outcome in doubt")
 
-// messages maps recs to Pulsar messages, the first carrying the write id (and prod), and
-// checks that they fit one entry; size is about what they take in it.
-func (p *Partition) messages(recs []records.Record, prod *partition.Producer) (msgs []*pulsar.ProducerMessage, writeID uint64, size int, err error) {
-	if len(recs) == 0 {
-		return nil, 0, 0, errors.New("append of no records")
-	}
-	hide := p.store.cfg.Faults.On(faults.HeadersHidden)
-	msgs = make([]*pulsar.ProducerMessage, len(recs))
-	for i := range recs {
-		msgs[i] = toMessage(&recs[i], hide)
-		size += entrySize(msgs[i])
-	}
-	if msgs[0].Properties == nil {
-		msgs[0].Properties = map[string]string{}
-	}
-	writeID = randomWriteID()
-	msgs[0].Properties[propWrite] = strconv.FormatUint(writeID, 16)
-	size += len(propWrite) + 16 + 8
-	if prod != nil {
-		v := encodeProducer(prod)
-		msgs[0].Properties[propProducer] = v
-		size += len(propProducer) + len(v) + 8
-	}
-	if size > p.store.cfg.MaxEntryBytes {
-		return nil, 0, 0, fmt.Errorf("%w: %d records take about %d bytes as one Pulsar entry, over %d", partition.ErrBatchTooLarge, len(recs), size, p.store.cfg.MaxEntryBytes)
-	}
-	return msgs, writeID, size, nil
+// messages maps recs to Pulsar messages for pulsar-client-go's producer, the first carrying
+// the write id (and prod), and checks that they fit one entry.
+func (p *Partition) messages(recs []records.Record, prod *partition.Producer) (msgs []*pulsar.ProducerMessage, writeID uint64, err error) {
+	msgs = make([]*pulsar.ProducerMessage, 0, len(recs))
+	writeID, err = p.build(recs, prod, func(m *pulsarwire.Message) {
+		msgs = append(msgs, producerMessage(*m))
+	})
+	return msgs, writeID, err
 }
 
-// wireEntry is msgs, about size bytes, as one batch entry for the pipelined producer.
-func wireEntry(msgs []*pulsar.ProducerMessage, size int) *pulsarwire.Entry {
-	e := pulsarwire.NewEntry(size)
-	var wm pulsarwire.Message
-	for _, m := range msgs {
-		wm = pulsarwire.Message{Key: m.Key, HasKey: m.Key != "", Payload: m.Payload, Properties: wm.Properties[:0]}
-		if !m.EventTime.IsZero() {
-			wm.EventTime = uint64(m.EventTime.UnixMilli())
-		}
-		for k, v := range m.Properties {
-			wm.Properties = append(wm.Properties, pulsarwire.Property{Key: k, Value: v})
-		}
-		e.Add(&wm)
+// entry builds recs as one batch entry for the pipelined producer, tagged with its write id
+// (which the tail reads without decoding the messages).
+func (p *Partition) entry(recs []records.Record, prod *partition.Producer) (*pulsarwire.Entry, uint64, error) {
+	guess := 64
+	for i := range recs {
+		guess += len(recs[i].Value) + len(recs[i].Key) + 16
 	}
-	return e
+	e := pulsarwire.NewEntry(guess)
+	writeID, err := p.build(recs, prod, e.Add)
+	if err != nil {
+		return nil, 0, err
+	}
+	e.Tag(propWrite, strconv.FormatUint(writeID, 16))
+	return e, writeID, nil
+}
+
+// build maps recs to Pulsar messages, handing each to add (which may keep it, but not its
+// properties' slice, reused for the next); the first carries a new write id, returned, and
+// prod. It checks that they fit one entry.
+func (p *Partition) build(recs []records.Record, prod *partition.Producer, add func(*pulsarwire.Message)) (writeID uint64, err error) {
+	if len(recs) == 0 {
+		return 0, errors.New("append of no records")
+	}
+	hide := p.store.cfg.Faults.On(faults.HeadersHidden)
+	writeID = randomWriteID()
+	size := 0
+	var props []pulsarwire.Property
+	for i := range recs {
+		m := toWire(&recs[i], hide, props[:0])
+		if i == 0 {
+			m.Properties = append(m.Properties, pulsarwire.Property{Key: propWrite, Value: strconv.FormatUint(writeID, 16)})
+			if prod != nil {
+				m.Properties = append(m.Properties, pulsarwire.Property{Key: propProducer, Value: encodeProducer(prod)})
+			}
+		}
+		size += messageSize(&m)
+		props = m.Properties
+		add(&m)
+	}
+	if size > p.store.cfg.MaxEntryBytes {
+		return 0, fmt.Errorf("%w: %d records take about %d bytes as one Pulsar entry, over %d", partition.ErrBatchTooLarge, len(recs), size, p.store.cfg.MaxEntryBytes)
+	}
+	return writeID, nil
 }
 
 // outcome is what Pulsar answered for an entry, and its offset when known from the tip.
@@ -121,11 +130,10 @@ type outcome struct {
 
 func (p *Partition) begin(ctx context.Context, wr partition.Write, used func()) (partition.Wait, partition.Chain, error) {
 	recs, after := wr.Records, wr.After
-	msgs, writeID, size, err := p.messages(recs, wr.Producer)
+	entry, writeID, err := p.entry(recs, wr.Producer)
 	if err != nil {
 		return nil, 0, err
 	}
-	entry := wireEntry(msgs, size)
 	if wr.Compress {
 		entry.Compress()
 	}
@@ -237,7 +245,7 @@ func (p *Partition) offsetAfterAck(ctx context.Context, first pulsar.MessageID, 
 // two. An error after the entry was sent wraps errSent.
 func (p *Partition) appendOne(ctx context.Context, recs []records.Record, prod *partition.Producer) (int64, error) {
 	defer p.use()()
-	msgs, writeID, _, err := p.messages(recs, prod)
+	msgs, writeID, err := p.messages(recs, prod)
 	if err != nil {
 		return 0, err
 	}
@@ -345,12 +353,12 @@ func pendingCapacity(records int) int {
 	return c
 }
 
-// entrySize is about what a message takes in a Pulsar batch entry: its payload, key and
-// properties and the fields of its per-message metadata, rounded up.
-func entrySize(m *pulsar.ProducerMessage) int {
+// messageSize is about what a message takes in a Pulsar batch entry: its payload, key and
+// properties, with room for their framing.
+func messageSize(m *pulsarwire.Message) int {
 	n := len(m.Payload) + len(m.Key) + 40
-	for k, v := range m.Properties {
-		n += len(k) + len(v) + 8
+	for _, p := range m.Properties {
+		n += len(p.Key) + len(p.Value) + 8
 	}
 	return n
 }

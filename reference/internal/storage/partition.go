@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -160,11 +161,11 @@ func (p *Partition) runTail(run *tailRun) {
 	has := r.HasNext()
 	if has {
 		ctx, cancel := context.WithTimeout(run.ctx, p.store.cfg.OperationTimeout)
-		var msg message
-		msg, err = r.Next(ctx)
+		var s sighting
+		s, err = nextSighting(ctx, r)
 		cancel()
 		if err == nil {
-			err = p.observe(msg)
+			p.see(s)
 		}
 	}
 	if err != nil {
@@ -174,7 +175,11 @@ func (p *Partition) runTail(run *tailRun) {
 	close(run.ready)
 	stalls := 0 // reopens in a row that read nothing: an entry that cannot be read, say
 	for {
-		msg, err := r.Next(run.ctx)
+		s, err := nextSighting(run.ctx, r)
+		if errors.Is(err, errNoIndex) {
+			p.log.Error("tail reader", "err", err) // Pulsar's setting, not the reader: go on
+			continue
+		}
 		if err != nil {
 			if run.ctx.Err() != nil {
 				return
@@ -197,9 +202,7 @@ func (p *Partition) runTail(run *tailRun) {
 			continue
 		}
 		stalls = 0
-		if err := p.observe(msg); err != nil {
-			p.log.Error("tail reader", "err", err)
-		}
+		p.see(s)
 	}
 }
 
@@ -256,39 +259,41 @@ func (p *Partition) fail(run *tailRun, err error) {
 
 // observe records what the tail learned from one message.
 func (p *Partition) observe(msg message) error {
-	idx := msg.Index()
-	if idx == nil {
-		return errNoIndex
+	s, err := sightMessage(msg)
+	if err != nil {
+		return err
 	}
-	ek, b := place(msg)
-	first := int64(*idx) - b
-	w, hasWrite := writeOf(msg)
+	p.see(s)
+	return nil
+}
+
+// see records what the tail learned from one message or entry.
+func (p *Partition) see(s sighting) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.learnLocked(ek, first)
-	if hasWrite {
-		p.writes.Add(w, first)
-		for _, ch := range p.writeWaiters[w] {
+	p.learnLocked(s.ek, s.first)
+	if s.hasWrite {
+		p.writes.Add(s.write, s.first)
+		for _, ch := range p.writeWaiters[s.write] {
 			close(ch)
 		}
-		delete(p.writeWaiters, w)
+		delete(p.writeWaiters, s.write)
 	}
-	if next := int64(*idx) + 1; next > p.seenHWM {
+	if next := s.last + 1; next > p.seenHWM {
 		p.seenHWM = next
 	}
-	if next := int64(*idx) + 1; next > p.hwm {
+	if next := s.last + 1; next > p.hwm {
 		p.hwm = next
 		close(p.changed)
 		p.changed = make(chan struct{})
 	}
-	if !p.seenAny || p.lastSeen.less(ek) {
-		p.lastSeen, p.seenAny = ek, true
+	if !p.seenAny || p.lastSeen.less(s.ek) {
+		p.lastSeen, p.seenAny = s.ek, true
 	}
-	p.confirmLocked(ek, first, msg, int64(*idx))
-	if pt := publishedAt(msg); pt > p.lastPublish {
-		p.lastPublish = pt
+	p.confirmLocked(s)
+	if s.published > p.lastPublish {
+		p.lastPublish = s.published
 	}
-	return nil
 }
 
 // learnLocked remembers that entry ek starts at offset first.

@@ -91,3 +91,67 @@ func wirePosition(id pulsar.MessageID) pulsarwire.Position {
 	}
 	return pulsarwire.Position{Ledger: id.LedgerID(), Entry: id.EntryID()}
 }
+
+// headReader is a reader that can hand out whole entries' heads, their messages undecoded:
+// all the tail needs.
+type headReader interface {
+	NextHead(context.Context) (*pulsarwire.Head, error)
+}
+
+func (w wireReader) NextHead(ctx context.Context) (*pulsarwire.Head, error) { return w.r.NextHead(ctx) }
+
+// sighting is what the tail learns from one message, or from one whole entry when its reader
+// reads heads.
+type sighting struct {
+	ek        entryKey
+	first     int64 // the offset of the entry's first message
+	last      int64 // the offset of the last message seen
+	whole     bool  // last is the entry's last message
+	write     uint64
+	hasWrite  bool
+	published int64 // ms
+}
+
+// nextSighting waits for the tail's next message, or entry.
+func nextSighting(ctx context.Context, r tailReader) (sighting, error) {
+	if hr, ok := r.(headReader); ok {
+		h, err := hr.NextHead(ctx)
+		if err != nil {
+			return sighting{}, err
+		}
+		return sightHead(h)
+	}
+	msg, err := r.Next(ctx)
+	if err != nil {
+		return sighting{}, err
+	}
+	return sightMessage(msg)
+}
+
+func sightMessage(msg message) (sighting, error) {
+	idx := msg.Index()
+	if idx == nil {
+		return sighting{}, errNoIndex
+	}
+	ek, b := place(msg)
+	s := sighting{ek: ek, first: int64(*idx) - b, last: int64(*idx), published: publishedAt(msg)}
+	s.write, s.hasWrite = writeOf(msg)
+	// The entry's last message (a message outside a batch has index -1).
+	bi, size := batchOf(msg)
+	s.whole = bi < 0 || size > 0 && bi == size-1
+	return s, nil
+}
+
+func sightHead(h *pulsarwire.Head) (sighting, error) {
+	if !h.HasIndex {
+		return sighting{}, errNoIndex
+	}
+	last := int64(h.Index)
+	s := sighting{ek: entryKey{h.Pos.Ledger, h.Pos.Entry}, first: last - int64(h.Messages) + 1, last: last, whole: true,
+		published: int64(h.Published)}
+	if h.BrokerAt != 0 {
+		s.published = int64(h.BrokerAt)
+	}
+	s.write, s.hasWrite = parseWrite(h.Props)
+	return s, nil
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kbin"
 
 	"github.com/kop-conformance/kop-conformance/reference/internal/partition"
+	"github.com/kop-conformance/kop-conformance/reference/internal/pulsarwire"
 	"github.com/kop-conformance/kop-conformance/reference/records"
 )
 
@@ -38,7 +39,12 @@ func writeOf(msg message) (uint64, bool) {
 	if _, b := place(msg); b > 0 {
 		return 0, false
 	}
-	v, ok := msg.Properties()[propWrite]
+	return parseWrite(msg.Properties())
+}
+
+// parseWrite is the write id among a batch's first message's (or its entry's) properties.
+func parseWrite(props map[string]string) (uint64, bool) {
+	v, ok := props[propWrite]
 	if !ok {
 		return 0, false
 	}
@@ -79,30 +85,28 @@ func producerOf(msg message) *partition.Producer {
 	return p
 }
 
-// toMessage maps a Kafka record to a Pulsar message: key -> key, value -> payload,
-// headers -> properties, timestamp -> event time. hideHeaders is the test-only fault
-// faults.HeadersHidden: headers are written only inside the private __kafka.headers property,
-// so a native Pulsar consumer does not see them (the gateway still reads them back).
-func toMessage(r *records.Record, hideHeaders bool) *pulsar.ProducerMessage {
-	m := &pulsar.ProducerMessage{Payload: r.Value}
-	props := map[string]string{}
-	if r.Key != nil {
-		m.Key = string(r.Key)
-		if len(r.Key) == 0 {
-			props[propEmptyKey] = "1"
-		}
+// toWire maps a Kafka record to a Pulsar message: key -> key, value -> payload,
+// headers -> properties (appended to props, which the caller may reuse), timestamp -> event
+// time. hideHeaders is the test-only fault faults.HeadersHidden: headers are written only
+// inside the private __kafka.headers property, so a native Pulsar consumer does not see them
+// (the gateway still reads them back).
+func toWire(r *records.Record, hideHeaders bool, props []pulsarwire.Property) pulsarwire.Message {
+	m := pulsarwire.Message{Payload: r.Value, Key: string(r.Key), HasKey: len(r.Key) > 0}
+	if r.Key != nil && len(r.Key) == 0 {
+		props = append(props, pulsarwire.Property{Key: propEmptyKey, Value: "1"})
 	}
 	if r.Value == nil {
-		props[propNullValue] = "1"
+		props = append(props, pulsarwire.Property{Key: propNullValue, Value: "1"})
 		m.Payload = []byte{}
 	}
 	if r.Timestamp > 0 {
-		m.EventTime = time.UnixMilli(r.Timestamp)
+		m.EventTime = uint64(r.Timestamp)
 	} else {
 		// Event time 0 means "unset" in Pulsar; keep Kafka's exact value.
-		props[propTimestamp] = strconv.FormatInt(r.Timestamp, 10)
+		props = append(props, pulsarwire.Property{Key: propTimestamp, Value: strconv.FormatInt(r.Timestamp, 10)})
 	}
 	exact := len(r.Headers) > 1 || hideHeaders && len(r.Headers) > 0
+	var at map[string]int // with several headers: where each key's property is, the last value kept
 	for _, h := range r.Headers {
 		if hideHeaders {
 			continue
@@ -111,17 +115,45 @@ func toMessage(r *records.Record, hideHeaders bool) *pulsar.ProducerMessage {
 			exact = true // kept only in the exact list, never as a property of its own
 			continue
 		}
-		if _, dup := props[h.Key]; dup || h.Value == nil {
+		if h.Value == nil {
 			exact = true
 		}
-		props[h.Key] = string(h.Value)
+		if len(r.Headers) > 1 {
+			if at == nil {
+				at = make(map[string]int, len(r.Headers))
+			}
+			if i, dup := at[h.Key]; dup {
+				props[i].Value = string(h.Value)
+				continue
+			}
+			at[h.Key] = len(props)
+		}
+		props = append(props, pulsarwire.Property{Key: h.Key, Value: string(h.Value)})
 	}
 	if exact {
-		// Properties are an unordered map; keep the exact, ordered header list as well.
-		props[propHeaders] = encodeHeaders(r.Headers)
+		// Properties are unordered and unique; keep the exact, ordered header list as well.
+		props = append(props, pulsarwire.Property{Key: propHeaders, Value: encodeHeaders(r.Headers)})
 	}
-	if len(props) > 0 {
-		m.Properties = props
+	m.Properties = props
+	return m
+}
+
+// toMessage is toWire for pulsar-client-go's producer.
+func toMessage(r *records.Record, hideHeaders bool) *pulsar.ProducerMessage {
+	return producerMessage(toWire(r, hideHeaders, nil))
+}
+
+// producerMessage is w for pulsar-client-go's producer.
+func producerMessage(w pulsarwire.Message) *pulsar.ProducerMessage {
+	m := &pulsar.ProducerMessage{Payload: w.Payload, Key: w.Key}
+	if w.EventTime > 0 {
+		m.EventTime = time.UnixMilli(int64(w.EventTime))
+	}
+	if len(w.Properties) > 0 {
+		m.Properties = make(map[string]string, len(w.Properties))
+		for _, p := range w.Properties {
+			m.Properties[p.Key] = p.Value
+		}
 	}
 	return m
 }

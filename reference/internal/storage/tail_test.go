@@ -11,6 +11,7 @@ import (
 	"github.com/apache/pulsar-client-go/pulsar"
 
 	"github.com/kop-conformance/kop-conformance/reference/internal/partition"
+	"github.com/kop-conformance/kop-conformance/reference/internal/pulsarwire"
 )
 
 // tailMessage is a message at an entry with a broker index.
@@ -304,5 +305,60 @@ func TestATailThatKeepsFailingBacksOff(t *testing.T) {
 	// 0, 0.2, 0.6 and 1.2 s: at most 4 opens in the first second (thousands without the pause).
 	if n := opens.Load(); n < 2 || n > 5 {
 		t.Fatalf("%d opens in a second, want 2 to 5", n)
+	}
+}
+
+// fakeHeads plays the gateway's own reader, read by heads: it hands out heads, then waits.
+type fakeHeads struct {
+	t     *testing.T
+	heads []*pulsarwire.Head
+}
+
+func (r *fakeHeads) HasNext() bool { return len(r.heads) > 0 }
+func (r *fakeHeads) Close()        {}
+func (r *fakeHeads) Next(context.Context) (message, error) {
+	r.t.Error("a tail that can read heads decoded messages")
+	return nil, errors.New("not read by messages")
+}
+func (r *fakeHeads) NextHead(ctx context.Context) (*pulsarwire.Head, error) {
+	if len(r.heads) > 0 {
+		h := r.heads[0]
+		r.heads = r.heads[1:]
+		return h, nil
+	}
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// A tail that reads whole entries' heads learns what it learned from their messages: each
+// entry's first offset, the write id it carries, the high watermark, the tip and the latest
+// publish time; an entry without an index is logged and passed over.
+func TestTheTailLearnsFromHeads(t *testing.T) {
+	s := testStore()
+	s.cfg.OperationTimeout = time.Second
+	heads := &fakeHeads{t: t, heads: []*pulsarwire.Head{
+		{Pos: pulsarwire.Position{Ledger: 7, Entry: 3}, Messages: 3, Index: 4, HasIndex: true, Published: 100},
+		{Pos: pulsarwire.Position{Ledger: 7, Entry: 4}, Messages: 1},
+		{Pos: pulsarwire.Position{Ledger: 7, Entry: 5}, Messages: 2, Index: 6, HasIndex: true, Published: 200, BrokerAt: 900,
+			Props: map[string]string{propWrite: "c3"}},
+	}}
+	s.newTail = func(string, pulsar.MessageID) (tailReader, error) { return heads, nil }
+	p := newPartition(s, partition.TP{Topic: "t"})
+	defer p.close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if got, err := p.offsetOfWrite(ctx, 0xc3); err != nil || got != 5 {
+		t.Fatalf("the write id of entry 7:5: offset %d, %v; want 5", got, err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	first3, ok3 := p.entries.Get(entryKey{7, 3})
+	first5, ok5 := p.entries.Get(entryKey{7, 5})
+	if !ok3 || first3 != 2 || !ok5 || first5 != 5 || p.hwm != 7 || p.seenHWM != 7 {
+		t.Fatalf("learned 7:3 at %d (%v), 7:5 at %d (%v), high watermark %d (seen %d); want 2, 5 and 7",
+			first3, ok3, first5, ok5, p.hwm, p.seenHWM)
+	}
+	if !p.tipKnown || p.tip != (entryKey{7, 5}) || p.tipNext != 7 || p.lastPublish != 900 {
+		t.Fatalf("tip %v (known %v) next %d, last publish %d; want 7:5, 7 and the broker's 900", p.tip, p.tipKnown, p.tipNext, p.lastPublish)
 	}
 }

@@ -62,25 +62,26 @@ func (p *Partition) advanceTipLocked(ek entryKey, next int64) {
 }
 
 // confirmLocked is the tail's part: it checks an answer given from the tip, and moves the tip
-// to an entry once it has seen the entry's last message (idx, the broker's index of msg).
-func (p *Partition) confirmLocked(ek entryKey, first int64, msg message, idx int64) {
+// to an entry once it has seen the entry's last message.
+func (p *Partition) confirmLocked(s sighting) {
+	ek := s.ek
 	if p.predicted != nil {
-		if want, ok := p.predicted.Get(ek); ok && want != first {
+		if want, ok := p.predicted.Get(ek); ok && want != s.first {
 			p.log.Error("an append was answered with a wrong offset; answering from the tail from now on",
-				"entry", ek, "answered", want, "stored", first)
+				"entry", ek, "answered", want, "stored", s.first)
 			p.noPredict = true
 		}
 	}
-	// The entry's last message (a message outside a batch has index -1); a batch of unknown
-	// size never moves the tip, which then waits for an append that learned its own offset.
-	if b, size := batchOf(msg); b < 0 || size > 0 && b == size-1 {
-		if p.tipKnown && p.tip == ek && p.tipNext != idx+1 && !p.noPredict {
+	// A batch of unknown size never moves the tip, which then waits for an append that
+	// learned its own offset.
+	if s.whole {
+		if p.tipKnown && p.tip == ek && p.tipNext != s.last+1 && !p.noPredict {
 			// The tip's own end was answered from the entry before it: the next answer would
 			// be wrong too.
 			p.log.Error("an append's records were counted wrongly; answering from the tail from now on",
-				"entry", ek, "counted_to", p.tipNext, "stored_to", idx+1)
+				"entry", ek, "counted_to", p.tipNext, "stored_to", s.last+1)
 			p.noPredict = true
 		}
-		p.advanceTipLocked(ek, idx+1)
+		p.advanceTipLocked(ek, s.last+1)
 	}
 }
