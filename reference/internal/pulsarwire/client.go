@@ -18,7 +18,11 @@ type Client struct {
 	timeout time.Duration
 	log     *slog.Logger
 
-	ids atomic.Uint64 // producer and request ids
+	ids  atomic.Uint64 // producer and request ids
+	held atomic.Int64  // bytes the readers hold in entries not yet read
+	// readerBytes and clientBytes bound what one reader, and all together, hold (Reader).
+	readerBytes int
+	clientBytes int64
 
 	mu     sync.Mutex
 	conns  map[connKey]*conn
@@ -43,7 +47,7 @@ func NewClient(serviceURL, token string, timeout time.Duration, log *slog.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Client{addr: addr, token: token, timeout: timeout, log: log,
+	return &Client{addr: addr, token: token, timeout: timeout, log: log, readerBytes: readerBytes, clientBytes: clientBytes,
 		conns: map[connKey]*conn{}, dials: map[connKey]*dialing{}}, nil
 }
 

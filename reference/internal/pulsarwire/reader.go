@@ -28,13 +28,19 @@ func (p Position) before(q Position) bool {
 
 // Reader reads one topic in order, from a position on, on a non-durable subscription of its
 // own. It hands out each entry's messages decoded in the caller's goroutine; the connection's
-// reader only routes frames, never more than the permits given, so it never waits for a slow
-// reader.
+// reader only routes frames, never more than the entries asked for, so it never waits for a
+// slow reader.
 //
-// The permits (how many messages the broker may send ahead) start at 4 and double each
-// time Next finds nothing waiting, up to queue: a reader that is read fast prefetches a whole
-// queue, while one opened for a message or two and then left idle (a cursor kept for a fetch
-// that may follow) holds little.
+// Flow control counts entries. Pulsar's permits count messages, but a broker reads as many
+// entries as a consumer has permits (up to a hundred at a time), whatever each holds: a reader
+// that gave back the permits of a batch of a hundred messages would be sent up to a hundred
+// batches. So the reader keeps the broker's permits (those given less the messages received)
+// no higher than the entries it wants in flight, giving back a batch's surplus messages with
+// them. It wants its window of entries (4 at first, doubling each time Next finds nothing
+// waiting, up to queue): a reader read fast prefetches more, one opened for an entry or two
+// and then left idle (a cursor kept for a fetch that may follow) holds little. Bytes bound it
+// too: no more entries than readerBytes buys at their average size, and only one at a time
+// while the client's readers together hold over clientBytes unread.
 //
 // Like the producer it has no reconnect: a lost connection, the broker closing the
 // subscription (an unload) or an entry that does not decode ends it, and Next returns why
@@ -44,24 +50,34 @@ type Reader struct {
 	cn    *conn
 	id    uint64
 	topic string
-	queue int           // the most permits given
+	queue int           // the most entries wanted in flight
 	wake  chan struct{} // a frame arrived or the reader ended
 
-	mu     sync.Mutex
-	frames []frame // arrived, not yet read: never more than the permits given
-	err    error   // why the reader ended
+	mu       sync.Mutex
+	frames   []frame // arrived, not yet read: never more than the entries asked for
+	received int     // messages in the frames that arrived, all told
+	held     int     // bytes of frames not yet read
+	avg      int     // the entries' average size (bytes), 0 before the first
+	err      error   // why the reader ended
 
 	// Next's own: one caller at a time.
 	batch     []Received
 	from      Position // messages of entries before it are dropped (an inclusive start)
 	fromBatch int32    // and the messages of entry from before this batch index
-	owed      int      // permits of the entries handed out, given back when more is needed
 	seen      Position // the last entry handed out, or just before the start
-	window    int      // the permits given (read ones are given back)
-	consumed  int      // messages read since the last flow
+	acked     Position // the last entry acknowledged
+	window    int      // entries wanted in flight, before the bounds of bytes
+	given     int      // permits given, all told
 }
 
-// firstWindow is the permits a reader starts with (or its queue, when smaller).
+// Bounds on what readers hold in entries that arrived and are not yet read (a client's
+// defaults).
+const (
+	readerBytes = 2 << 20
+	clientBytes = 32 << 20
+)
+
+// firstWindow is the entries a reader wants at first (or its queue, when smaller).
 const firstWindow = 4
 
 type frame struct {
@@ -106,6 +122,7 @@ func (c *Client) subscribe(ctx context.Context, topic string, start Position, qu
 	id, rid := c.ids.Add(1), c.ids.Add(1)
 	r := &Reader{c: c, cn: cn, id: id, topic: topic, queue: queue, window: min(queue, firstWindow),
 		wake: make(chan struct{}, 1), from: start, seen: Position{start.Ledger, start.Entry - 1}}
+	r.given, r.acked = r.window, Earliest
 	if start == Latest {
 		// Nothing to drop, and nothing read yet: the broker starts after the last entry.
 		r.from, r.seen = Earliest, Earliest
@@ -189,10 +206,18 @@ func (r *Reader) arrived(cmd msg, data []byte) {
 		r.fail(fmt.Errorf("message on %s: %w", r.topic, err))
 		return
 	}
+	n := messagesIn(data)
 	r.mu.Lock()
 	over := len(r.frames) >= r.queue // every entry takes a permit at least
 	if !over && r.err == nil {
 		r.frames = append(r.frames, frame{pos: Position{int64(id.uint(1)), int64(id.uint(2))}, data: data})
+		r.received += n
+		r.hold(len(data))
+		if r.avg == 0 {
+			r.avg = len(data)
+		} else {
+			r.avg += (len(data) - r.avg) / 8
+		}
 	}
 	r.mu.Unlock()
 	if over {
@@ -220,6 +245,7 @@ func (r *Reader) take() (frame, bool, error) {
 	f := r.frames[0]
 	r.frames[0] = frame{}
 	r.frames = r.frames[1:]
+	r.hold(-len(f.data))
 	if len(r.frames) == 0 {
 		r.frames = nil // let the array go: an idle reader keeps nothing
 	}
@@ -235,11 +261,11 @@ func (r *Reader) Next(ctx context.Context) (*Received, error) {
 		if err != nil {
 			return nil, err
 		}
-		msgs, n, err := decodeEntry(f.pos, f.data)
+		msgs, _, err := decodeEntry(f.pos, f.data)
 		if err != nil {
 			return nil, r.failEntry(f.pos, err)
 		}
-		if !r.settle(f.pos, n) {
+		if !r.settle(f.pos) {
 			continue
 		}
 		if f.pos == r.from && r.fromBatch > 0 {
@@ -267,7 +293,7 @@ func (r *Reader) NextHead(ctx context.Context) (*Head, error) {
 		if err != nil {
 			return nil, r.failEntry(f.pos, err)
 		}
-		if r.settle(f.pos, int(h.Messages)) {
+		if r.settle(f.pos) {
 			return &h, nil
 		}
 	}
@@ -277,10 +303,7 @@ func (r *Reader) NextHead(ctx context.Context) (*Head, error) {
 // arrived before the reader ended is still returned.
 func (r *Reader) nextFrame(ctx context.Context) (frame, error) {
 	for {
-		if r.owed > 0 {
-			r.credit(r.owed, r.seen)
-			r.owed = 0
-		}
+		r.topUp()
 		f, ok, err := r.take()
 		if ok {
 			return f, nil
@@ -288,7 +311,10 @@ func (r *Reader) nextFrame(ctx context.Context) (frame, error) {
 		if err != nil {
 			return frame{}, err
 		}
-		r.grow()
+		if r.Received() > 0 {
+			r.window = min(2*r.window, r.queue) // read faster than it arrives: want more
+			r.topUp()
+		}
 		select {
 		case <-r.wake:
 		case <-ctx.Done():
@@ -304,47 +330,75 @@ func (r *Reader) failEntry(pos Position, err error) error {
 	return err
 }
 
-// settle accounts for the entry at pos, holding n messages, as read, and says whether it is
-// at or after the start (an earlier one is dropped).
-func (r *Reader) settle(pos Position, n int) bool {
-	r.owed += n
-	if r.queue > 1 {
-		// Given back at once, so the broker sends the next entries while these are read;
-		// a probe (a queue of one) asks for the next only when it needs it.
-		r.credit(r.owed, pos)
-		r.owed = 0
-	}
+// settle accounts for the entry at pos as read, and says whether it is at or after the start
+// (an earlier one is dropped). A reader with a queue asks for the next entries at once, so
+// the broker sends them while these are read; a probe (a queue of one) asks for the next only
+// when it needs it.
+func (r *Reader) settle(pos Position) bool {
 	if r.seen.before(pos) {
 		r.seen = pos
+	}
+	if r.queue > 1 {
+		r.topUp()
 	}
 	return !pos.before(r.from)
 }
 
-// grow doubles the permits, up to the queue: Next found nothing waiting.
-func (r *Reader) grow() {
-	more := min(r.window, r.queue-r.window)
-	if more <= 0 || r.Err() != nil {
-		return
-	}
-	r.window += more
-	r.cn.write(flowFrame(r.id, more)) // best effort, as credit
+// Received is the messages that arrived, all told.
+func (r *Reader) Received() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.received
 }
 
-// credit gives the broker back the permits of n messages read, half a window at a time, with
-// a cumulative acknowledgement so the subscription does not hold entries it has passed.
-func (r *Reader) credit(n int, pos Position) {
-	r.consumed += n
-	if r.consumed < max(r.window/2, 1) || r.Err() != nil {
+// wanted is the entries the reader wants in flight, for entries of avg bytes.
+func (r *Reader) wanted(avg int) int {
+	k := r.window
+	if avg > 0 {
+		k = min(k, max(r.c.readerBytes/avg, 1))
+	}
+	if r.c.held.Load() > r.c.clientBytes {
+		k = 1
+	}
+	return k
+}
+
+// topUp asks the broker for the entries wanted beyond those that arrived, with a cumulative
+// acknowledgement of what was read so the subscription does not hold entries it has passed.
+func (r *Reader) topUp() {
+	r.mu.Lock()
+	waiting, received, avg, ended := len(r.frames), r.received, r.avg, r.err != nil
+	r.mu.Unlock()
+	if ended {
 		return
 	}
-	permits := r.consumed
-	r.consumed = 0
-	ack := putVarint(nil, 1, r.id)
-	ack = putVarint(ack, 2, 1) // cumulative
-	ack = putBytes(ack, 3, putVarint(putVarint(nil, 1, uint64(pos.Ledger)), 2, uint64(pos.Entry)))
+	// The broker has at most given-received permits (less what is on its way): raise them to
+	// the entries missing, once half the wanted ones are and that takes as many permits, so a
+	// FLOW carries several. With nothing waiting, all are missing and the broker's permits are
+	// either not above zero (so it gets at least the wanted entries) or it is sending: neither
+	// end waits for the other.
+	k := r.wanted(avg)
+	missing := k - waiting
+	permits := missing - (r.given - received)
+	if missing < max(k/2, 1) || permits < max(k/2, 1) {
+		return
+	}
+	r.given += permits
 	// Both best effort: a failed write fails the connection, and with it this reader.
-	r.cn.write(simpleFrame(baseCommand(cmdAck, ack)))
+	if r.seen.Entry >= 0 && r.acked.before(r.seen) {
+		r.acked = r.seen
+		ack := putVarint(nil, 1, r.id)
+		ack = putVarint(ack, 2, 1) // cumulative
+		ack = putBytes(ack, 3, putVarint(putVarint(nil, 1, uint64(r.seen.Ledger)), 2, uint64(r.seen.Entry)))
+		r.cn.write(simpleFrame(baseCommand(cmdAck, ack)))
+	}
 	r.cn.write(flowFrame(r.id, permits))
+}
+
+// hold counts n more bytes held unread (n < 0: fewer), with r.mu held.
+func (r *Reader) hold(n int) {
+	r.held += n
+	r.c.held.Add(int64(n))
 }
 
 // Err is why the reader ended, or nil.
@@ -362,9 +416,6 @@ func (r *Reader) fail(err error) {
 		return
 	}
 	r.err = err
-	if errors.Is(err, ErrReaderClosed) {
-		r.frames = nil // nobody will read them
-	}
 	r.mu.Unlock()
 	r.signal()
 	r.cn.mu.Lock()
@@ -378,5 +429,11 @@ func (r *Reader) fail(err error) {
 	}
 }
 
-// Close ends the reader.
-func (r *Reader) Close() { r.fail(ErrReaderClosed) }
+// Close ends the reader; what it held is let go.
+func (r *Reader) Close() {
+	r.fail(ErrReaderClosed)
+	r.mu.Lock()
+	r.frames = nil // nobody will read them
+	r.hold(-r.held)
+	r.mu.Unlock()
+}

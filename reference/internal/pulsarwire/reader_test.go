@@ -6,10 +6,12 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"net"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -463,29 +465,161 @@ func TestPositionOrder(t *testing.T) {
 	}
 }
 
-// The permits start at a few and double each time Next finds nothing waiting, up to the
-// queue: an idle reader holds little, a busy one prefetches its whole queue.
+// bigBatch is an entry of n messages of 5 bytes, as the broker stores it.
+func bigBatch(n int, index int64) []byte {
+	e := NewEntry(n * 16)
+	for i := range n {
+		e.Add(&Message{Payload: []byte(fmt.Sprintf("m%04d", i))})
+	}
+	return stored(index, e.metadata("producer", 0, 5000), e.payload)
+}
+
+// readAll reads entries whole batches of n messages on r, slowly, counting them in consumed.
+func readAll(t *testing.T, r *Reader, entries, n int, consumed *atomic.Int64) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		for i := range entries * n {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			m, err := r.Next(ctx)
+			cancel()
+			if err == nil && (m.Pos != Position{7, int64(i / n)} || m.BatchIdx != int32(i%n)) {
+				err = fmt.Errorf("message %d read at %v/%d", i, m.Pos, m.BatchIdx)
+			}
+			if err != nil {
+				done <- err
+				return
+			}
+			if i%n == n-1 {
+				consumed.Add(1)
+				time.Sleep(time.Millisecond) // slower than the broker
+			}
+		}
+		done <- nil
+	}()
+	return done
+}
+
+// dispatch plays Pulsar's dispatcher for a non-durable reader: on permits it reads as many
+// entries as it has permits (up to a hundred), sends them all, takes each one's messages off
+// the permits, and reads again while some are left. It returns the most entries that were
+// sent and not yet read at once.
+func dispatch(t *testing.T, b *fakeBroker, entries, n int, consumed *atomic.Int64, done <-chan error) int64 {
+	avail, sent, most := 0, 0, int64(0)
+	for {
+		select {
+		case f := <-b.flows:
+			avail += int(f.permits)
+		case <-b.acks:
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sent != entries {
+				t.Fatalf("read everything with %d of %d entries sent", sent, entries)
+			}
+			return most
+		case <-time.After(10 * time.Second):
+			t.Fatalf("stuck after %d entries sent, %d read, %d permits", sent, consumed.Load(), avail)
+		}
+		for avail > 0 && sent < entries {
+			read := min(avail, 100, entries-sent)
+			for range read {
+				b.deliver(0, Position{7, int64(sent)}, bigBatch(n, int64((sent+1)*n-1)))
+				sent++
+				avail -= n
+				most = max(most, int64(sent)-consumed.Load())
+			}
+		}
+	}
+}
+
+// Permits count messages but a broker reads entries by them: a reader asks for entries, so
+// batches of fifty messages do not bring it fifty times the entries it wants, however far its
+// window has grown.
+func TestAReaderAsksForEntriesNotMessages(t *testing.T) {
+	const entries, n, queue = 60, 50, 16
+	b := newBroker(t)
+	r := openReader(t, b, Position{7, 0}, queue)
+	var consumed atomic.Int64
+	if most := dispatch(t, b, entries, n, &consumed, readAll(t, r, entries, n, &consumed)); most > queue {
+		t.Fatalf("%d entries in flight at once, over the queue of %d", most, queue)
+	}
+}
+
+// Its bytes bound a reader too: however long its queue, it wants no more entries than its
+// share of bytes buys at their average size (after the first few).
+func TestAReaderHoldsNoMoreThanItsBytesBuy(t *testing.T) {
+	const entries, n = 60, 50
+	b := newBroker(t)
+	c, err := NewClient(b.url(), "", 5*time.Second, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	c.readerBytes = 3 * len(bigBatch(n, 0))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	r, err := c.Reader(ctx, "persistent://t/n/topic", Position{7, 0}, 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	var consumed atomic.Int64
+	if most := dispatch(t, b, entries, n, &consumed, readAll(t, r, entries, n, &consumed)); most > firstWindow {
+		t.Fatalf("%d entries in flight at once; want at most the %d of the first window (3 after it)", most, firstWindow)
+	}
+	// And while the client's readers together hold over their budget, each wants one entry.
+	avg := len(bigBatch(n, 0))
+	if k := r.wanted(avg); k != 3 {
+		t.Fatalf("wants %d entries, want 3", k)
+	}
+	c.held.Store(c.clientBytes + 1)
+	if k := r.wanted(avg); k != 1 {
+		t.Fatalf("wants %d entries with the client over its budget, want 1", k)
+	}
+}
+
+// The window starts at a few entries and doubles each time Next finds nothing waiting once
+// something arrived, up to the queue: an idle reader holds little, a busy one prefetches its
+// whole queue.
 func TestReaderWindowGrowsWhenReadFast(t *testing.T) {
 	b := newBroker(t)
 	r := openReader(t, b, Earliest, 20)
-	var got []uint64
-	got = append(got, waitFlow(t, b).permits)
-	for i := range 3 {
-		done := make(chan struct{})
-		go func() { defer close(done); next(t, r); next(t, r) }()
-		got = append(got, waitFlow(t, b).permits) // Next waited: the window grew
-		b.deliver(0, Position{7, int64(i)}, batchEntry(i, int64(2*i+1)))
-		<-done
+	if f := waitFlow(t, b); f.permits != 4 {
+		t.Fatalf("first flow %+v, want 4 permits", f)
 	}
-	select {
-	case f := <-b.flows:
-		got = append(got, f.permits)
-	case <-time.After(100 * time.Millisecond):
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := r.Next(gone); err == nil || r.window != 4 {
+		t.Fatalf("an empty read before any entry: %v, window %d; want the first window kept", err, r.window)
 	}
-	// 4, then +4 (8), +8 (16), +4 (the queue's 20), then nothing more: six messages read of a
-	// window of 20 give nothing back yet.
-	if !reflect.DeepEqual(got, []uint64{4, 4, 8, 4}) {
-		t.Fatalf("flows %v, want [4 4 8 4]", got)
+	b.deliver(0, Position{7, 0}, batchEntry(0, 1))
+	next(t, r)
+	next(t, r)
+	var got []int
+	for range 4 {
+		if _, err := r.Next(gone); err == nil {
+			t.Fatal("read with nothing sent")
+		}
+		got = append(got, r.window)
+	}
+	if !reflect.DeepEqual(got, []int{8, 16, 20, 20}) {
+		t.Fatalf("windows %v, want [8 16 20 20]", got)
+	}
+	// The broker was asked for the entries wanted, half a window at a time: the 2 permits
+	// of the entry read, then 4 and 8 as the window grew; at 20 it still had 16 of them.
+	var flows []uint64
+	for {
+		select {
+		case f := <-b.flows:
+			flows = append(flows, f.permits)
+			continue
+		case <-time.After(100 * time.Millisecond):
+		}
+		break
+	}
+	if !reflect.DeepEqual(flows, []uint64{2, 4, 8}) {
+		t.Fatalf("flows %v after the first, want [2 4 8]", flows)
 	}
 }
 

@@ -170,6 +170,44 @@ func parseEntry(pos Position, b []byte) (e parsed, err error) {
 	return e, nil
 }
 
+// messagesIn is the messages an entry holds, read from its headers alone for flow control:
+// 1 when they do not say (decoding the entry will tell why).
+func messagesIn(b []byte) int {
+	if len(b) >= 6 && b[0] == 0x0e && b[1] == 0x02 {
+		size := binary.BigEndian.Uint32(b[2:])
+		if uint64(len(b)-6) < uint64(size) {
+			return 1
+		}
+		b = b[6+size:]
+	}
+	if len(b) >= 6 && b[0] == 0x0e && b[1] == 0x01 {
+		b = b[6:]
+	}
+	if len(b) < 4 || uint64(len(b)-4) < uint64(binary.BigEndian.Uint32(b)) {
+		return 1
+	}
+	b = b[4 : 4+binary.BigEndian.Uint32(b)]
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return 1
+		}
+		b = b[n:]
+		if num == 11 && typ == protowire.VarintType {
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 || v < 1 || v > maxBatch {
+				return 1
+			}
+			return int(v)
+		}
+		if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+			return 1
+		}
+		b = b[n:]
+	}
+	return 1
+}
+
 // decodeHead reads one entry's head; the payload is read only for a batch without properties
 // of its own, for its first message's.
 func decodeHead(pos Position, b []byte) (Head, error) {
