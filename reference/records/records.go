@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"slices"
 
 	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
@@ -272,22 +273,16 @@ func AppendBatch(dst []byte, recs []Record) []byte {
 			maxTS = r.Timestamp
 		}
 	}
-	var body []byte
-	for _, r := range recs {
-		kr := kmsg.Record{
-			TimestampDelta64: r.Timestamp - firstTS,
-			OffsetDelta:      int32(r.Offset - base),
-			Key:              r.Key,
-			Value:            r.Value,
-		}
-		for _, h := range r.Headers {
-			kr.Headers = append(kr.Headers, kmsg.Header{Key: h.Key, Value: h.Value})
-		}
-		body = appendRecord(body, &kr)
+	// The batch is encoded in place: its header (length and CRC filled in last), then each
+	// record with a length worked out beforehand, so nothing is encoded twice or copied.
+	size := batchHeaderLen
+	for i := range recs {
+		size += len(recs[i].Key) + len(recs[i].Value) + 16
 	}
+	start := len(dst)
+	dst = slices.Grow(dst, size)
 	b := kmsg.RecordBatch{
 		FirstOffset:          base,
-		Length:               int32(batchHeaderLen - 12 + len(body)),
 		PartitionLeaderEpoch: -1,
 		Magic:                2,
 		LastOffsetDelta:      int32(recs[len(recs)-1].Offset - base),
@@ -297,20 +292,42 @@ func AppendBatch(dst []byte, recs []Record) []byte {
 		ProducerEpoch:        -1,
 		FirstSequence:        -1,
 		NumRecords:           int32(len(recs)),
-		Records:              body,
 	}
-	start := len(dst)
 	dst = b.AppendTo(dst)
+	var hs []kmsg.Header
+	for _, r := range recs {
+		kr := kmsg.Record{
+			TimestampDelta64: r.Timestamp - firstTS,
+			OffsetDelta:      int32(r.Offset - base),
+			Key:              r.Key,
+			Value:            r.Value,
+		}
+		hs = hs[:0]
+		for _, h := range r.Headers {
+			hs = append(hs, kmsg.Header{Key: h.Key, Value: h.Value})
+		}
+		kr.Headers = hs
+		kr.Length = recordLength(&kr)
+		dst = kr.AppendTo(dst)
+	}
+	binary.BigEndian.PutUint32(dst[start+8:], uint32(len(dst)-start-12))
 	crc := crc32.Checksum(dst[start+21:], crc32c)
 	binary.BigEndian.PutUint32(dst[start+17:], crc)
 	return dst
 }
 
-// appendRecord encodes r with its varint length prefix computed from the encoded body.
-func appendRecord(dst []byte, r *kmsg.Record) []byte {
-	r.Length = 0
-	tmp := r.AppendTo(nil)[1:] // a zero length encodes as one byte
-	r.Length = int32(len(tmp))
-	dst = kbin.AppendVarint(dst, r.Length)
-	return append(dst, tmp...)
+// recordLength is the encoded length of r after its length prefix.
+func recordLength(r *kmsg.Record) int32 {
+	bytesLen := func(b []byte) int {
+		if b == nil {
+			return kbin.VarintLen(-1)
+		}
+		return kbin.VarintLen(int32(len(b))) + len(b)
+	}
+	n := 1 + kbin.VarlongLen(r.TimestampDelta64) + kbin.VarintLen(r.OffsetDelta) + bytesLen(r.Key) + bytesLen(r.Value) +
+		kbin.VarintLen(int32(len(r.Headers)))
+	for _, h := range r.Headers {
+		n += kbin.VarintLen(int32(len(h.Key))) + len(h.Key) + bytesLen(h.Value)
+	}
+	return int32(n)
 }

@@ -160,7 +160,14 @@ func (s *Server) fetchPartition(ctx context.Context, tp partition.TP, offset int
 		rp.ErrorCode = kerr.KafkaStorageError.Code
 		return nil, 0
 	}
-	buf := []byte{}
+	size := 0 // about what the batches take, so the buffer is not grown through copies
+	for _, b := range batches {
+		size += 61
+		for _, r := range b.Records {
+			size += len(r.Key) + len(r.Value) + 16
+		}
+	}
+	buf := make([]byte, 0, size)
 	for i, b := range batches {
 		if i == 0 && len(b.Records) > 1 && s.cfg.Faults.On(faults.ReorderRecords) {
 			swapContent(&b.Records[0], &b.Records[1])
