@@ -179,14 +179,9 @@ func simpleFrame(cmd []byte) []byte {
 	return append(f, cmd...)
 }
 
-// payloadFrame is a frame of a command with a message: [total size][command size][command]
-// [magic 0x0e01][CRC32-C of what follows][metadata size][metadata][payload].
-func payloadFrame(cmd, metadata, payload []byte) []byte {
-	return append(payloadHead(cmd, metadata, payload), payload...)
-}
-
-// payloadHead is payloadFrame without its payload, to be written before it: the payload
-// need not be copied.
+// payloadHead is a frame of a command with a message, [total size][command size][command]
+// [magic 0x0e01][CRC32-C of what follows][metadata size][metadata][payload], without its
+// payload: the payload is written after it, not copied.
 func payloadHead(cmd, metadata, payload []byte) []byte {
 	total := 4 + len(cmd) + 2 + 4 + 4 + len(metadata) + len(payload)
 	f := make([]byte, 0, 4+total-len(payload))

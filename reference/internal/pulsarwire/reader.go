@@ -37,10 +37,12 @@ func (p Position) before(q Position) bool {
 // batches. So the reader keeps the broker's permits (those given less the messages received)
 // no higher than the entries it wants in flight, giving back a batch's surplus messages with
 // them. It wants its window of entries (4 at first, doubling each time Next finds nothing
-// waiting, up to queue): a reader read fast prefetches more, one opened for an entry or two
-// and then left idle (a cursor kept for a fetch that may follow) holds little. Bytes bound it
-// too: no more entries than readerBytes buys at their average size, and only one at a time
-// while the client's readers together hold over clientBytes unread.
+// waiting once an entry arrived, up to queue): a reader read fast prefetches more, one opened
+// for an entry or two and then left idle (a cursor kept for a fetch that may follow) holds
+// little. Bytes bound it too, as well as sizes seen so far tell: no more entries than
+// readerBytes buys at their average size, and only one at a time while the client's readers
+// together hold over clientBytes unread. Permits given are not taken back, so entries much
+// larger than those before them can take a reader past its bytes for a while.
 //
 // Like the producer it has no reconnect: a lost connection, the broker closing the
 // subscription (an unload) or an entry that does not decode ends it, and Next returns why
@@ -87,7 +89,7 @@ type frame struct {
 
 // Reader opens a reader on topic (a full persistent:// name) at start, inclusive: the first
 // message returned is start's first, or the topic's first (Earliest) or its last message
-// (Latest; on an empty topic, the first written after the open). queue is how many messages
+// (Latest; on an empty topic, the first written after the open). queue is how many entries
 // the broker may send ahead.
 func (c *Client) Reader(ctx context.Context, topic string, start Position, queue int) (*Reader, error) {
 	queue = max(queue, 1)

@@ -102,9 +102,10 @@ type Head struct {
 
 // parsed is an entry with its headers read: the payload is still as stored.
 type parsed struct {
-	head    Head
+	head    Head // without Props
 	batched bool
 	md      msg
+	mdRaw   []byte // the MessageMetadata as stored, for its properties
 	payload []byte
 }
 
@@ -144,8 +145,8 @@ func parseEntry(pos Position, b []byte) (e parsed, err error) {
 	if uint64(len(b)-4) < uint64(size) {
 		return e, errShortEntry
 	}
-	raw := b[4 : 4+size]
-	if e.md, err = decode(raw); err != nil {
+	e.mdRaw = b[4 : 4+size]
+	if e.md, err = decode(e.mdRaw); err != nil {
 		return e, fmt.Errorf("message metadata: %w", err)
 	}
 	e.payload = b[4+size:]
@@ -163,9 +164,6 @@ func parseEntry(pos Position, b []byte) (e parsed, err error) {
 			return e, fmt.Errorf("batch of %d messages", n)
 		}
 		e.head.Messages = int32(n)
-	}
-	if e.head.Props, err = properties(raw, 4); err != nil {
-		return e, err
 	}
 	return e, nil
 }
@@ -212,7 +210,10 @@ func messagesIn(b []byte) int {
 // of its own, for its first message's.
 func decodeHead(pos Position, b []byte) (Head, error) {
 	e, err := parseEntry(pos, b)
-	if err != nil || !e.batched || len(e.head.Props) > 0 {
+	if err != nil {
+		return e.head, err
+	}
+	if e.head.Props, err = properties(e.mdRaw, 4); err != nil || !e.batched || len(e.head.Props) > 0 {
 		return e.head, err
 	}
 	payload, err := decompress(e.md.uint(8), int(e.md.uint(9)), e.payload)
@@ -240,7 +241,10 @@ func decodeEntry(pos Position, b []byte) (out []Received, n int, err error) {
 	}
 	if !e.batched { // one unbatched message
 		m := Received{Pos: pos, BatchSize: 1, index: h.Index, hasIndex: h.HasIndex, brokerAt: h.BrokerAt, key: e.md.str(6),
-			eventTime: e.md.uint(12), published: h.Published, payload: payload, props: h.Props}
+			eventTime: e.md.uint(12), published: h.Published, payload: payload}
+		if m.props, err = properties(e.mdRaw, 4); err != nil {
+			return nil, 0, err
+		}
 		return []Received{m}, 1, nil
 	}
 	n = int(h.Messages)

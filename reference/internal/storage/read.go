@@ -163,12 +163,13 @@ func (p *Partition) openNear(ctx context.Context, offset int64) (*cursor, error)
 	return p.openCursor(ctx, start, next)
 }
 
-// openCursor opens a reader for sequential fetches (it prefetches up to 500 messages).
+// openCursor opens a reader for sequential fetches (it prefetches up to 500 entries, within
+// its bytes: pulsarwire.Reader).
 func (p *Partition) openCursor(ctx context.Context, start pulsar.MessageID, next int64) (*cursor, error) {
 	return p.openReader(start, next, 500)
 }
 
-// openProbe opens a reader that wants one message: it prefetches no more than that, which
+// openProbe opens a reader that wants one entry: it prefetches no more than that, which
 // matters when records are megabytes.
 func (p *Partition) openProbe(start pulsar.MessageID) (*cursor, error) {
 	return p.openReader(start, 0, 1)

@@ -53,3 +53,24 @@ func TestHeadersAsProperties(t *testing.T) {
 		}
 	}
 }
+
+// On the wire a header key given twice is one property, with the last value, and the exact
+// header list keeps both; the gateway's own properties come once each.
+func TestToWireDuplicateHeaders(t *testing.T) {
+	rec := records.Record{Timestamp: -1, Key: []byte{}, Value: nil,
+		Headers: []records.Header{{Key: "a", Value: []byte("1")}, {Key: "b", Value: nil}, {Key: "a", Value: []byte("2")}}}
+	m := toWire(&rec, false, nil)
+	got := map[string][]string{}
+	for _, p := range m.Properties {
+		got[p.Key] = append(got[p.Key], p.Value)
+	}
+	hs, err := decodeHeaders(got[propHeaders][0])
+	if err != nil || !reflect.DeepEqual(hs, rec.Headers) {
+		t.Fatalf("exact headers %+v, %v; want %+v", hs, err, rec.Headers)
+	}
+	delete(got, propHeaders)
+	want := map[string][]string{"a": {"2"}, "b": {""}, propEmptyKey: {"1"}, propNullValue: {"1"}, propTimestamp: {"-1"}}
+	if !reflect.DeepEqual(got, want) || m.HasKey || len(m.Payload) != 0 || m.Payload == nil {
+		t.Fatalf("properties %v (want %v), key %v, payload %v", got, want, m.HasKey, m.Payload)
+	}
+}

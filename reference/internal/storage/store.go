@@ -127,7 +127,7 @@ func Open(cfg Config) (*Store, error) {
 	return s, nil
 }
 
-// tailQueue is the most messages a tail reader has in flight. Every open partition has a tail,
+// tailQueue is the most entries a tail reader has in flight. Every open partition has a tail,
 // and under load the tails of many partitions lag at once, each holding what it was sent;
 // the gateway's own appends are answered from the tip, not from the tail, so a short queue
 // costs them nothing.
