@@ -75,8 +75,8 @@ type Reader struct {
 // Bounds on what readers hold in entries that arrived and are not yet read (a client's
 // defaults).
 const (
-	readerBytes = 2 << 20
-	clientBytes = 32 << 20
+	readerBytes = 4 << 20
+	clientBytes = 64 << 20
 )
 
 // firstWindow is the entries a reader wants at first (or its queue, when smaller).
