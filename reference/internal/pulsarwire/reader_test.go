@@ -435,6 +435,19 @@ func TestHeadsFollowEntriesWithoutTheirMessages(t *testing.T) {
 	}
 }
 
+// A payload that does not match its checksum fails a reader of messages; a reader of heads,
+// which does not read the payload, leaves the check to them.
+func TestTheChecksumIsCheckedWhereMessagesAreRead(t *testing.T) {
+	b := batchEntry(1, 10)
+	b[len(b)-1] ^= 0xff
+	if _, _, err := decodeEntry(Position{1, 1}, b); !errors.Is(err, errChecksum) {
+		t.Fatalf("messages of a corrupt entry: %v, want %v", err, errChecksum)
+	}
+	if h, err := decodeHead(Position{1, 1}, b); err != nil || h.Messages != 2 || h.Index != 10 {
+		t.Fatalf("head of a corrupt entry: %+v, %v", h, err)
+	}
+}
+
 // Whatever a broker sends as an entry, decoding never panics and never claims more than it
 // holds.
 func FuzzDecodeEntry(f *testing.F) {

@@ -111,8 +111,9 @@ type parsed struct {
 
 // parseEntry reads the headers of one entry as the broker sent it:
 // [0x0e02][size][BrokerEntryMetadata] (optional) [0x0e01][CRC32-C] (optional)
-// [metadata size][MessageMetadata][payload].
-func parseEntry(pos Position, b []byte) (e parsed, err error) {
+// [metadata size][MessageMetadata][payload]. verify checks the checksum, which covers the
+// payload.
+func parseEntry(pos Position, b []byte, verify bool) (e parsed, err error) {
 	e.head.Pos = pos
 	if len(b) >= 2 && b[0] == 0x0e && b[1] == 0x02 {
 		if len(b) < 6 {
@@ -133,7 +134,7 @@ func parseEntry(pos Position, b []byte) (e parsed, err error) {
 		if len(b) < 6 {
 			return e, errShortEntry
 		}
-		if crc32.Checksum(b[6:], crc32c) != binary.BigEndian.Uint32(b[2:]) {
+		if verify && crc32.Checksum(b[6:], crc32c) != binary.BigEndian.Uint32(b[2:]) {
 			return e, errChecksum
 		}
 		b = b[6:]
@@ -207,9 +208,10 @@ func messagesIn(b []byte) int {
 }
 
 // decodeHead reads one entry's head; the payload is read only for a batch without properties
-// of its own, for its first message's.
+// of its own, for its first message's. The checksum is left to the readers of messages: it
+// covers mostly what a head does not read.
 func decodeHead(pos Position, b []byte) (Head, error) {
-	e, err := parseEntry(pos, b)
+	e, err := parseEntry(pos, b, false)
 	if err != nil {
 		return e.head, err
 	}
@@ -230,7 +232,7 @@ func decodeHead(pos Position, b []byte) (Head, error) {
 // decodeEntry decodes the messages of one entry as the broker sent it (see parseEntry). n is
 // the messages the entry holds (the permits it took), skipped ones included.
 func decodeEntry(pos Position, b []byte) (out []Received, n int, err error) {
-	e, err := parseEntry(pos, b)
+	e, err := parseEntry(pos, b, true)
 	if err != nil {
 		return nil, 0, err
 	}
