@@ -37,14 +37,14 @@ func gunzip(src []byte, limit int) ([]byte, error) {
 		return nil, err
 	}
 	defer gzipReaders.Put(zr)
-	return readLimited(zr, limit, len(src))
+	return readLimited(zr, limit, sizeHint(CodecGzip, len(src), limit))
 }
 
 func unlz4(src []byte, limit int) ([]byte, error) {
 	zr := lz4Readers.Get().(*lz4.Reader)
 	defer lz4Readers.Put(zr)
 	zr.Reset(bytes.NewReader(src))
-	return readLimited(zr, limit, len(src))
+	return readLimited(zr, limit, sizeHint(CodecLZ4, len(src), limit))
 }
 
 func unzstd(src []byte, limit int) ([]byte, error) {
@@ -54,7 +54,7 @@ func unzstd(src []byte, limit int) ([]byte, error) {
 			return nil, err
 		}
 		defer zr.Close()
-		return readLimited(zr, limit, len(src))
+		return readLimited(zr, limit, sizeHint(CodecZstd, len(src), limit))
 	}
 	zr, _ := zstdDecoders.Get().(*zstd.Decoder)
 	if zr == nil {
@@ -64,5 +64,5 @@ func unzstd(src []byte, limit int) ([]byte, error) {
 	if err := zr.Reset(bytes.NewReader(src)); err != nil {
 		return nil, err
 	}
-	return readLimited(zr, limit, len(src))
+	return readLimited(zr, limit, sizeHint(CodecZstd, len(src), limit))
 }

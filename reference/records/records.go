@@ -191,14 +191,14 @@ func decompress(codec int16, src []byte, limit int) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("%w: codec %d: %v", ErrCorrupt, codec, err)
 	}
+	learnRatio(codec, len(src), len(out))
 	return out, nil
 }
 
-// readLimited reads r to its end, at most limit bytes. The buffer starts at a few times the
-// compressed size (packed, the compressed bytes) and doubles: io.ReadAll's start of 512 bytes
-// would grow a batch of a MiB through a dozen copies.
-func readLimited(r io.Reader, limit, packed int) ([]byte, error) {
-	out := make([]byte, 0, min(limit+1, max(4*packed, 4096)))
+// readLimited reads r to its end, at most limit bytes, into a buffer of size bytes at first
+// (sizeHint) that doubles when full.
+func readLimited(r io.Reader, limit, size int) ([]byte, error) {
+	out := make([]byte, 0, size)
 	for {
 		n, err := r.Read(out[len(out):cap(out)])
 		out = out[:len(out)+n]
