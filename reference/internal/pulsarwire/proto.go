@@ -79,29 +79,47 @@ type field struct {
 	bytes []byte
 }
 
-// fields decodes a protobuf message's fields (varint and length-delimited; others skipped).
-func fields(b []byte) ([]field, error) {
-	var out []field
+// eachField calls f with each field of protobuf message b, in order: a varint's value or a
+// length-delimited field's bytes (other types come with neither).
+func eachField(b []byte, f func(num protowire.Number, typ protowire.Type, v uint64, bs []byte) error) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return nil, protowire.ParseError(n)
+			return protowire.ParseError(n)
 		}
 		b = b[n:]
-		f := field{num: num}
+		var (
+			v  uint64
+			bs []byte
+		)
 		switch typ {
 		case protowire.VarintType:
-			f.v, n = protowire.ConsumeVarint(b)
+			v, n = protowire.ConsumeVarint(b)
 		case protowire.BytesType:
-			f.bytes, n = protowire.ConsumeBytes(b)
+			bs, n = protowire.ConsumeBytes(b)
 		default:
 			n = protowire.ConsumeFieldValue(num, typ, b)
 		}
 		if n < 0 {
-			return nil, protowire.ParseError(n)
+			return protowire.ParseError(n)
 		}
 		b = b[n:]
-		out = append(out, f)
+		if err := f(num, typ, v, bs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fields decodes a protobuf message's fields (varint and length-delimited; others skipped).
+func fields(b []byte) ([]field, error) {
+	var out []field
+	err := eachField(b, func(num protowire.Number, _ protowire.Type, v uint64, bs []byte) error {
+		out = append(out, field{num: num, v: v, bytes: bs})
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -185,26 +185,14 @@ func messagesIn(b []byte) int {
 	if len(b) < 4 || uint64(len(b)-4) < uint64(binary.BigEndian.Uint32(b)) {
 		return 1
 	}
-	b = b[4 : 4+binary.BigEndian.Uint32(b)]
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return 1
+	n := 1
+	eachField(b[4:4+binary.BigEndian.Uint32(b)], func(num protowire.Number, typ protowire.Type, v uint64, _ []byte) error {
+		if num == 11 && typ == protowire.VarintType && v >= 1 && v <= maxBatch {
+			n = int(v)
 		}
-		b = b[n:]
-		if num == 11 && typ == protowire.VarintType {
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 || v < 1 || v > maxBatch {
-				return 1
-			}
-			return int(v)
-		}
-		if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
-			return 1
-		}
-		b = b[n:]
-	}
-	return 1
+		return nil
+	})
+	return n
 }
 
 // decodeHead reads one entry's head; the payload is read only for a batch without properties
@@ -293,114 +281,63 @@ type single struct {
 }
 
 func decodeSingle(b []byte) (s single, err error) {
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return s, protowire.ParseError(n)
+	err = eachField(b, func(num protowire.Number, typ protowire.Type, v uint64, bs []byte) error {
+		switch {
+		case typ == protowire.VarintType && num == 3:
+			s.size = v
+		case typ == protowire.VarintType && num == 4:
+			s.compacted = v == 1
+		case typ == protowire.VarintType && num == 5:
+			s.eventTime = v
+		case typ == protowire.BytesType && num == 1:
+			k, val, err := keyValue(bs)
+			if err != nil {
+				return err
+			}
+			if s.props == nil {
+				s.props = map[string]string{}
+			}
+			s.props[k] = val
+		case typ == protowire.BytesType && num == 2:
+			s.key = string(bs)
 		}
-		b = b[n:]
-		switch typ {
-		case protowire.VarintType:
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return s, protowire.ParseError(n)
-			}
-			b = b[n:]
-			switch num {
-			case 3:
-				s.size = v
-			case 4:
-				s.compacted = v == 1
-			case 5:
-				s.eventTime = v
-			}
-		case protowire.BytesType:
-			v, n := protowire.ConsumeBytes(b)
-			if n < 0 {
-				return s, protowire.ParseError(n)
-			}
-			b = b[n:]
-			switch num {
-			case 1:
-				k, val, err := keyValue(v)
-				if err != nil {
-					return s, err
-				}
-				if s.props == nil {
-					s.props = map[string]string{}
-				}
-				s.props[k] = val
-			case 2:
-				s.key = string(v)
-			}
-		default:
-			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
-				return s, protowire.ParseError(n)
-			}
-			b = b[n:]
-		}
-	}
-	return s, nil
+		return nil
+	})
+	return s, err
 }
 
 // keyValue reads a KeyValue: the last key and value it gives.
 func keyValue(b []byte) (k, v string, err error) {
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return "", "", protowire.ParseError(n)
+	err = eachField(b, func(num protowire.Number, typ protowire.Type, _ uint64, bs []byte) error {
+		if typ == protowire.BytesType && num == 1 {
+			k = string(bs)
+		} else if typ == protowire.BytesType && num == 2 {
+			v = string(bs)
 		}
-		b = b[n:]
-		if typ != protowire.BytesType || num != 1 && num != 2 {
-			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
-				return "", "", protowire.ParseError(n)
-			}
-			b = b[n:]
-			continue
-		}
-		f, n := protowire.ConsumeBytes(b)
-		if n < 0 {
-			return "", "", protowire.ParseError(n)
-		}
-		b = b[n:]
-		if num == 1 {
-			k = string(f)
-		} else {
-			v = string(f)
-		}
-	}
-	return k, v, nil
+		return nil
+	})
+	return k, v, err
 }
 
 // properties collects the KeyValue fields numbered num of a message (nil when none).
 func properties(b []byte, num protowire.Number) (map[string]string, error) {
 	var props map[string]string
-	for len(b) > 0 {
-		f, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return nil, protowire.ParseError(n)
-		}
-		b = b[n:]
+	err := eachField(b, func(f protowire.Number, typ protowire.Type, _ uint64, kv []byte) error {
 		if f != num || typ != protowire.BytesType {
-			if n = protowire.ConsumeFieldValue(f, typ, b); n < 0 {
-				return nil, protowire.ParseError(n)
-			}
-			b = b[n:]
-			continue
+			return nil
 		}
-		kv, n := protowire.ConsumeBytes(b)
-		if n < 0 {
-			return nil, protowire.ParseError(n)
-		}
-		b = b[n:]
 		k, v, err := keyValue(kv)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if props == nil {
 			props = map[string]string{}
 		}
 		props[k] = v
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return props, nil
 }
