@@ -435,16 +435,30 @@ func TestHeadsFollowEntriesWithoutTheirMessages(t *testing.T) {
 	}
 }
 
-// A payload that does not match its checksum fails a reader of messages; a reader of heads,
-// which does not read the payload, leaves the check to them.
-func TestTheChecksumIsCheckedWhereMessagesAreRead(t *testing.T) {
+// A payload that does not match its checksum fails readers of heads and of messages alike
+// (the checksum covers the metadata a head reads too); a batch count over the bound is refused
+// whole, not cut to 32 bits; a batch's own properties that do not parse count as none in a
+// head, as readers of its messages never read them.
+func TestHeadsAndMessagesAgreeOnBrokenEntries(t *testing.T) {
 	b := batchEntry(1, 10)
 	b[len(b)-1] ^= 0xff
 	if _, _, err := decodeEntry(Position{1, 1}, b); !errors.Is(err, errChecksum) {
 		t.Fatalf("messages of a corrupt entry: %v, want %v", err, errChecksum)
 	}
-	if h, err := decodeHead(Position{1, 1}, b); err != nil || h.Messages != 2 || h.Index != 10 {
-		t.Fatalf("head of a corrupt entry: %+v, %v", h, err)
+	if _, err := decodeHead(Position{1, 1}, b); !errors.Is(err, errChecksum) {
+		t.Fatalf("head of a corrupt entry: %v, want %v", err, errChecksum)
+	}
+	huge := putVarint(putVarint(putVarint(putString(nil, 1, "p"), 2, 0), 3, 1), 11, 1<<32+3)
+	if _, err := decodeHead(Position{1, 1}, stored(9, huge, nil)); err == nil || !strings.Contains(err.Error(), "batch of 4294967299") ||
+		messagesIn(stored(9, huge, nil)) != 1 {
+		t.Fatalf("a batch of 2^32+3 messages: %v, counted %d", err, messagesIn(stored(9, huge, nil)))
+	}
+	e := entryOf(2)
+	meta := append(e.metadata("producer", 2, 5000), 0x22, 0x01, 0x80) // field 4: one byte that is no KeyValue
+	h, err := decodeHead(Position{1, 1}, stored(11, meta, e.payload))
+	msgs, _, merr := decodeEntry(Position{1, 1}, stored(11, meta, e.payload))
+	if err != nil || merr != nil || len(msgs) != 2 || !reflect.DeepEqual(h.Props, map[string]string{"h": "v"}) {
+		t.Fatalf("broken entry properties: head %+v %v, %d messages %v", h, err, len(msgs), merr)
 	}
 }
 

@@ -111,9 +111,8 @@ type parsed struct {
 
 // parseEntry reads the headers of one entry as the broker sent it:
 // [0x0e02][size][BrokerEntryMetadata] (optional) [0x0e01][CRC32-C] (optional)
-// [metadata size][MessageMetadata][payload]. verify checks the checksum, which covers the
-// payload.
-func parseEntry(pos Position, b []byte, verify bool) (e parsed, err error) {
+// [metadata size][MessageMetadata][payload].
+func parseEntry(pos Position, b []byte) (e parsed, err error) {
 	e.head.Pos = pos
 	if len(b) >= 2 && b[0] == 0x0e && b[1] == 0x02 {
 		if len(b) < 6 {
@@ -134,7 +133,7 @@ func parseEntry(pos Position, b []byte, verify bool) (e parsed, err error) {
 		if len(b) < 6 {
 			return e, errShortEntry
 		}
-		if verify && crc32.Checksum(b[6:], crc32c) != binary.BigEndian.Uint32(b[2:]) {
+		if crc32.Checksum(b[6:], crc32c) != binary.BigEndian.Uint32(b[2:]) {
 			return e, errChecksum
 		}
 		b = b[6:]
@@ -160,8 +159,8 @@ func parseEntry(pos Position, b []byte, verify bool) (e parsed, err error) {
 	e.head.Published = e.md.uint(3)
 	e.head.Messages, e.batched = 1, e.md.has(11)
 	if e.batched {
-		n := int64(int32(e.md.uint(11)))
-		if n <= 0 || n > maxBatch {
+		n := e.md.uint(11) // checked whole, as messagesIn counts it for the permits
+		if n == 0 || n > maxBatch {
 			return e, fmt.Errorf("batch of %d messages", n)
 		}
 		e.head.Messages = int32(n)
@@ -196,15 +195,19 @@ func messagesIn(b []byte) int {
 }
 
 // decodeHead reads one entry's head; the payload is read only for a batch without properties
-// of its own, for its first message's. The checksum is left to the readers of messages: it
-// covers mostly what a head does not read.
+// of its own, for its first message's. A batch's own properties that do not parse count as
+// none (no consumer of its messages reads them).
 func decodeHead(pos Position, b []byte) (Head, error) {
-	e, err := parseEntry(pos, b, false)
+	e, err := parseEntry(pos, b)
 	if err != nil {
 		return e.head, err
 	}
-	if e.head.Props, err = properties(e.mdRaw, 4); err != nil || !e.batched || len(e.head.Props) > 0 {
-		return e.head, err
+	e.head.Props, err = properties(e.mdRaw, 4)
+	if !e.batched {
+		return e.head, err // an unbatched message's own: as a reader of messages, fail
+	}
+	if err == nil && len(e.head.Props) > 0 {
+		return e.head, nil
 	}
 	payload, err := decompress(e.md.uint(8), int(e.md.uint(9)), e.payload)
 	if err != nil {
@@ -220,7 +223,7 @@ func decodeHead(pos Position, b []byte) (Head, error) {
 // decodeEntry decodes the messages of one entry as the broker sent it (see parseEntry). n is
 // the messages the entry holds (the permits it took), skipped ones included.
 func decodeEntry(pos Position, b []byte) (out []Received, n int, err error) {
-	e, err := parseEntry(pos, b, true)
+	e, err := parseEntry(pos, b)
 	if err != nil {
 		return nil, 0, err
 	}
